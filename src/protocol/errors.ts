@@ -1,0 +1,75 @@
+// The error model shared by every layer: one class, one table (error-codes.ts) deciding the flags.
+import { BROKER_ERRORS, LOCAL_ERRORS } from './error-codes.js'
+
+export interface ErrorInfo {
+  /** Protocol error number; absent for local (`_`-prefixed) errors. */
+  readonly kafkaCode?: number
+  readonly name: string
+  readonly retriable: boolean
+  readonly description: string
+}
+
+export interface KafkaErrorOptions {
+  kafkaCode?: number
+  retriable?: boolean
+  fatal?: boolean
+  txnRequiresAbort?: boolean
+  cause?: unknown
+}
+
+const byName = new Map<string, ErrorInfo>()
+const byCode = new Map<number, ErrorInfo>()
+for (const [kafkaCode, name, retriable, description] of BROKER_ERRORS) {
+  const info: ErrorInfo = { kafkaCode, name, retriable, description }
+  byName.set(name, info)
+  byCode.set(kafkaCode, info)
+}
+for (const [name, retriable, description] of LOCAL_ERRORS) byName.set(name, { name, retriable, description })
+
+/** Looks an error up by protocol number or by name (broker name or local `_NAME`). */
+export function errorInfo(codeOrName: number | string): ErrorInfo | undefined {
+  return typeof codeOrName === 'number' ? byCode.get(codeOrName) : byName.get(codeOrName)
+}
+
+/** Every error the table knows, broker codes first (ascending), then the local ones. */
+export function allErrorInfos(): ErrorInfo[] {
+  return [...byName.values()]
+}
+
+export class KafkaError extends Error {
+  /** Kafka error name such as 'NOT_LEADER_OR_FOLLOWER', or a local one starting with '_'. */
+  readonly code: string
+  readonly kafkaCode: number | undefined
+  readonly retriable: boolean
+  /** The producer cannot continue (set by the producer in context; the table never sets it). */
+  readonly fatal: boolean
+  /** The current transaction must be aborted before the producer can continue (KIP-98, KIP-890). */
+  readonly txnRequiresAbort: boolean
+
+  constructor(code: string, message?: string, options?: KafkaErrorOptions) {
+    const info = byName.get(code)
+    super(
+      message ?? info?.description ?? code,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.name = 'KafkaError'
+    this.code = code
+    this.kafkaCode = options?.kafkaCode ?? info?.kafkaCode
+    this.retriable = options?.retriable ?? info?.retriable ?? false
+    this.fatal = options?.fatal ?? false
+    this.txnRequiresAbort = options?.txnRequiresAbort ?? false
+  }
+
+  /**
+   * Builds the error for a protocol error number. An unknown number becomes UNKNOWN_SERVER_ERROR
+   * (non-retriable, as Java's Errors.forCode does) but keeps the number in `kafkaCode`.
+   */
+  static fromKafkaCode(kafkaCode: number, message?: string | null): KafkaError {
+    const info = byCode.get(kafkaCode)
+    if (info === undefined) {
+      const text = message ?? `Unknown broker error code ${kafkaCode}`
+      return new KafkaError('UNKNOWN_SERVER_ERROR', text, { kafkaCode })
+    }
+    return new KafkaError(info.name, message ?? info.description, { kafkaCode })
+  }
+}

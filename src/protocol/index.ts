@@ -1,0 +1,24 @@
+// The protocol layer's public surface for the network, cluster and producer layers.
+export type { AnyApiDefinition, ApiDefinition, RequestOf, ResponseOf } from './api.js'
+export { crc32c } from './crc32c.js'
+export { KafkaError, allErrorInfos, errorInfo } from './errors.js'
+export type { ErrorInfo, KafkaErrorOptions } from './errors.js'
+export {
+  decodeRequestFrame,
+  decodeRequestHeader,
+  decodeResponseFrame,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  isFlexible,
+  readCorrelationId,
+  responseHeaderVersion,
+} from './header.js'
+export type { DecodedRequest, RequestHeader } from './header.js'
+export * from './messages/index.js'
+export { Reader } from './reader.js'
+export { BATCH_HEADER_SIZE, RecordBatchBuilder, decodeRecordBatches } from './record-batch.js'
+export type { BuildOptions, DecodedBatch, DecodedRecord, RecordHeader } from './record-batch.js'
+export { negotiateVersion } from './versions.js'
+export type { NegotiableApi, VersionRange } from './versions.js'
+export { REF_THRESHOLD, Writer, sizeOfUvarint, sizeOfVarint, sizeOfVarlong } from './writer.js'

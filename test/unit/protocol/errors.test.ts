@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/protocol/error-codes.js'
+import { KafkaError, allErrorInfos, errorInfo } from '../../../src/protocol/errors.js'
+
+describe('error table', () => {
+  it('has unique codes and names, covering -1..133 without gaps', () => {
+    const codes = BROKER_ERRORS.map(([c]) => c)
+    assert.equal(new Set(codes).size, codes.length)
+    const names = [...BROKER_ERRORS.map(([, n]) => n), ...LOCAL_ERRORS.map(([n]) => n)]
+    assert.equal(new Set(names).size, names.length)
+    for (let c = -1; c <= 133; c++) assert.ok(codes.includes(c), `code ${c}`)
+    assert.equal(allErrorInfos().length, names.length)
+  })
+
+  it('local codes start with _ and broker names do not', () => {
+    for (const [n] of LOCAL_ERRORS) assert.match(n, /^_[A-Z_]+$/)
+    for (const [, n] of BROKER_ERRORS) assert.match(n, /^[A-Z][A-Z_0-9]+$/)
+  })
+
+  it('every entry has a one-line description', () => {
+    for (const info of allErrorInfos())
+      assert.ok(info.description.length > 0 && !info.description.includes('\n'), info.name)
+  })
+
+  it('classifies retriable like the Java client', () => {
+    for (const n of [
+      'NOT_LEADER_OR_FOLLOWER',
+      'LEADER_NOT_AVAILABLE',
+      'REQUEST_TIMED_OUT',
+      'NOT_ENOUGH_REPLICAS',
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'CORRUPT_MESSAGE',
+      'NETWORK_EXCEPTION',
+      'CONCURRENT_TRANSACTIONS',
+      'NOT_COORDINATOR',
+    ]) {
+      assert.equal(errorInfo(n)?.retriable, true, n)
+    }
+    for (const n of [
+      'MESSAGE_TOO_LARGE',
+      'TOPIC_AUTHORIZATION_FAILED',
+      'INVALID_PRODUCER_EPOCH',
+      'PRODUCER_FENCED',
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      'UNKNOWN_PRODUCER_ID',
+      'TRANSACTION_ABORTABLE',
+      'UNKNOWN_SERVER_ERROR',
+    ]) {
+      assert.equal(errorInfo(n)?.retriable, false, n)
+    }
+  })
+})
+
+describe('KafkaError', () => {
+  it('takes its flags from the table', () => {
+    const e = new KafkaError('NOT_LEADER_OR_FOLLOWER')
+    assert.equal(e.name, 'KafkaError')
+    assert.equal(e.code, 'NOT_LEADER_OR_FOLLOWER')
+    assert.equal(e.kafkaCode, 6)
+    assert.equal(e.retriable, true)
+    assert.equal(e.fatal, false)
+    assert.equal(e.txnRequiresAbort, false)
+    assert.ok(e instanceof Error)
+    assert.ok(e.message.length > 0)
+  })
+
+  it('options override the table', () => {
+    const cause = new Error('socket')
+    const e = new KafkaError('_TRANSPORT', 'lost', {
+      retriable: false,
+      fatal: true,
+      txnRequiresAbort: true,
+      cause,
+    })
+    assert.equal(e.retriable, false)
+    assert.equal(e.fatal, true)
+    assert.equal(e.txnRequiresAbort, true)
+    assert.equal(e.cause, cause)
+    assert.equal(e.kafkaCode, undefined)
+    assert.equal(e.message, 'lost')
+  })
+
+  it('fromKafkaCode maps numbers, keeps broker messages, and maps unknown numbers to UNKNOWN_SERVER_ERROR', () => {
+    assert.equal(KafkaError.fromKafkaCode(10).code, 'MESSAGE_TOO_LARGE')
+    assert.equal(KafkaError.fromKafkaCode(10, 'too big').message, 'too big')
+    assert.equal(KafkaError.fromKafkaCode(10, null).message, errorInfo(10)?.description)
+    const unknown = KafkaError.fromKafkaCode(9999)
+    assert.equal(unknown.code, 'UNKNOWN_SERVER_ERROR')
+    assert.equal(unknown.kafkaCode, 9999)
+    assert.equal(unknown.retriable, false)
+  })
+
+  it('errorInfo finds by number and by name', () => {
+    assert.equal(errorInfo(0)?.name, 'NONE')
+    assert.equal(errorInfo('NONE')?.kafkaCode, 0)
+    assert.equal(errorInfo('_QUEUE_FULL')?.kafkaCode, undefined)
+    assert.equal(errorInfo(12345), undefined)
+  })
+})
