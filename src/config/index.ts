@@ -1,0 +1,29 @@
+export {
+  CATALOGUE,
+  CATALOGUE_BY_NAME,
+  CONFIG_GROUPS,
+  KEY_INDEX,
+  type ConfigAlias,
+  type ConfigDefault,
+  type ConfigEntry,
+  type ConfigGroup,
+  type ConfigType,
+  type DeliveryReportCallback,
+  type DeliveryReportInfo,
+  type ErrorCallback,
+  type StatsCallback,
+} from './catalogue.js'
+export { ConfigError } from './errors.js'
+export { presets, type PresetName } from './presets.js'
+export type { ProducerConfig } from './producer-config.js'
+export {
+  checkIdempotenceRules,
+  editDistance,
+  resolveProducerConfig,
+  suggestKey,
+  type GivenKeys,
+  type MutableResolvedProducerConfig,
+  type ResolvedProducerConfig,
+  type SaslMechanism,
+  type SecurityProtocol,
+} from './resolve.js'

@@ -1,0 +1,543 @@
+import type { CompressionType } from '../compression/index.js'
+import type { PartitionerSetting } from '../producer/partitioner.js'
+import {
+  CATALOGUE,
+  KEY_INDEX,
+  type ConfigAlias,
+  type ConfigEntry,
+  type DeliveryReportCallback,
+  type ErrorCallback,
+  type StatsCallback,
+} from './catalogue.js'
+import { ConfigError } from './errors.js'
+import type { ProducerConfig } from './producer-config.js'
+
+export type SecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl'
+export type SaslMechanism = 'GSSAPI' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER'
+
+/**
+ * The validated, normalised configuration the rest of the producer reads. Units are canonical (bytes,
+ * milliseconds) whatever spelling the user chose; unset optional values are `null`.
+ */
+export interface ResolvedProducerConfig {
+  readonly bootstrapServers: readonly string[]
+  readonly clientId: string
+  readonly acks: -1 | 0 | 1
+  readonly enableIdempotence: boolean
+  /** Whether the user set enable.idempotence (or it was derived from the defaults). */
+  readonly enableIdempotenceExplicit: boolean
+  readonly retries: number
+  readonly retryBackoffMs: number
+  readonly retryBackoffMaxMs: number
+  readonly deliveryTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly lingerMs: number
+  readonly batchSize: number
+  readonly batchNumMessages: number
+  readonly compressionType: CompressionType
+  /** null: the codec's default level. */
+  readonly compressionLevel: number | null
+  /** Bytes (queue.buffering.max.kbytes converted). */
+  readonly bufferMemory: number
+  /** 0: no count limit. */
+  readonly queueBufferingMaxMessages: number
+  readonly maxBlockMs: number
+  readonly maxInFlight: number
+  readonly messageMaxBytes: number
+  readonly metadataMaxAgeMs: number
+  /** -1: no periodic refresh. Defaults to metadataMaxAgeMs. */
+  readonly topicMetadataRefreshIntervalMs: number
+  readonly topicMetadataPropagationMaxMs: number
+  readonly allowAutoCreateTopics: boolean
+  readonly reconnectBackoffMs: number
+  readonly reconnectBackoffMaxMs: number
+  readonly socketConnectionSetupTimeoutMs: number
+  readonly transactionalId: string | null
+  readonly transactionTimeoutMs: number
+  readonly statisticsIntervalMs: number
+  readonly statsCb: StatsCallback | null
+  readonly partitioner: PartitionerSetting
+  readonly deliveryReportCb: DeliveryReportCallback | null
+  readonly errorCb: ErrorCallback | null
+  readonly debug: readonly string[]
+  readonly securityProtocol: SecurityProtocol
+  readonly sslCaLocation: string | null
+  readonly sslCaPem: string | null
+  readonly sslCertificateLocation: string | null
+  readonly sslCertificatePem: string | null
+  readonly sslKeyLocation: string | null
+  readonly sslKeyPem: string | null
+  readonly sslKeyPassword: string | null
+  readonly sslKeystoreLocation: string | null
+  readonly sslKeystorePassword: string | null
+  readonly sslCipherSuites: string | null
+  readonly enableSslCertificateVerification: boolean
+  readonly sslEndpointIdentificationAlgorithm: 'https' | 'none'
+  readonly saslMechanism: SaslMechanism
+  readonly saslUsername: string | null
+  readonly saslPassword: string | null
+  readonly saslOauthbearerConfig: string | null
+  readonly saslKerberosServiceName: string
+  readonly saslKerberosPrincipal: string | null
+  readonly saslKerberosKeytab: string | null
+  /**
+   * Keys the user set whose feature is not implemented yet (see each key's status in
+   * docs/configuration.md), e.g. `transactional.id`, or `sasl.mechanism=GSSAPI` for an unimplemented value.
+   * The producer decides whether to warn or to fail when the feature is used.
+   */
+  readonly notImplemented: readonly string[]
+  /** Canonical names of the keys the user set (under any spelling). */
+  readonly explicitKeys: ReadonlySet<string>
+}
+
+/** The shape cross-key rules work on before the result is frozen. */
+export type MutableResolvedProducerConfig = {
+  -readonly [K in keyof ResolvedProducerConfig]: ResolvedProducerConfig[K]
+}
+
+// ---------------------------------------------------------------------------------------------- parsing
+
+function show(entry: ConfigEntry, value: unknown): string {
+  if (entry.sensitive) return '[redacted]'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'string') return `'${value}'`
+  if (typeof value === 'bigint') return `${value}n`
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+function invalid(key: string, entry: ConfigEntry, value: unknown, expected: string): ConfigError {
+  return new ConfigError(
+    key,
+    `Invalid value ${show(entry, value)} for config key '${key}': expected ${expected}`,
+  )
+}
+
+function rangeText(entry: ConfigEntry, alias: ConfigAlias | null): string {
+  const scale = alias?.scale ?? 1
+  const unit = alias?.unit ?? entry.unit
+  const lo = entry.min === undefined ? undefined : Math.ceil(entry.min / scale)
+  const hi = entry.max === undefined ? undefined : Math.floor(entry.max / scale)
+  const u = unit ? ` ${unit}` : ''
+  if (lo !== undefined && hi !== undefined) return `from ${lo} to ${hi}${u}`
+  if (lo !== undefined) return `at least ${lo}${u}`
+  if (hi !== undefined) return `at most ${hi}${u}`
+  return 'any value'
+}
+
+const NUMERIC = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/
+
+/** Python users pass numbers as numbers or strings ('100'); both are accepted, nothing else is. */
+function parseNumber(key: string, entry: ConfigEntry, alias: ConfigAlias | null, raw: unknown): number {
+  const integer = entry.type === 'integer'
+  const expected = `${integer ? 'an integer' : 'a number'} ${rangeText(entry, alias)}`
+  let n: number
+  if (typeof raw === 'number') n = raw
+  else if (typeof raw === 'string' && NUMERIC.test(raw)) n = Number(raw)
+  else throw invalid(key, entry, raw, expected)
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw invalid(key, entry, raw, expected)
+  const scaled = n * (alias?.scale ?? 1)
+  // -1 means "codec default" / "disabled" where allowed, and is in range for those keys.
+  if ((entry.min !== undefined && scaled < entry.min) || (entry.max !== undefined && scaled > entry.max)) {
+    throw new ConfigError(
+      key,
+      `Config key '${key}' is out of range: ${show(entry, raw)} given, expected ${expected.replace(/^an? \w+ /, '')}`,
+    )
+  }
+  return scaled
+}
+
+function parseBoolean(key: string, entry: ConfigEntry, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw
+  if (typeof raw === 'string') {
+    const s = raw.trim().toLowerCase()
+    if (s === 'true') return true
+    if (s === 'false') return false
+  }
+  throw invalid(key, entry, raw, "a boolean (true, false, 'true' or 'false')")
+}
+
+function parseEnum(key: string, entry: ConfigEntry, raw: unknown): string {
+  const values = entry.values ?? []
+  if (typeof raw === 'string') {
+    const s = raw.trim()
+    const hit = values.find((v) => (entry.caseInsensitive ? v.toLowerCase() === s.toLowerCase() : v === s))
+    if (hit !== undefined) return hit
+  }
+  throw invalid(key, entry, raw, `one of ${values.map((v) => `'${v}'`).join(', ')}`)
+}
+
+function parseAcks(key: string, entry: ConfigEntry, raw: unknown): -1 | 0 | 1 {
+  const s = typeof raw === 'number' || typeof raw === 'string' ? String(raw).trim().toLowerCase() : null
+  if (s === 'all' || s === '-1') return -1
+  if (s === '0') return 0
+  if (s === '1') return 1
+  throw invalid(key, entry, raw, "'all', '-1', '0', '1', -1, 0 or 1")
+}
+
+function parseList(key: string, entry: ConfigEntry, raw: unknown): string[] {
+  let items: string[]
+  if (typeof raw === 'string') items = raw.split(',')
+  else if (Array.isArray(raw) && raw.every((x): x is string => typeof x === 'string')) items = raw
+  else throw invalid(key, entry, raw, 'a comma-separated string or an array of strings')
+  items = items.map((s) => s.trim()).filter((s) => s !== '')
+  if (entry.values) {
+    const allowed = entry.values
+    const bad = items.find((s) => !allowed.includes(s.toLowerCase()))
+    if (bad !== undefined) {
+      throw invalid(key, entry, raw, `a comma-separated list of ${allowed.join(', ')} ('${bad}' is not one)`)
+    }
+    items = items.map((s) => s.toLowerCase())
+  }
+  return items
+}
+
+function parseValue(key: string, entry: ConfigEntry, alias: ConfigAlias | null, raw: unknown): unknown {
+  switch (entry.type) {
+    case 'string':
+      if (typeof raw !== 'string') throw invalid(key, entry, raw, 'a string')
+      return raw
+    case 'integer':
+    case 'number':
+      return parseNumber(key, entry, alias, raw)
+    case 'boolean':
+      return parseBoolean(key, entry, raw)
+    case 'enum':
+      return parseEnum(key, entry, raw)
+    case 'acks':
+      return parseAcks(key, entry, raw)
+    case 'list':
+      return parseList(key, entry, raw)
+    case 'function':
+      if (typeof raw !== 'function') throw invalid(key, entry, raw, 'a function')
+      return raw
+    case 'partitioner':
+      if (typeof raw === 'function') return raw
+      return parseEnum(key, entry, raw)
+  }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i])
+  return Object.is(a, b)
+}
+
+// ---------------------------------------------------------------------------------------------- suggestions
+
+/** Levenshtein distance; keys are short, so the O(n·m) table is fine. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = cur
+  }
+  return prev[b.length]!
+}
+
+/** The known key closest to `key`, if it is close enough to be a plausible typo. */
+export function suggestKey(key: string): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const known of KEY_INDEX.keys()) {
+    const d = editDistance(key.toLowerCase(), known)
+    if (d < bestDistance) {
+      best = known
+      bestDistance = d
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined
+}
+
+// ---------------------------------------------------------------------------------------------- bootstrap
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/
+const IPV6 = /^[0-9A-Fa-f:.]+(%[\w.-]+)?$/
+
+function parseBootstrap(key: string, servers: readonly string[]): string[] {
+  if (servers.length === 0) {
+    throw new ConfigError(key, `Config key '${key}' is empty: expected at least one host:port`)
+  }
+  return servers.map((server) => {
+    // librdkafka accepts PLAINTEXT://host:port and similar listener-style prefixes.
+    const s = server.replace(/^[A-Za-z_]+:\/\//, '')
+    let host: string
+    let port: string | undefined
+    if (s.startsWith('[')) {
+      const end = s.indexOf(']')
+      host = end > 0 ? s.slice(1, end) : ''
+      const rest = end > 0 ? s.slice(end + 1) : ''
+      if (rest !== '' && !rest.startsWith(':')) host = ''
+      port = rest === '' ? undefined : rest.slice(1)
+      if (!IPV6.test(host)) host = ''
+    } else {
+      const parts = s.split(':')
+      if (parts.length > 2)
+        host = '' // a bare IPv6 address is ambiguous: require brackets
+      else {
+        host = parts[0]!
+        port = parts[1]
+        if (!HOSTNAME.test(host)) host = ''
+      }
+    }
+    const portNumber = port === undefined ? 9092 : /^\d+$/.test(port) ? Number(port) : NaN
+    if (host === '' || !(portNumber >= 1 && portNumber <= 65535)) {
+      throw new ConfigError(
+        key,
+        `Invalid broker address '${server}' in config key '${key}': expected host:port ` +
+          `(e.g. kafka:9092, 10.0.0.1:9092 or [::1]:9092) with a port from 1 to 65535`,
+      )
+    }
+    return host.includes(':') ? `[${host}]:${portNumber}` : `${host}:${portNumber}`
+  })
+}
+
+// ---------------------------------------------------------------------------------------------- resolve
+
+/** Codec-specific level ranges (KIP-390); -1 was mapped to null before this. */
+const LEVELS: Record<CompressionType, [number, number] | null> = {
+  none: null,
+  gzip: [0, 9],
+  snappy: [0, 0],
+  lz4: [0, 12],
+  zstd: [1, 22],
+}
+
+/**
+ * Validates and normalises a producer configuration. Accepts every canonical key and alias of the
+ * catalogue (Java and librdkafka spellings), with Python-style values ('all', '100', 'true').
+ * Throws {@link ConfigError} for an unknown key (with the closest known key), a wrong type, a value out of
+ * range or not allowed, two spellings of one key with different values, and contradictory settings.
+ */
+export function resolveProducerConfig(
+  input: ProducerConfig | Record<string, unknown>,
+): ResolvedProducerConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError('', 'The producer configuration must be an object of key/value pairs')
+  }
+
+  // canonical name → the spelling the user used and the parsed value
+  const given = new Map<string, { key: string; value: unknown }>()
+  for (const [key, raw] of Object.entries(input as Record<string, unknown>)) {
+    // undefined and null mean "not set": spreading optional values must not trip validation.
+    if (raw === undefined || raw === null) continue
+    const hit = KEY_INDEX.get(key)
+    if (hit === undefined) {
+      const suggestion = suggestKey(key)
+      throw new ConfigError(
+        key,
+        `Unknown config key '${key}'.` + (suggestion !== undefined ? ` Did you mean '${suggestion}'?` : ''),
+        suggestion !== undefined ? { suggestion } : {},
+      )
+    }
+    const { entry, alias } = hit
+    const value = parseValue(key, entry, alias, raw)
+    const earlier = given.get(entry.name)
+    if (earlier !== undefined && !sameValue(earlier.value, value)) {
+      throw new ConfigError(
+        earlier.key,
+        `Config keys '${earlier.key}' and '${key}' are two names for the same setting and were given ` +
+          `different values (${show(entry, input[earlier.key as keyof typeof input])} and ${show(entry, raw)}): ` +
+          `set only one of them`,
+      )
+    }
+    given.set(entry.name, { key, value })
+  }
+
+  const values = new Map<string, unknown>()
+  for (const entry of CATALOGUE) {
+    if (given.has(entry.name)) values.set(entry.name, given.get(entry.name)!.value)
+    else if (entry.required) {
+      const aliases = entry.aliases.map((a) => `'${a.name}'`).join(' or ')
+      throw new ConfigError(
+        entry.name,
+        `Config key '${entry.name}'${aliases ? ` (or ${aliases})` : ''} is required`,
+      )
+    } else {
+      // Defaults go through the same parser, which normalises them (acks 'all' → -1) and checks the catalogue.
+      values.set(
+        entry.name,
+        entry.default === null ? null : parseValue(entry.name, entry, null, entry.default),
+      )
+    }
+  }
+  const explicit = new Set(given.keys())
+  const v = <T>(name: string): T => values.get(name) as T
+
+  const compressionType = v<CompressionType>('compression.type')
+  const level = v<number>('compression.level')
+  const compressionLevel = level === -1 ? null : level
+  const levelRange = LEVELS[compressionType]
+  if (compressionLevel !== null && levelRange !== null) {
+    if (compressionLevel < levelRange[0] || compressionLevel > levelRange[1]) {
+      throw new ConfigError(
+        given.get('compression.level')!.key,
+        `Config key 'compression.level' is out of range for ${compressionType}: ${compressionLevel} given, ` +
+          `expected -1 (codec default) or ${levelRange[0]} to ${levelRange[1]}`,
+      )
+    }
+  }
+
+  const retryBackoffMs = v<number>('retry.backoff.ms')
+  const reconnectBackoffMs = v<number>('reconnect.backoff.ms')
+  const metadataMaxAgeMs = v<number>('metadata.max.age.ms')
+  const refresh = v<number | null>('topic.metadata.refresh.interval.ms')
+
+  const resolved: MutableResolvedProducerConfig = {
+    bootstrapServers: parseBootstrap(given.get('bootstrap.servers')!.key, v<string[]>('bootstrap.servers')),
+    clientId: v('client.id'),
+    acks: v('acks'),
+    enableIdempotence: v('enable.idempotence'),
+    enableIdempotenceExplicit: explicit.has('enable.idempotence'),
+    retries: v('retries'),
+    retryBackoffMs,
+    // Like Java (KIP-580): a max below the base backoff is raised to the base, not rejected.
+    retryBackoffMaxMs: Math.max(v<number>('retry.backoff.max.ms'), retryBackoffMs),
+    deliveryTimeoutMs: v('delivery.timeout.ms'),
+    requestTimeoutMs: v('request.timeout.ms'),
+    lingerMs: v('linger.ms'),
+    batchSize: v('batch.size'),
+    batchNumMessages: v('batch.num.messages'),
+    compressionType,
+    compressionLevel,
+    bufferMemory: v('buffer.memory'),
+    queueBufferingMaxMessages: v('queue.buffering.max.messages'),
+    maxBlockMs: v('max.block.ms'),
+    maxInFlight: v('max.in.flight.requests.per.connection'),
+    messageMaxBytes: v('message.max.bytes'),
+    metadataMaxAgeMs,
+    topicMetadataRefreshIntervalMs: refresh ?? metadataMaxAgeMs,
+    topicMetadataPropagationMaxMs: v('topic.metadata.propagation.max.ms'),
+    allowAutoCreateTopics: v('allow.auto.create.topics'),
+    reconnectBackoffMs,
+    reconnectBackoffMaxMs: Math.max(v<number>('reconnect.backoff.max.ms'), reconnectBackoffMs),
+    socketConnectionSetupTimeoutMs: v('socket.connection.setup.timeout.ms'),
+    transactionalId: v('transactional.id'),
+    transactionTimeoutMs: v('transaction.timeout.ms'),
+    statisticsIntervalMs: v('statistics.interval.ms'),
+    statsCb: v('stats_cb'),
+    partitioner: v('partitioner'),
+    deliveryReportCb: v('dr_msg_cb'),
+    errorCb: v('error_cb'),
+    debug: v('debug'),
+    securityProtocol: v('security.protocol'),
+    sslCaLocation: v('ssl.ca.location'),
+    sslCaPem: v('ssl.ca.pem'),
+    sslCertificateLocation: v('ssl.certificate.location'),
+    sslCertificatePem: v('ssl.certificate.pem'),
+    sslKeyLocation: v('ssl.key.location'),
+    sslKeyPem: v('ssl.key.pem'),
+    sslKeyPassword: v('ssl.key.password'),
+    sslKeystoreLocation: v('ssl.keystore.location'),
+    sslKeystorePassword: v('ssl.keystore.password'),
+    sslCipherSuites: v('ssl.cipher.suites'),
+    enableSslCertificateVerification: v('enable.ssl.certificate.verification'),
+    sslEndpointIdentificationAlgorithm: v('ssl.endpoint.identification.algorithm'),
+    saslMechanism: v('sasl.mechanism'),
+    saslUsername: v('sasl.username'),
+    saslPassword: v('sasl.password'),
+    saslOauthbearerConfig: v('sasl.oauthbearer.config'),
+    saslKerberosServiceName: v('sasl.kerberos.service.name'),
+    saslKerberosPrincipal: v('sasl.kerberos.principal'),
+    saslKerberosKeytab: v('sasl.kerberos.keytab'),
+    notImplemented: [],
+    explicitKeys: explicit,
+  }
+
+  checkTimeoutRules(resolved, given)
+  checkIdempotenceRules(resolved, given)
+
+  const notImplemented: string[] = []
+  for (const [name, { key }] of given) {
+    const entry = KEY_INDEX.get(name)!.entry
+    if (entry.implemented !== true) notImplemented.push(key)
+  }
+  if (
+    (resolved.securityProtocol === 'sasl_plaintext' || resolved.securityProtocol === 'sasl_ssl') &&
+    (resolved.saslMechanism === 'GSSAPI' || resolved.saslMechanism === 'OAUTHBEARER')
+  ) {
+    notImplemented.push(`sasl.mechanism=${resolved.saslMechanism}`)
+  }
+  resolved.notImplemented = notImplemented
+
+  return Object.freeze(resolved)
+}
+
+/** Canonical name → the spelling the user used and its parsed value. */
+export type GivenKeys = ReadonlyMap<string, { key: string; value: unknown }>
+
+/**
+ * Java's rule (KIP-91): a record must be allowed to linger and then wait for one full request before it
+ * times out, so delivery.timeout.ms >= linger.ms + request.timeout.ms. Set explicitly, a smaller value is
+ * an error; left at its default, it is raised to the sum, as Java does.
+ */
+function checkTimeoutRules(resolved: MutableResolvedProducerConfig, given: GivenKeys): void {
+  const floor = resolved.lingerMs + resolved.requestTimeoutMs
+  if (resolved.deliveryTimeoutMs >= floor) return
+  const d = given.get('delivery.timeout.ms')
+  if (d === undefined) {
+    resolved.deliveryTimeoutMs = Math.ceil(floor)
+    return
+  }
+  const l = given.get('linger.ms')?.key ?? 'linger.ms'
+  const r = given.get('request.timeout.ms')?.key ?? 'request.timeout.ms'
+  throw new ConfigError(
+    d.key,
+    `Config key '${d.key}' (${resolved.deliveryTimeoutMs}) must be at least '${l}' + '${r}' ` +
+      `(${resolved.lingerMs} + ${resolved.requestTimeoutMs} = ${floor}): a record must be allowed to linger ` +
+      `and then wait for one request before it times out`,
+  )
+}
+
+/**
+ * IDEMPOTENCE / ACKS CROSS-RULES (KIP-98, KIP-679; Java's ProducerConfig
+ * postProcessAndValidateIdempotenceConfigs, librdkafka's enable.idempotence notes).
+ *
+ * Idempotence needs acks=all (a duplicate can only be detected for a write every replica has),
+ * max.in.flight <= 5 (the broker remembers the last 5 batches per producer) and retries > 0.
+ * - enable.idempotence set to true explicitly and a conflicting key → ConfigError explaining the conflict.
+ * - enable.idempotence not set and the user chose acks 0/1, max.in.flight > 5 or retries 0 → idempotence is
+ *   turned off silently, as Java does, so that pre-3.0 configurations keep working.
+ * - transactional.id requires idempotence: with it explicitly false, or turned off by the rule above,
+ *   → ConfigError.
+ */
+export function checkIdempotenceRules(
+  resolved: MutableResolvedProducerConfig,
+  given: GivenKeys = new Map(),
+): void {
+  const keyOf = (name: string): string => given.get(name)?.key ?? name
+  const conflicts: string[] = []
+  if (resolved.acks !== -1) conflicts.push(`'${keyOf('acks')}' must be all (-1), not ${resolved.acks}`)
+  if (resolved.maxInFlight > 5) {
+    conflicts.push(
+      `'${keyOf('max.in.flight.requests.per.connection')}' must be at most 5, not ${resolved.maxInFlight}`,
+    )
+  }
+  if (resolved.retries <= 0) conflicts.push(`'${keyOf('retries')}' must be greater than 0`)
+
+  if (resolved.enableIdempotence && conflicts.length > 0) {
+    if (resolved.enableIdempotenceExplicit) {
+      throw new ConfigError(
+        keyOf('enable.idempotence'),
+        `Config key 'enable.idempotence' is true, which requires: ${conflicts.join('; ')}. ` +
+          `Change those settings, or set 'enable.idempotence' to false to accept possible duplicates`,
+      )
+    }
+    resolved.enableIdempotence = false
+  }
+
+  if (resolved.transactionalId !== null && !resolved.enableIdempotence) {
+    const why = resolved.enableIdempotenceExplicit
+      ? `'enable.idempotence' is false`
+      : `idempotence was turned off because ${conflicts.join('; ')}`
+    throw new ConfigError(
+      keyOf('transactional.id'),
+      `Config key '${keyOf('transactional.id')}' requires idempotence, but ${why}`,
+    )
+  }
+}

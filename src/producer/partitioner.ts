@@ -1,0 +1,205 @@
+import { KafkaError } from '../protocol/errors.js'
+import { crc32, fnv1a } from './crc32.js'
+import { murmur2, toPositive } from './murmur2.js'
+
+export { murmur2, toPositive } from './murmur2.js'
+export { crc32, fnv1a } from './crc32.js'
+
+/**
+ * A user partitioner, shaped like the guide's `region_partitioner(key, all_partitions, available_partitions)`:
+ * the record key (null when the record has none), the topic's partition count and the partitions that
+ * currently have a leader. It must return an integer in [0, partitionCount); the caller checks the result
+ * with {@link checkPartition} and fails only that record when it is not.
+ */
+export type PartitionerFunction = (
+  key: Buffer | null,
+  partitionCount: number,
+  availablePartitions: readonly number[],
+) => number
+
+/**
+ * The `partitioner` config value: one of librdkafka's partitioner names, or a function.
+ *
+ * - `murmur2_random` (default): keyed records use Java's murmur2 over all partitions, exactly as Java's
+ *   BuiltInPartitioner; null-key records are sticky (KIP-480, KIP-794). Functionally Java's default.
+ * - `murmur2`: like `murmur2_random`, but a null key is hashed as an empty key, so all null-key records go
+ *   to one partition (librdkafka's behaviour).
+ * - `consistent_random` (librdkafka's default): CRC-32 of the key; null and empty keys are sticky.
+ * - `consistent`: CRC-32 of the key; null and empty keys all map to one partition.
+ * - `fnv1a` / `fnv1a_random`: FNV-1a hash of the key (librdkafka's, as in Sarama); null key → one partition /
+ *   sticky.
+ * - `random`: every record, keyed or not, to a random available partition.
+ */
+export type PartitionerSetting =
+  | 'murmur2_random'
+  | 'murmur2'
+  | 'consistent_random'
+  | 'consistent'
+  | 'random'
+  | 'fnv1a'
+  | 'fnv1a_random'
+  | PartitionerFunction
+
+/** The built-in partitioner names, in the order docs list them. */
+export const PARTITIONER_NAMES = [
+  'murmur2_random',
+  'murmur2',
+  'consistent_random',
+  'consistent',
+  'random',
+  'fnv1a',
+  'fnv1a_random',
+] as const
+
+export type PartitionerName = (typeof PARTITIONER_NAMES)[number]
+
+/**
+ * Chooses a partition for one record. Called by the producer once per record with the topic's current
+ * metadata. Stateful: sticky partitioners remember, per topic, which partition they stick to and how many
+ * bytes went there. The result of a user function is returned unchecked; pass it to {@link checkPartition}.
+ */
+export interface Partitioner {
+  partition(
+    topic: string,
+    key: Buffer | null,
+    recordBytes: number,
+    partitionCount: number,
+    availablePartitions: readonly number[],
+  ): number
+}
+
+export interface PartitionerOptions {
+  /** `batch.size` in bytes: how much a sticky partition receives before the partitioner moves on (KIP-794). */
+  batchSize: number
+  /** Uniform in [0, 1), like Math.random; injected so that tests are deterministic. */
+  random: () => number
+}
+
+/**
+ * Throws `KafkaError('_UNKNOWN_PARTITION')` unless `p` is an integer in [0, partitionCount). The producer
+ * calls this on every explicit or user-computed partition and fails that one record with the error, so
+ * that a buggy partitioner function never brings the producer down.
+ */
+export function checkPartition(p: unknown, partitionCount: number, topic: string): number {
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= partitionCount) {
+    throw new KafkaError(
+      '_UNKNOWN_PARTITION',
+      `Partition ${String(p)} is not valid for topic '${topic}' with ${partitionCount} partition(s): ` +
+        `expected an integer from 0 to ${partitionCount - 1}`,
+      { retriable: false },
+    )
+  }
+  return p
+}
+
+interface StickyState {
+  partition: number
+  bytes: number
+}
+
+/**
+ * Sticky partitioning for records without a key (KIP-480, refined by KIP-794): stay on one partition,
+ * picked at random among the available ones, until about `batch.size` bytes went to it, then pick another.
+ * This fills batches instead of spreading a trickle of records over every partition (which made each
+ * batch tiny and raised latency), and KIP-794's byte count stops slow brokers from receiving more.
+ * Java additionally weights the choice by queue sizes (adaptive partitioning); we pick uniformly.
+ */
+class StickySelector {
+  private readonly state = new Map<string, StickyState>()
+
+  constructor(
+    private readonly batchSize: number,
+    private readonly random: () => number,
+  ) {}
+
+  next(topic: string, recordBytes: number, partitionCount: number, available: readonly number[]): number {
+    let s = this.state.get(topic)
+    const stillGood =
+      s !== undefined &&
+      s.partition < partitionCount &&
+      s.bytes < this.batchSize &&
+      (available.length === 0 || available.includes(s.partition))
+    if (!stillGood) {
+      const previous = s?.partition
+      s = { partition: this.pick(partitionCount, available, previous), bytes: 0 }
+      this.state.set(topic, s)
+    }
+    s!.bytes += recordBytes
+    return s!.partition
+  }
+
+  /** Random among the available partitions (all when none is known to be available), avoiding `previous`
+   * when there is a choice so that a switch really moves the load (as KIP-480 does). */
+  private pick(partitionCount: number, available: readonly number[], previous: number | undefined): number {
+    const candidates = available.length > 0 ? available : Array.from({ length: partitionCount }, (_, i) => i)
+    if (candidates.length === 1 || previous === undefined || !candidates.includes(previous)) {
+      return candidates[randomIndex(this.random, candidates.length)]!
+    }
+    const i = randomIndex(this.random, candidates.length - 1)
+    const p = candidates[i]!
+    return p === previous ? candidates[candidates.length - 1]! : p
+  }
+}
+
+function randomIndex(random: () => number, n: number): number {
+  // Clamp: a random source returning exactly 1 must not index past the end.
+  return Math.min(n - 1, Math.floor(random() * n))
+}
+
+function randomAvailable(random: () => number, partitionCount: number, available: readonly number[]): number {
+  if (available.length > 0) return available[randomIndex(random, available.length)]!
+  return randomIndex(random, partitionCount)
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * Builds the partitioner for a `partitioner` setting. Keyed hashing always spans all partitions, never
+ * only the available ones, so that a key's partition does not move when a leader is briefly missing
+ * (Java's BuiltInPartitioner and librdkafka agree on this).
+ */
+export function createPartitioner(setting: PartitionerSetting, opts: PartitionerOptions): Partitioner {
+  if (typeof setting === 'function') {
+    const fn = setting
+    return {
+      partition: (_topic, key, _bytes, partitionCount, available) => fn(key, partitionCount, available),
+    }
+  }
+  const sticky = new StickySelector(opts.batchSize, opts.random)
+  const { random } = opts
+  switch (setting) {
+    case 'murmur2_random':
+      return {
+        partition: (topic, key, bytes, n, available) =>
+          key === null ? sticky.next(topic, bytes, n, available) : toPositive(murmur2(key)) % n,
+      }
+    case 'murmur2':
+      // librdkafka hashes a null key as zero bytes, so every null-key record lands on one partition.
+      return { partition: (_t, key, _b, n) => toPositive(murmur2(key ?? EMPTY)) % n }
+    case 'consistent_random':
+      // librdkafka treats empty keys like null ones here (documented with sticky.partitioning.linger.ms).
+      return {
+        partition: (topic, key, bytes, n, available) =>
+          key === null || key.length === 0 ? sticky.next(topic, bytes, n, available) : crc32(key) % n,
+      }
+    case 'consistent':
+      return { partition: (_t, key, _b, n) => crc32(key ?? EMPTY) % n }
+    case 'fnv1a':
+      return { partition: (_t, key, _b, n) => fnv1a(key ?? EMPTY) % n }
+    case 'fnv1a_random':
+      return {
+        partition: (topic, key, bytes, n, available) =>
+          key === null ? sticky.next(topic, bytes, n, available) : fnv1a(key) % n,
+      }
+    case 'random':
+      return { partition: (_t, _key, _b, n, available) => randomAvailable(random, n, available) }
+    default: {
+      const name: unknown = setting
+      throw new KafkaError(
+        '_INVALID_ARG',
+        `Unknown partitioner ${JSON.stringify(name)}: expected one of ${PARTITIONER_NAMES.join(', ')} or a function`,
+        { retriable: false },
+      )
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  checkPartition,
+  crc32,
+  createPartitioner,
+  murmur2,
+  toPositive,
+  type PartitionerFunction,
+} from '../../../src/producer/partitioner.js'
+import { KafkaError } from '../../../src/protocol/errors.js'
+
+const b = (s: string): Buffer => Buffer.from(s, 'utf8')
+
+/** A scripted random source: returns the given values in turn, then repeats the last. */
+function scripted(...values: number[]): () => number {
+  let i = 0
+  return () => values[Math.min(i++, values.length - 1)]!
+}
+
+describe('murmur2', () => {
+  it("matches Java's UtilsTest.testMurmur2 (signed results)", () => {
+    // Vectors from apache/kafka clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java.
+    const vectors: [string, number][] = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      ['abc', 479470107],
+    ]
+    for (const [s, expected] of vectors) assert.equal(murmur2(b(s)), expected, s)
+  })
+
+  it('positive-masked values', () => {
+    const vectors: [string, number][] = [
+      ['21', 1173551340],
+      ['foobar', 1357151166],
+      ['kafka', 1348980580],
+      ['', 275646681],
+    ]
+    for (const [s, expected] of vectors) assert.equal(toPositive(murmur2(b(s))), expected, s)
+  })
+
+  it('toPositive clears only the sign bit', () => {
+    assert.equal(toPositive(-2147483648), 0)
+    assert.equal(toPositive(-1), 2147483647)
+    assert.equal(toPositive(5), 5)
+  })
+})
+
+describe('crc32', () => {
+  it('is the IEEE CRC-32', () => {
+    assert.equal(crc32(b('123456789')), 0xcbf43926)
+    assert.equal(crc32(b('')), 0)
+  })
+})
+
+describe('murmur2_random (default)', () => {
+  it('keyed records: toPositive(murmur2(key)) % partitionCount over all partitions', () => {
+    const p = createPartitioner('murmur2_random', { batchSize: 100, random: scripted(0) })
+    assert.equal(p.partition('t', b('21'), 10, 6, [0]), 1173551340 % 6)
+    assert.equal(p.partition('t', b('foobar'), 10, 7, []), 1357151166 % 7)
+    // An empty key is a key (Java), not a null key.
+    assert.equal(p.partition('t', b(''), 10, 5, [0]), 275646681 % 5)
+  })
+
+  it('null keys stick to one random available partition until batch.size bytes, then switch', () => {
+    // 0.5 of 3 available → index 1 → partition 4; then the switch avoids 4: 0.0 of [2, 6] → 2.
+    const p = createPartitioner('murmur2_random', { batchSize: 100, random: scripted(0.5, 0.0) })
+    const available = [2, 4, 6]
+    const seen = [40, 40, 40, 40].map((bytes) => p.partition('t', null, bytes, 8, available))
+    assert.deepEqual(seen, [4, 4, 4, 2])
+  })
+
+  it('sticky state is per topic', () => {
+    const p = createPartitioner('murmur2_random', { batchSize: 100, random: scripted(0, 0.99) })
+    assert.equal(p.partition('a', null, 1, 4, []), 0)
+    assert.equal(p.partition('b', null, 1, 4, []), 3)
+    assert.equal(p.partition('a', null, 1, 4, []), 0)
+  })
+
+  it('moves off a partition that became unavailable', () => {
+    const p = createPartitioner('murmur2_random', { batchSize: 1000, random: scripted(0, 0) })
+    assert.equal(p.partition('t', null, 1, 3, [0, 1, 2]), 0)
+    assert.equal(p.partition('t', null, 1, 3, [1, 2]), 1)
+  })
+
+  it('spreads null keys across partitions over many batches', () => {
+    let seed = 1
+    const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646
+    const p = createPartitioner('murmur2_random', { batchSize: 1000, random })
+    const counts = [0, 0, 0, 0]
+    for (let i = 0; i < 4000; i++) counts[p.partition('t', null, 100, 4, [0, 1, 2, 3])]!++
+    for (const c of counts) assert.ok(c > 500, `counts ${counts.join(',')}`)
+  })
+})
+
+describe('librdkafka partitioners', () => {
+  it('murmur2 maps null keys to one partition', () => {
+    const p = createPartitioner('murmur2', { batchSize: 100, random: scripted(0.9) })
+    assert.equal(p.partition('t', null, 1, 10, []), 275646681 % 10)
+    assert.equal(p.partition('t', b('21'), 1, 10, []), 1173551340 % 10)
+  })
+
+  it('consistent: CRC-32 of the key; null and empty keys → partition of crc32("") = 0', () => {
+    const p = createPartitioner('consistent', { batchSize: 100, random: scripted(0.9) })
+    assert.equal(p.partition('t', b('123456789'), 1, 7, []), 0xcbf43926 % 7)
+    assert.equal(p.partition('t', null, 1, 7, []), 0)
+    assert.equal(p.partition('t', b(''), 1, 7, []), 0)
+  })
+
+  it('consistent_random: CRC-32 for keys, sticky for null and empty keys', () => {
+    const p = createPartitioner('consistent_random', { batchSize: 100, random: scripted(0.7) })
+    assert.equal(p.partition('t', b('123456789'), 1, 7, []), 0xcbf43926 % 7)
+    assert.equal(p.partition('t', null, 1, 10, []), 7)
+    assert.equal(p.partition('t', b(''), 1, 10, []), 7)
+  })
+
+  it('fnv1a and fnv1a_random', () => {
+    // FNV-1a 32 of "a" is 0xe40c292c.
+    const p = createPartitioner('fnv1a', { batchSize: 100, random: scripted(0) })
+    assert.equal(p.partition('t', b('a'), 1, 1000, []), 0xe40c292c % 1000)
+    assert.equal(p.partition('t', null, 1, 1000, []), 0x811c9dc5 % 1000)
+    const r = createPartitioner('fnv1a_random', { batchSize: 100, random: scripted(0.5) })
+    assert.equal(r.partition('t', null, 1, 10, []), 5)
+  })
+
+  it('random picks among available partitions for every record', () => {
+    const p = createPartitioner('random', { batchSize: 100, random: scripted(0.1, 0.9, 1) })
+    assert.equal(p.partition('t', b('k'), 1, 10, [3, 5]), 3)
+    assert.equal(p.partition('t', b('k'), 1, 10, [3, 5]), 5)
+    assert.equal(p.partition('t', null, 1, 10, []), 9) // random() === 1 is clamped
+  })
+
+  it('an unknown name is rejected', () => {
+    assert.throws(
+      () => createPartitioner('roundrobin' as unknown as 'random', { batchSize: 1, random: Math.random }),
+      (err: unknown) => err instanceof KafkaError && err.code === '_INVALID_ARG',
+    )
+  })
+})
+
+describe('user partitioner function', () => {
+  it("receives (key, partitionCount, availablePartitions), like the guide's region_partitioner", () => {
+    const calls: unknown[] = []
+    const regionPartitioner: PartitionerFunction = (key, partitionCount, available) => {
+      calls.push([key?.toString() ?? null, partitionCount, available])
+      if (key === null) return available[Math.floor(0.5 * available.length)]!
+      const region = key.toString().split('-').slice(0, 2).join('-')
+      const regions: Record<string, number> = { 'us-east': 0, 'us-west': 1, 'eu-central': 2 }
+      return regions[region] ?? 0
+    }
+    const p = createPartitioner(regionPartitioner, { batchSize: 100, random: scripted(0) })
+    assert.equal(p.partition('t', b('us-west-user-123'), 10, 3, [0, 1, 2]), 1)
+    assert.equal(p.partition('t', null, 10, 3, [0, 2]), 2)
+    assert.deepEqual(calls, [
+      ['us-west-user-123', 3, [0, 1, 2]],
+      [null, 3, [0, 2]],
+    ])
+  })
+
+  it('an invalid result is returned as is, for checkPartition to reject', () => {
+    const p = createPartitioner(() => 7, { batchSize: 100, random: scripted(0) })
+    const partition = p.partition('t', null, 1, 3, [])
+    assert.throws(() => checkPartition(partition, 3, 't'), /Partition 7 is not valid for topic 't'/)
+  })
+})
+
+describe('checkPartition', () => {
+  it('accepts integers in [0, partitionCount)', () => {
+    assert.equal(checkPartition(0, 3, 't'), 0)
+    assert.equal(checkPartition(2, 3, 't'), 2)
+  })
+
+  it('throws _UNKNOWN_PARTITION otherwise', () => {
+    for (const bad of [-1, 3, 1.5, NaN, Infinity, '1', null, undefined]) {
+      assert.throws(
+        () => checkPartition(bad, 3, 'orders'),
+        (err: unknown) =>
+          err instanceof KafkaError &&
+          err.code === '_UNKNOWN_PARTITION' &&
+          !err.retriable &&
+          err.message.includes("'orders'"),
+        String(bad),
+      )
+    }
+  })
+})
