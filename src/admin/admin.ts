@@ -1,0 +1,174 @@
+import { ConnectionPool } from '../cluster/connection-pool.js'
+import { Metadata } from '../cluster/metadata.js'
+import type { Connection } from '../network/connection.js'
+import { CreateTopicsApi, DeleteTopicsApi, KafkaError } from '../protocol/index.js'
+import { systemClock, type Clock } from '../util/clock.js'
+import { systemRandom } from '../util/random.js'
+
+export interface AdminOptions {
+  /** Comma-separated host:port list, as for the producer. */
+  bootstrapServers: string
+  clientId?: string
+  requestTimeoutMs?: number
+  clock?: Clock
+}
+
+export interface NewTopic {
+  name: string
+  numPartitions?: number
+  replicationFactor?: number
+  /** Topic configs such as `{ 'min.insync.replicas': '2' }`. */
+  configs?: Record<string, string>
+}
+
+/**
+ * A small admin client: create and delete topics, wait until a topic is usable. Enough for
+ * tests, examples and `npm start`; a full admin API is out of scope for a producer library.
+ */
+export class Admin {
+  private readonly pool: ConnectionPool
+  private readonly metadata: Metadata
+  private readonly clock: Clock
+  private readonly requestTimeoutMs: number
+
+  constructor(opts: AdminOptions) {
+    this.clock = opts.clock ?? systemClock
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
+    this.pool = new ConnectionPool({
+      clientId: opts.clientId ?? 'reliable-kafka-admin',
+      requestTimeoutMs: this.requestTimeoutMs,
+      connectTimeoutMs: 10_000,
+      reconnectBackoffMs: 50,
+      reconnectBackoffMaxMs: 1000,
+      clock: this.clock,
+      random: systemRandom,
+    })
+    this.metadata = new Metadata(
+      {
+        bootstrap: opts.bootstrapServers.split(',').map((s) => {
+          const i = s.trim().lastIndexOf(':')
+          return {
+            host: s
+              .trim()
+              .slice(0, i)
+              .replace(/^\[|\]$/g, ''),
+            port: Number(s.trim().slice(i + 1)),
+          }
+        }),
+        metadataMaxAgeMs: 300_000,
+        retryBackoffMs: 100,
+        retryBackoffMaxMs: 1000,
+        allowAutoTopicCreation: false,
+        clock: this.clock,
+        random: systemRandom,
+        onUpdate: () => {},
+      },
+      this.pool,
+    )
+  }
+
+  /** Any connected broker: in KRaft mode brokers forward admin requests to the controller. */
+  private async anyBroker(deadline: number): Promise<Connection> {
+    let lastErr: unknown = null
+    while (this.clock.now() < deadline) {
+      await this.metadata.refresh()
+      for (const b of this.metadata.brokers.values()) {
+        try {
+          return await this.pool.get(b)
+        } catch (err) {
+          lastErr = err
+        }
+      }
+      await sleep(100)
+    }
+    throw new KafkaError(
+      '_TIMED_OUT',
+      `no broker reachable for an admin request${lastErr ? `: ${String(lastErr)}` : ''}`,
+    )
+  }
+
+  /**
+   * Creates topics and waits until every partition has a leader. `ifNotExists` (default true)
+   * treats TOPIC_ALREADY_EXISTS as success.
+   */
+  async createTopics(
+    topics: NewTopic[],
+    opts: { timeoutMs?: number; ifNotExists?: boolean } = {},
+  ): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000
+    const deadline = this.clock.now() + timeoutMs
+    const conn = await this.anyBroker(deadline)
+    const res = await conn.request(CreateTopicsApi, {
+      topics: topics.map((t) => ({
+        name: t.name,
+        numPartitions: t.numPartitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs,
+      validateOnly: false,
+    })
+    for (const t of res.topics) {
+      if (t.errorCode === 0 || (t.errorCode === 36 /* TOPIC_ALREADY_EXISTS */ && opts.ifNotExists !== false))
+        continue
+      throw KafkaError.fromKafkaCode(t.errorCode, `create topic ${t.name}: ${t.errorMessage ?? ''}`)
+    }
+    await this.waitForTopics(
+      topics.map((t) => t.name),
+      deadline,
+    )
+  }
+
+  /** Waits until each topic is in the metadata with a leader for every partition. */
+  async waitForTopics(names: string[], deadline: number): Promise<void> {
+    for (const n of names) this.metadata.addTopic(n)
+    for (;;) {
+      await this.metadata.refresh()
+      const ready = names.every((n) => {
+        const t = this.metadata.topic(n)
+        return t && t.partitions.length > 0 && t.available.length === t.partitions.length
+      })
+      if (ready) return
+      if (this.clock.now() >= deadline) {
+        throw new KafkaError('_TIMED_OUT', `topics not ready in time: ${names.join(', ')}`)
+      }
+      await sleep(100)
+    }
+  }
+
+  /** Partition count and leaders of a topic, or undefined when it does not exist. */
+  async describeTopic(
+    name: string,
+  ): Promise<{ partitions: { partition: number; leader: number }[] } | undefined> {
+    this.metadata.addTopic(name)
+    await this.metadata.refresh()
+    const t = this.metadata.topic(name)
+    return t
+      ? { partitions: t.partitions.map((p) => ({ partition: p.partition, leader: p.leader })) }
+      : undefined
+  }
+
+  async deleteTopics(names: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000
+    const conn = await this.anyBroker(this.clock.now() + timeoutMs)
+    const res = await conn.request(DeleteTopicsApi, {
+      topicNames: names,
+      topics: names.map((name) => ({ name, topicId: Buffer.alloc(16) })),
+      timeoutMs,
+    })
+    for (const t of res.responses) {
+      if (t.errorCode === 0 || t.errorCode === 3 /* UNKNOWN_TOPIC_OR_PARTITION */) continue
+      throw KafkaError.fromKafkaCode(t.errorCode, `delete topic ${t.name ?? ''}: ${t.errorMessage ?? ''}`)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.metadata.close()
+    this.pool.close()
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

@@ -1,0 +1,268 @@
+import { KafkaError, MetadataApi, type MetadataResponse } from '../protocol/index.js'
+import type { Connection } from '../network/connection.js'
+import { backoffMs } from '../util/backoff.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
+import type { RandomSource } from '../util/random.js'
+import type { BrokerAddress, ConnectionPool } from './connection-pool.js'
+
+export interface PartitionInfo {
+  readonly partition: number
+  /** Leader node id, -1 when the partition has no leader right now. */
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly errorCode: number
+}
+
+export interface TopicInfo {
+  readonly name: string
+  readonly partitions: readonly PartitionInfo[]
+  /** Partitions that have a leader (what sticky and custom partitioners choose from). */
+  readonly available: readonly number[]
+}
+
+export interface MetadataOptions {
+  bootstrap: readonly { host: string; port: number }[]
+  metadataMaxAgeMs: number
+  retryBackoffMs: number
+  retryBackoffMaxMs: number
+  allowAutoTopicCreation: boolean
+  clock: Clock
+  random: RandomSource
+  /** Called after every successful refresh (the sender re-checks leaders, pending topics move on). */
+  onUpdate: () => void
+  /** Reports a refresh that reached no broker at all (`_ALL_BROKERS_DOWN`). */
+  onError?: (err: KafkaError) => void
+}
+
+/** Topic errors that mean "this topic is not (yet) there"; we keep waiting within a bound for them. */
+const TOPIC_MISSING_CODES = new Set([3 /* UNKNOWN_TOPIC_OR_PARTITION */, 5 /* LEADER_NOT_AVAILABLE */])
+/** Metadata v13 uses the same body as v12; v12 is the newest we need. */
+const METADATA_MAX_VERSION = 12
+
+/**
+ * The cluster as the producer sees it: brokers, and for each topic in use its partitions and
+ * leaders. Refreshes are coalesced (one request at a time for all topics in use), happen on
+ * demand after a leader error or an unknown topic (no more often than the retry backoff allows),
+ * and at least every metadata.max.age.ms.
+ */
+export class Metadata {
+  readonly brokers = new Map<number, BrokerAddress>()
+  private readonly topics = new Map<string, TopicInfo>()
+  private readonly topicErrors = new Map<string, KafkaError>()
+  private readonly interest = new Set<string>()
+  private inProgress: Promise<void> | null = null
+  private scheduled: TimerHandle | null = null
+  private scheduledAt = Infinity
+  private ageTimer: TimerHandle | null = null
+  private lastRefreshAttempt = 0
+  private failedRefreshes = 0
+  private hasRefreshed = false
+  private closed = false
+  private readonly bootstrap: BrokerAddress[]
+  private brokerCursor = 0
+
+  constructor(
+    private readonly opts: MetadataOptions,
+    private readonly pool: ConnectionPool,
+  ) {
+    // Bootstrap addresses get ids -1, -2, … until the cluster tells us the real ones.
+    this.bootstrap = opts.bootstrap.map((b, i) => ({ nodeId: -(i + 1), host: b.host, port: b.port }))
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    return this.topics.get(name)
+  }
+
+  /** The last error the cluster reported for `name` (e.g. UNKNOWN_TOPIC_OR_PARTITION), if any. */
+  topicError(name: string): KafkaError | undefined {
+    return this.topicErrors.get(name)
+  }
+
+  broker(nodeId: number): BrokerAddress | undefined {
+    return this.brokers.get(nodeId)
+  }
+
+  /** Adds a topic to the set we keep metadata for; an unknown one triggers a refresh now. */
+  addTopic(name: string): void {
+    if (this.interest.has(name)) return
+    this.interest.add(name)
+    if (!this.topics.has(name)) this.requestUpdate(true)
+  }
+
+  /**
+   * Asks for a refresh soon. Not before the retry backoff since the last attempt has passed, so a
+   * flapping leader cannot turn into a metadata storm (Java: retry.backoff.ms between updates).
+   */
+  requestUpdate(urgent = false): void {
+    if (this.closed) return
+    const now = this.opts.clock.now()
+    const wait =
+      this.failedRefreshes > 0
+        ? backoffMs(
+            this.failedRefreshes,
+            this.opts.retryBackoffMs,
+            this.opts.retryBackoffMaxMs,
+            this.opts.random,
+          )
+        : urgent && !this.hasRefreshed
+          ? 0
+          : this.opts.retryBackoffMs
+    const at = Math.max(now, this.lastRefreshAttempt + wait)
+    if (this.scheduled && this.scheduledAt <= at) return
+    if (this.scheduled) this.opts.clock.clearTimeout(this.scheduled)
+    this.scheduledAt = at
+    this.scheduled = this.opts.clock.setTimeout(() => {
+      this.scheduled = null
+      this.scheduledAt = Infinity
+      void this.refresh()
+    }, at - now)
+  }
+
+  /** Refreshes now (joins a refresh already running). Never rejects: failures are reported and retried. */
+  refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    if (this.inProgress) return this.inProgress
+    this.inProgress = this.doRefresh().finally(() => {
+      this.inProgress = null
+    })
+    return this.inProgress
+  }
+
+  private async doRefresh(): Promise<void> {
+    this.lastRefreshAttempt = this.opts.clock.now()
+    const topics = [...this.interest]
+    let lastErr: KafkaError | null = null
+    for (const broker of this.candidates()) {
+      let conn: Connection
+      try {
+        conn = await this.pool.get(broker)
+      } catch (err) {
+        lastErr = err as KafkaError
+        continue
+      }
+      try {
+        const res = await conn.request(
+          MetadataApi,
+          {
+            topics: topics.map((name) => ({ topicId: ZERO_UUID, name })),
+            allowAutoTopicCreation: this.opts.allowAutoTopicCreation,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          },
+          { maxVersion: METADATA_MAX_VERSION },
+        )
+        if (this.closed) return
+        this.apply(res)
+        this.failedRefreshes = 0
+        this.hasRefreshed = true
+        this.scheduleAgeRefresh()
+        this.opts.onUpdate()
+        if (this.hasMissingTopics()) this.requestUpdate()
+        return
+      } catch (err) {
+        lastErr = err instanceof KafkaError ? err : new KafkaError('_TRANSPORT', String(err))
+      }
+    }
+    if (this.closed) return
+    this.failedRefreshes++
+    this.opts.onError?.(
+      new KafkaError(
+        '_ALL_BROKERS_DOWN',
+        `metadata refresh reached no broker (${this.describeCandidates()})` +
+          (lastErr ? `: ${lastErr.message}` : ''),
+        { retriable: true },
+      ),
+    )
+    this.opts.onUpdate()
+    this.requestUpdate()
+  }
+
+  /**
+   * Brokers to ask, best first: one we are connected to, then known brokers and bootstrap
+   * addresses in rotation, skipping those still in reconnect backoff. If all are in backoff we try
+   * the one whose backoff ends first rather than nobody.
+   */
+  private candidates(): BrokerAddress[] {
+    const all = [...this.brokers.values(), ...this.bootstrap]
+    const ready = all.filter((b) => this.pool.ready(b.nodeId))
+    const start = this.brokerCursor++ % Math.max(1, all.length)
+    const rotated = [...all.slice(start), ...all.slice(0, start)]
+    const usable = rotated.filter((b) => !this.pool.ready(b.nodeId) && !this.pool.inBackoff(b.nodeId))
+    const out = [...ready, ...usable]
+    if (out.length === 0 && all.length > 0) {
+      out.push([...all].sort((a, b) => this.pool.retryAt(a.nodeId) - this.pool.retryAt(b.nodeId))[0]!)
+    }
+    return out
+  }
+
+  private describeCandidates(): string {
+    return [...this.brokers.values(), ...this.bootstrap].map((b) => `${b.host}:${b.port}`).join(', ')
+  }
+
+  private apply(res: MetadataResponse): void {
+    if (res.brokers.length > 0) {
+      this.brokers.clear()
+      for (const b of res.brokers)
+        this.brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port })
+    }
+    for (const t of res.topics) {
+      const name = t.name
+      if (name === null) continue
+      if (t.errorCode !== 0) {
+        this.topicErrors.set(name, KafkaError.fromKafkaCode(t.errorCode, `topic ${name}`))
+        // A topic we knew keeps its last partitions while the error is a transient one.
+        if (!TOPIC_MISSING_CODES.has(t.errorCode) || !this.topics.has(name)) this.topics.delete(name)
+        continue
+      }
+      this.topicErrors.delete(name)
+      const old = this.topics.get(name)
+      const partitions: PartitionInfo[] = []
+      for (const p of t.partitions) {
+        const prev = old?.partitions[p.partitionIndex]
+        // KIP-320: never go back to an older leader epoch from a stale broker's metadata.
+        if (prev && prev.leaderEpoch > p.leaderEpoch && p.leaderEpoch >= 0) {
+          partitions[p.partitionIndex] = prev
+        } else {
+          partitions[p.partitionIndex] = {
+            partition: p.partitionIndex,
+            leader: p.errorCode === 5 ? -1 : p.leaderId,
+            leaderEpoch: p.leaderEpoch,
+            errorCode: p.errorCode,
+          }
+        }
+      }
+      const dense = Array.from({ length: partitions.length }, (_, i) => partitions[i]!).filter(Boolean)
+      this.topics.set(name, {
+        name,
+        partitions: dense,
+        available: dense.filter((p) => p.leader >= 0).map((p) => p.partition),
+      })
+    }
+  }
+
+  private hasMissingTopics(): boolean {
+    for (const t of this.interest) {
+      if (!this.topics.has(t)) return true
+      if (this.topics.get(t)!.available.length < this.topics.get(t)!.partitions.length) return true
+    }
+    return false
+  }
+
+  private scheduleAgeRefresh(): void {
+    if (this.ageTimer) this.opts.clock.clearTimeout(this.ageTimer)
+    this.ageTimer = this.opts.clock.setTimeout(() => {
+      this.ageTimer = null
+      void this.refresh()
+    }, this.opts.metadataMaxAgeMs)
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.scheduled) this.opts.clock.clearTimeout(this.scheduled)
+    if (this.ageTimer) this.opts.clock.clearTimeout(this.ageTimer)
+    this.scheduled = null
+    this.ageTimer = null
+  }
+}
+
+const ZERO_UUID = Buffer.alloc(16)

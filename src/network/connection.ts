@@ -1,0 +1,388 @@
+import type { Duplex } from 'node:stream'
+import {
+  ApiVersionsApi,
+  KafkaError,
+  Reader,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  negotiateVersion,
+  type ApiDefinition,
+  type ApiVersionsResponse,
+} from '../protocol/index.js'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { FrameReader } from './frame-reader.js'
+import { tcpTransport, type TransportFactory } from './transport.js'
+
+export interface ConnectionOptions {
+  host: string
+  port: number
+  /** Broker node id, or a negative number for a bootstrap address whose id is not known yet. */
+  nodeId: number
+  clientId: string
+  requestTimeoutMs: number
+  /** Bound on TCP connect plus the ApiVersions handshake (socket.connection.setup.timeout.ms). */
+  connectTimeoutMs: number
+  transport?: TransportFactory
+  clock?: Clock
+  /** Called once when the connection closes for any reason after connect() was called. */
+  onClose?: (conn: Connection, err: KafkaError | null) => void
+}
+
+export interface RequestOptions {
+  /** Upper bound for the version negotiated with the broker (e.g. Produce capped below v13). */
+  maxVersion?: number
+  /** Exact version to use instead of negotiating (ApiVersions fallback, tests). */
+  version?: number
+  /**
+   * The broker sends no response (Produce with acks=0): the promise resolves with `null` once the
+   * bytes are handed to the socket.
+   */
+  noResponse?: boolean
+  /** Overrides request.timeout.ms for this request. */
+  timeoutMs?: number
+}
+
+export type VersionRange = { minVersion: number; maxVersion: number }
+
+interface Pending {
+  readonly correlationId: number
+  readonly decode: (r: Reader) => unknown
+  readonly resolve: (v: unknown) => void
+  readonly reject: (e: KafkaError) => void
+  readonly apiName: string
+  timer: TimerHandle | null
+}
+
+const CLIENT_SOFTWARE_NAME = 'reliable-kafka'
+const CLIENT_SOFTWARE_VERSION = '0.1.0'
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+
+/**
+ * One TCP connection to one broker. Requests are pipelined: several may be outstanding, each
+ * identified by its correlation id; Kafka answers them in order on a connection, but we match by
+ * id anyway so a protocol bug shows up as an error instead of a mixed-up response.
+ *
+ * A request that gets no answer within request.timeout.ms closes the whole connection, as the Java
+ * client does: with in-order responses, the answers to everything behind it are stuck too, and a
+ * fresh connection is the only way to know where we stand. Every outstanding request then fails
+ * with a retriable error, so the sender can retry on the next connection.
+ */
+export class Connection {
+  readonly host: string
+  readonly port: number
+  readonly nodeId: number
+  private state: 'new' | 'connecting' | 'ready' | 'closed' = 'new'
+  private socket: Duplex | null = null
+  private readonly frames = new FrameReader(MAX_RESPONSE_BYTES)
+  private readonly pending = new Map<number, Pending>()
+  private nextCorrelationId = 1
+  private versions = new Map<number, VersionRange>()
+  private readonly clock: Clock
+  private closeError: KafkaError | null = null
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.host = opts.host
+    this.port = opts.port
+    this.nodeId = opts.nodeId
+    this.clock = opts.clock ?? systemClock
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready'
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed'
+  }
+
+  /** Requests sent whose response has not arrived yet. */
+  get inFlight(): number {
+    return this.pending.size
+  }
+
+  /** The broker's supported version range per API key, learnt from ApiVersions. */
+  get apiVersions(): ReadonlyMap<number, VersionRange> {
+    return this.versions
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`
+  }
+
+  /**
+   * Opens the socket and performs the ApiVersions handshake (KIP-35, KIP-511). Bounded by
+   * socket.connection.setup.timeout.ms. Rejects with a retriable `_TRANSPORT` error.
+   */
+  async connect(): Promise<void> {
+    if (this.state !== 'new') throw new KafkaError('_STATE', `connection to ${this.address} already used`)
+    this.state = 'connecting'
+    const transport = this.opts.transport ?? tcpTransport
+    const socket = transport({ host: this.opts.host, port: this.opts.port })
+    this.socket = socket
+    this.holdProcess(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err: Error) => {
+      this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+    })
+    socket.on('close', () => {
+      this.close(new KafkaError('_TRANSPORT', `${this.address}: connection closed by broker`))
+    })
+
+    const timer = this.clock.setTimeout(() => {
+      this.close(
+        new KafkaError(
+          '_TRANSPORT',
+          `${this.address}: connection setup timed out after ${this.opts.connectTimeoutMs} ms`,
+        ),
+      )
+    }, this.opts.connectTimeoutMs)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (this.state === 'closed') return reject(this.closeError)
+        const onConnect = (): void => {
+          socket.off('error', onError)
+          resolve()
+        }
+        const onError = (err: Error): void => {
+          socket.off('connect', onConnect)
+          reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+        }
+        // A Duplex from a custom transport may already be connected (no 'connect' event coming).
+        if ((socket as { connecting?: boolean }).connecting === false) resolve()
+        else {
+          socket.once('connect', onConnect)
+          socket.once('error', onError)
+        }
+      })
+      await this.handshake()
+      if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
+      this.state = 'ready'
+      this.holdProcess(this.pending.size > 0)
+    } catch (err) {
+      const e =
+        err instanceof KafkaError
+          ? err
+          : new KafkaError('_TRANSPORT', `${this.address}: ${(err as Error).message}`, { cause: err })
+      this.close(e)
+      throw e
+    } finally {
+      this.clock.clearTimeout(timer)
+    }
+  }
+
+  /**
+   * ApiVersions: we send our newest version; a broker that does not know it answers with
+   * UNSUPPORTED_VERSION in a v0 body listing its own ApiVersions range (KIP-511), and we retry once
+   * with the newest version both sides know.
+   */
+  private async handshake(): Promise<void> {
+    const req = { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }
+    let version = ApiVersionsApi.maxVersion
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let res: ApiVersionsResponse
+      try {
+        res = (await this.send(ApiVersionsApi, req, { version })) as ApiVersionsResponse
+      } catch (err) {
+        // A broker that rejects the version may answer in v0 layout, which the newer decoder
+        // cannot read; retry with v0 explicitly.
+        if (attempt === 0 && err instanceof KafkaError && err.code === '_BAD_MSG') {
+          version = 0
+          continue
+        }
+        throw err
+      }
+      if (res.errorCode === 35 /* UNSUPPORTED_VERSION */) {
+        const own = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
+        version = own ? Math.min(own.maxVersion, ApiVersionsApi.maxVersion) : 0
+        continue
+      }
+      if (res.errorCode !== 0)
+        throw KafkaError.fromKafkaCode(res.errorCode, `ApiVersions from ${this.address}`)
+      this.versions = new Map(
+        res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]),
+      )
+      return
+    }
+    throw new KafkaError('_UNSUPPORTED_FEATURE', `${this.address}: could not agree on an ApiVersions version`)
+  }
+
+  /** Picks the version for `api`: the newest both sides support, optionally capped. */
+  versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number {
+    return negotiateVersion(api, this.versions, maxVersion)
+  }
+
+  /**
+   * Sends a request and resolves with the decoded response. Rejects with a KafkaError:
+   * `_TRANSPORT` (connection lost; retriable), `_TIMED_OUT` (no response within the request
+   * timeout; retriable; the connection is closed), `_UNSUPPORTED_FEATURE` (no common version).
+   */
+  request<Req, Res>(
+    api: ApiDefinition<Req, Res>,
+    msg: Req,
+    opts: RequestOptions & { noResponse: true },
+  ): Promise<null>
+  request<Req, Res>(api: ApiDefinition<Req, Res>, msg: Req, opts?: RequestOptions): Promise<Res>
+  request<Req, Res>(api: ApiDefinition<Req, Res>, msg: Req, opts: RequestOptions = {}): Promise<Res | null> {
+    if (this.state !== 'ready') {
+      return Promise.reject(
+        this.closeError ?? new KafkaError('_TRANSPORT', `connection to ${this.address} is not ready`),
+      )
+    }
+    return this.send(api, msg, opts)
+  }
+
+  private send<Req, Res>(api: ApiDefinition<Req, Res>, msg: Req, opts: RequestOptions): Promise<Res | null> {
+    let version: number
+    try {
+      version = opts.version ?? this.versionFor(api as ApiDefinition<unknown, unknown>, opts.maxVersion)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const correlationId = this.nextCorrelationId
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff || 1
+    let frame: Buffer[]
+    try {
+      frame = encodeRequestFrame(api, version, correlationId, this.opts.clientId, msg)
+    } catch (err) {
+      return Promise.reject(
+        err instanceof KafkaError
+          ? err
+          : new KafkaError('_INVALID_ARG', (err as Error).message, { cause: err }),
+      )
+    }
+    const socket = this.socket!
+
+    if (opts.noResponse) {
+      return new Promise<null>((resolve, reject) => {
+        writeChunks(socket, frame, (err) => {
+          if (err) reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+          else resolve(null)
+        })
+      })
+    }
+
+    return new Promise<Res>((resolve, reject) => {
+      const p: Pending = {
+        correlationId,
+        decode: (r) => {
+          decodeResponseHeader(r, api as ApiDefinition<unknown, unknown>, version)
+          return api.decodeResponse(r, version)
+        },
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        apiName: api.name,
+        timer: null,
+      }
+      const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs
+      p.timer = this.clock.setTimeout(() => {
+        p.timer = null
+        this.pending.delete(correlationId)
+        reject(
+          new KafkaError(
+            '_TIMED_OUT',
+            `${api.name} request to ${this.address} timed out after ${timeoutMs} ms`,
+            {
+              retriable: true,
+            },
+          ),
+        )
+        this.close(
+          new KafkaError(
+            '_TRANSPORT',
+            `${this.address}: connection closed after a ${api.name} request timed out`,
+          ),
+        )
+      }, timeoutMs)
+      this.pending.set(correlationId, p)
+      if (this.pending.size === 1) this.holdProcess(true)
+      writeChunks(socket, frame, (err) => {
+        if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+      })
+    })
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[]
+    try {
+      frames = this.frames.push(chunk)
+    } catch (err) {
+      this.close(new KafkaError('_BAD_MSG', `${this.address}: ${(err as Error).message}`))
+      return
+    }
+    for (const frame of frames) {
+      if (frame.length < 4) {
+        this.close(new KafkaError('_BAD_MSG', `${this.address}: response frame of ${frame.length} bytes`))
+        return
+      }
+      const correlationId = frame.readInt32BE(0)
+      const p = this.pending.get(correlationId)
+      if (!p) {
+        // A response to a request that already timed out cannot arrive (the timeout closes the
+        // connection), so an unknown id means the stream is out of step: start over.
+        this.close(
+          new KafkaError(
+            '_BAD_MSG',
+            `${this.address}: response with unknown correlation id ${correlationId}`,
+          ),
+        )
+        return
+      }
+      this.pending.delete(correlationId)
+      if (this.pending.size === 0 && this.state === 'ready') this.holdProcess(false)
+      if (p.timer) this.clock.clearTimeout(p.timer)
+      let value: unknown
+      try {
+        value = p.decode(new Reader(frame))
+      } catch (err) {
+        const e =
+          err instanceof KafkaError
+            ? err
+            : new KafkaError(
+                '_BAD_MSG',
+                `${this.address}: cannot decode ${p.apiName} response: ${(err as Error).message}`,
+              )
+        p.reject(e)
+        continue
+      }
+      p.resolve(value)
+    }
+  }
+
+  /**
+   * A socket keeps Node running only while it has work: connecting, or requests awaiting an
+   * answer. An idle producer or admin client therefore never keeps a finished program alive.
+   */
+  private holdProcess(on: boolean): void {
+    const s = this.socket as (Duplex & { ref?: () => void; unref?: () => void }) | null
+    if (on) s?.ref?.()
+    else s?.unref?.()
+  }
+
+  /** Closes the connection; every outstanding request fails with `err` (or a `_TRANSPORT` error). */
+  close(err: KafkaError | null = null): void {
+    if (this.state === 'closed') return
+    const wasStarted = this.state !== 'new'
+    this.state = 'closed'
+    this.closeError = err ?? new KafkaError('_TRANSPORT', `connection to ${this.address} closed`)
+    const pending = [...this.pending.values()]
+    this.pending.clear()
+    for (const p of pending) {
+      if (p.timer) this.clock.clearTimeout(p.timer)
+      p.reject(this.closeError)
+    }
+    this.socket?.destroy()
+    if (wasStarted) this.opts.onClose?.(this, err)
+  }
+}
+
+/** Writes a frame's chunks as one unit (cork/uncork → a single writev for large batches). */
+function writeChunks(socket: Duplex, chunks: Buffer[], cb: (err: Error | null | undefined) => void): void {
+  if (chunks.length === 1) {
+    socket.write(chunks[0]!, cb)
+    return
+  }
+  socket.cork()
+  for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!)
+  socket.write(chunks[chunks.length - 1]!, cb)
+  socket.uncork()
+}

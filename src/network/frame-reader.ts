@@ -1,0 +1,55 @@
+/**
+ * Splits a byte stream into Kafka frames: each response is an int32 size followed by that many
+ * bytes. Chunks are kept in a list and only joined when a frame spans several of them, so a large
+ * Metadata response arriving in many TCP segments is copied once.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private need = -1
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Feeds bytes; returns the complete frames (without their size prefix) now available. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    const frames: Buffer[] = []
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < 4) break
+        const size = this.peekInt32()
+        if (size < 0 || size > this.maxFrameBytes) {
+          throw new RangeError(`invalid response frame size ${size} (limit ${this.maxFrameBytes})`)
+        }
+        this.take(4)
+        this.need = size
+      }
+      if (this.buffered < this.need) break
+      frames.push(this.take(this.need))
+      this.need = -1
+    }
+    return frames
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0]!
+    if (first.length >= 4) return first.readInt32BE(0)
+    return this.join().readInt32BE(0)
+  }
+
+  private join(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)]
+    return this.chunks[0]!
+  }
+
+  private take(n: number): Buffer {
+    let first = this.chunks[0]!
+    if (first.length < n) first = this.join()
+    const out = first.subarray(0, n)
+    if (first.length === n) this.chunks.shift()
+    else this.chunks[0] = first.subarray(n)
+    this.buffered -= n
+    return out
+  }
+}

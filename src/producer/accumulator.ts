@@ -1,0 +1,98 @@
+import type { Clock } from '../util/clock.js'
+import { ProducerBatch, type RecordEntry } from './batch.js'
+
+export interface PartitionQueue {
+  readonly topic: string
+  readonly partition: number
+  /** Oldest first. Batches in flight stay at the head until their response arrives. */
+  readonly batches: ProducerBatch[]
+}
+
+export interface AccumulatorOptions {
+  batchSize: number
+  batchNumMessages: number
+  lingerMs: number
+  deliveryTimeoutMs: number
+  clock: Clock
+}
+
+export interface AppendResult {
+  batch: ProducerBatch
+  /** A batch was opened: the sender must arm a linger timer for it. */
+  newBatch: boolean
+  /** The batch reached batch.size: the sender may send it now. */
+  full: boolean
+}
+
+/**
+ * Per-partition queues of batches (Java's RecordAccumulator, franz-go's recBuf). The API side
+ * only appends; the sender alone takes batches out, marks them in flight and removes them when
+ * they complete, so there is one owner for every change of a batch's state.
+ */
+export class Accumulator {
+  private readonly byTopic = new Map<string, Map<number, PartitionQueue>>()
+  /** Every queue, in creation order: the sender walks this list. */
+  readonly queues: PartitionQueue[] = []
+  /** Batches created and not yet completed, for flush() and close(). */
+  private batchCount = 0
+
+  constructor(private readonly opts: AccumulatorOptions) {}
+
+  queue(topic: string, partition: number): PartitionQueue {
+    let parts = this.byTopic.get(topic)
+    if (!parts) {
+      parts = new Map()
+      this.byTopic.set(topic, parts)
+    }
+    let q = parts.get(partition)
+    if (!q) {
+      q = { topic, partition, batches: [] }
+      parts.set(partition, q)
+      this.queues.push(q)
+    }
+    return q
+  }
+
+  append(topic: string, partition: number, entry: RecordEntry, sizeBound: number): AppendResult {
+    const q = this.queue(topic, partition)
+    const last = q.batches[q.batches.length - 1]
+    if (
+      last &&
+      !last.inFlight &&
+      last.tryAppend(entry, sizeBound, this.opts.batchSize, this.opts.batchNumMessages)
+    ) {
+      return { batch: last, newBatch: false, full: last.closed }
+    }
+    const batch = new ProducerBatch(
+      topic,
+      partition,
+      Math.min(Math.max(this.opts.batchSize, sizeBound + 128), 1 << 30),
+      this.opts.clock.now(),
+      this.opts.deliveryTimeoutMs,
+    )
+    batch.tryAppend(entry, sizeBound, this.opts.batchSize, this.opts.batchNumMessages)
+    q.batches.push(batch)
+    this.batchCount++
+    return { batch, newBatch: true, full: batch.closed }
+  }
+
+  /** When the head batch of `q` may be sent because of linger (ignoring size and flush). */
+  lingerDeadline(batch: ProducerBatch): number {
+    return batch.createdAt + this.opts.lingerMs
+  }
+
+  /** Removes a completed batch (it is always at or near the head of its queue). */
+  remove(batch: ProducerBatch): void {
+    const q = this.byTopic.get(batch.topic)?.get(batch.partition)
+    if (!q) return
+    const i = q.batches.indexOf(batch)
+    if (i >= 0) {
+      q.batches.splice(i, 1)
+      this.batchCount--
+    }
+  }
+
+  get pendingBatches(): number {
+    return this.batchCount
+  }
+}

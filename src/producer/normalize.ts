@@ -1,0 +1,101 @@
+import { KafkaError, type RecordHeader } from '../protocol/index.js'
+import type { ProducerRecord, RecordData, RecordHeaders } from './record.js'
+
+/** A record after validation: bytes, headers in wire order, a timestamp. */
+export interface NormalizedRecord {
+  readonly topic: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: RecordHeader[] | null
+  readonly timestamp: number
+  /** -1 when the partitioner decides. */
+  readonly partition: number
+}
+
+/** Kafka's topic name rule (Topic.validate): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/
+
+export function validateTopic(topic: unknown): string {
+  if (typeof topic !== 'string' || !TOPIC_RE.test(topic) || topic === '.' || topic === '..') {
+    throw new KafkaError(
+      'INVALID_TOPIC_EXCEPTION',
+      `invalid topic name ${JSON.stringify(topic)}: a topic is 1 to 249 characters of [a-zA-Z0-9._-] and not "." or ".."`,
+    )
+  }
+  return topic
+}
+
+function toBytes(v: unknown, what: string): Buffer {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8')
+  if (Buffer.isBuffer(v)) return v
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  throw new KafkaError(
+    '_INVALID_ARG',
+    `${what} must be a string, Buffer, Uint8Array or null, got ${v === undefined ? 'undefined' : typeof v === 'object' && v !== null ? (v.constructor?.name ?? 'object') : typeof v}`,
+  )
+}
+
+function toNullableBytes(v: unknown, what: string): Buffer | null {
+  return v === null ? null : toBytes(v, what)
+}
+
+function normalizeHeaders(h: RecordHeaders | undefined): RecordHeader[] | null {
+  if (h === undefined || h === null) return null
+  const out: RecordHeader[] = []
+  if (Array.isArray(h)) {
+    for (const pair of h as ReadonlyArray<readonly [string, RecordData | null]>) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
+        throw new KafkaError('_INVALID_ARG', 'headers as an array must hold [key: string, value] pairs')
+      }
+      out.push([pair[0], toNullableBytes(pair[1], `header '${pair[0]}'`)])
+    }
+  } else if (typeof h === 'object') {
+    for (const [k, v] of Object.entries(h)) {
+      if (Array.isArray(v)) for (const item of v) out.push([k, toNullableBytes(item, `header '${k}'`)])
+      else out.push([k, toNullableBytes(v, `header '${k}'`)])
+    }
+  } else {
+    throw new KafkaError('_INVALID_ARG', 'headers must be an object or an array of [key, value] pairs')
+  }
+  return out.length > 0 ? out : null
+}
+
+/**
+ * Validates a record handed to produce()/send() and turns it into bytes. Throws a KafkaError
+ * (`_INVALID_ARG`, `INVALID_TOPIC_EXCEPTION`) for input that can never be sent, so the mistake
+ * surfaces at the call site instead of in a delivery report.
+ */
+export function normalizeRecord(record: ProducerRecord, now: number): NormalizedRecord {
+  if (record === null || typeof record !== 'object') {
+    throw new KafkaError(
+      '_INVALID_ARG',
+      'produce() takes a record object { topic, key?, value, headers?, timestamp?, partition? }',
+    )
+  }
+  const topic = validateTopic(record.topic)
+  if (!('value' in record) || record.value === undefined) {
+    throw new KafkaError('_INVALID_ARG', `record for ${topic} has no value (pass null for a tombstone)`)
+  }
+  const value = toNullableBytes(record.value, 'value')
+  const key = record.key === undefined ? null : toNullableBytes(record.key, 'key')
+  let timestamp = now
+  if (record.timestamp !== undefined && record.timestamp !== null) {
+    const t = record.timestamp
+    if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) {
+      throw new KafkaError(
+        '_INVALID_ARG',
+        `timestamp must be a non-negative integer of ms since the epoch, got ${String(t)}`,
+      )
+    }
+    timestamp = t
+  }
+  let partition = -1
+  if (record.partition !== undefined && record.partition !== null && record.partition !== -1) {
+    const p = record.partition
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0x7fffffff) {
+      throw new KafkaError('_INVALID_ARG', `partition must be a non-negative integer, got ${String(p)}`)
+    }
+    partition = p
+  }
+  return { topic, key, value, headers: normalizeHeaders(record.headers), timestamp, partition }
+}

@@ -1,0 +1,517 @@
+import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../config/index.js'
+import { ConnectionPool, type ConnectionFactory } from '../cluster/connection-pool.js'
+import { Metadata } from '../cluster/metadata.js'
+import type { TransportFactory } from '../network/transport.js'
+import { getCodec } from '../compression/index.js'
+import { BATCH_HEADER_SIZE, KafkaError, RecordBatchBuilder } from '../protocol/index.js'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { systemRandom, type RandomSource } from '../util/random.js'
+import { Accumulator } from './accumulator.js'
+import type { ProducerBatch, RecordEntry } from './batch.js'
+import { BufferLimits } from './buffer-limits.js'
+import { normalizeRecord, type NormalizedRecord } from './normalize.js'
+import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
+import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
+import { Sender, type BatchOutcome } from './sender.js'
+
+/** Seams for deterministic tests and for transports such as a fault proxy; not needed in production. */
+export interface ProducerDependencies {
+  clock?: Clock
+  random?: RandomSource
+  transport?: TransportFactory
+  connectionFactory?: ConnectionFactory
+}
+
+/** A record accepted while its topic's metadata is not known yet. */
+interface WaitingRecord {
+  readonly record: NormalizedRecord
+  readonly bytes: number
+  readonly callback: DeliveryCallback | undefined
+  readonly acceptedAt: number
+}
+
+type State = 'open' | 'closing' | 'closed'
+
+/**
+ * The producer facade (DESIGN.md §1): produce() with a delivery callback, send() returning a
+ * promise, flush(), close(). It owns the lifecycle and turns batch outcomes into exactly one
+ * delivery report per accepted record; the accumulator and sender do the batching and I/O.
+ */
+export class Producer {
+  readonly config: ResolvedProducerConfig
+  private readonly clock: Clock
+  private readonly random: RandomSource
+  private readonly pool: ConnectionPool
+  private readonly metadata: Metadata
+  private readonly accumulator: Accumulator
+  private readonly sender: Sender
+  private readonly limits: BufferLimits
+  private readonly partitioner: Partitioner
+  private readonly waiting = new Map<string, WaitingRecord[]>()
+  private waitingTimer: TimerHandle | null = null
+  private state: State = 'open'
+  private closePromise: Promise<void> | null = null
+  /** Records accepted and not yet reported. */
+  private outstanding = 0
+  private readonly drainWaiters: (() => void)[] = []
+  /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
+  private keepAlive: NodeJS.Timeout | null = null
+  private readonly maxRecordBytes: number
+
+  constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
+    this.config = resolveProducerConfig(config)
+    const c = this.config
+    if (c.transactionalId !== null) {
+      throw new KafkaError(
+        '_NOT_IMPLEMENTED',
+        'transactional.id is set, but transactions are not implemented in this release; remove the key ' +
+          'to produce without transactions (see docs/configuration.md)',
+      )
+    }
+    this.clock = deps.clock ?? systemClock
+    this.random = deps.random ?? systemRandom
+    const codec = getCodec(c.compressionType)
+    this.maxRecordBytes = c.messageMaxBytes
+    this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
+    this.partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
+    this.pool = new ConnectionPool(
+      {
+        clientId: c.clientId,
+        requestTimeoutMs: c.requestTimeoutMs,
+        connectTimeoutMs: c.socketConnectionSetupTimeoutMs,
+        reconnectBackoffMs: c.reconnectBackoffMs,
+        reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
+        clock: this.clock,
+        random: this.random,
+        ...(deps.transport ? { transport: deps.transport } : {}),
+        onDisconnect: () => this.sender.wakeup(),
+      },
+      deps.connectionFactory,
+    )
+    this.metadata = new Metadata(
+      {
+        bootstrap: c.bootstrapServers.map(parseHostPort),
+        metadataMaxAgeMs: c.metadataMaxAgeMs,
+        retryBackoffMs: c.retryBackoffMs,
+        retryBackoffMaxMs: c.retryBackoffMaxMs,
+        allowAutoTopicCreation: c.allowAutoCreateTopics,
+        clock: this.clock,
+        random: this.random,
+        onUpdate: () => this.onMetadata(),
+        onError: (err) => this.reportError(err),
+      },
+      this.pool,
+    )
+    this.accumulator = new Accumulator({
+      batchSize: c.batchSize,
+      batchNumMessages: c.batchNumMessages,
+      lingerMs: c.lingerMs,
+      deliveryTimeoutMs: c.deliveryTimeoutMs,
+      clock: this.clock,
+    })
+    this.sender = new Sender(
+      {
+        acks: c.acks,
+        requestTimeoutMs: c.requestTimeoutMs,
+        retries: c.retries,
+        retryBackoffMs: c.retryBackoffMs,
+        retryBackoffMaxMs: c.retryBackoffMaxMs,
+        maxInFlight: c.maxInFlight,
+        maxRequestBytes: c.messageMaxBytes,
+        codec,
+        clock: this.clock,
+        random: this.random,
+      },
+      this.accumulator,
+      this.metadata,
+      this.pool,
+      (batch, outcome) => this.onBatchDone(batch, outcome),
+    )
+  }
+
+  /**
+   * Enqueues a record; `callback` is called exactly once with its delivery outcome. Synchronous:
+   * throws a KafkaError for input that can never be sent (`_INVALID_ARG`,
+   * `INVALID_TOPIC_EXCEPTION`, `MESSAGE_TOO_LARGE`, `_UNKNOWN_PARTITION`), when the buffer is full
+   * (`_QUEUE_FULL`, retriable: wait for deliveries, e.g. `await flush()`, and try again), or after
+   * close() (`_STATE`).
+   */
+  produce(record: ProducerRecord, callback?: DeliveryCallback): void {
+    this.checkOpen()
+    const r = normalizeRecord(record, this.clock.now())
+    const bytes = this.recordBytes(r)
+    const partition = this.choosePartitionIfKnown(r, bytes)
+    if (!this.limits.tryAcquire(bytes)) {
+      throw new KafkaError(
+        '_QUEUE_FULL',
+        `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
+          `awaiting delivery); wait for deliveries (flush) and retry, or use send() which waits up to max.block.ms`,
+        { retriable: true },
+      )
+    }
+    this.accept(r, bytes, partition, callback)
+  }
+
+  /**
+   * Enqueues a record and resolves with its delivery report (the guide's async producer). Waits
+   * up to max.block.ms for buffer space, then rejects with `_QUEUE_FULL`. Rejects with the
+   * delivery error otherwise.
+   */
+  async send(record: ProducerRecord): Promise<DeliveryReport> {
+    this.checkOpen()
+    const r = normalizeRecord(record, this.clock.now())
+    const bytes = this.recordBytes(r)
+    let partition = this.choosePartitionIfKnown(r, bytes)
+    if (!this.limits.tryAcquire(bytes)) {
+      await this.limits.acquire(bytes, this.config.maxBlockMs)
+      if (this.state !== 'open') {
+        this.limits.release(bytes, 1)
+        this.checkOpen()
+      }
+      try {
+        partition = this.choosePartitionIfKnown(r, bytes)
+      } catch (err) {
+        this.limits.release(bytes, 1)
+        throw err
+      }
+    }
+    return new Promise<DeliveryReport>((resolve, reject) => {
+      this.accept(r, bytes, partition, (err, report) => (err ? reject(err) : resolve(report)))
+    })
+  }
+
+  /**
+   * Sends everything queued without waiting for linger.ms and waits until no record is
+   * outstanding, or until `timeoutMs` passes. Resolves with the number of records still
+   * undelivered (0 = all delivered), like librdkafka's flush(). Records produced while flushing
+   * are waited for too.
+   */
+  async flush(
+    timeoutMs: number = this.config.deliveryTimeoutMs + this.config.requestTimeoutMs,
+  ): Promise<number> {
+    if (this.outstanding === 0) return 0
+    this.sender.beginFlush()
+    try {
+      await new Promise<void>((resolve) => {
+        let timer: TimerHandle | null = null
+        const done = (): void => {
+          if (timer) this.clock.clearTimeout(timer)
+          const i = this.drainWaiters.indexOf(done)
+          if (i >= 0) this.drainWaiters.splice(i, 1)
+          resolve()
+        }
+        this.drainWaiters.push(done)
+        if (Number.isFinite(timeoutMs)) timer = this.clock.setTimeout(done, Math.max(0, timeoutMs))
+      })
+    } finally {
+      this.sender.endFlush()
+    }
+    return this.outstanding
+  }
+
+  /**
+   * Flushes (bounded by `timeoutMs`, default delivery.timeout.ms + request.timeout.ms), then
+   * fails whatever is still undelivered with `_DESTROY` and disconnects. Records failed this way
+   * may or may not have been written (a request could be in flight). Safe to call more than once.
+   */
+  close(timeoutMs?: number): Promise<void> {
+    if (this.closePromise) return this.closePromise
+    this.state = 'closing'
+    this.closePromise = (async () => {
+      await this.flush(timeoutMs)
+      this.state = 'closed'
+      const err = new KafkaError('_DESTROY', 'producer closed before the record was delivered', {
+        retriable: false,
+      })
+      this.limits.rejectWaiters(err)
+      this.sender.close()
+      for (const list of this.waiting.values()) for (const w of list) this.failWaiting(w, err)
+      this.waiting.clear()
+      for (const q of this.accumulator.queues) {
+        for (const b of [...q.batches]) {
+          this.accumulator.remove(b)
+          this.onBatchDone(b, { ok: false, error: err })
+        }
+      }
+      if (this.waitingTimer) this.clock.clearTimeout(this.waitingTimer)
+      this.metadata.close()
+      this.pool.close()
+      this.setKeepAlive(false)
+    })()
+    return this.closePromise
+  }
+
+  /** Records accepted and not yet reported (librdkafka's outq_len). */
+  get pending(): number {
+    return this.outstanding
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.state !== 'open')
+      throw new KafkaError('_STATE', `producer is ${this.state}; no new records are accepted`)
+  }
+
+  /** The bytes a record may take in its batch; rejects what could never fit in a request. */
+  private recordBytes(r: NormalizedRecord): number {
+    const bytes = RecordBatchBuilder.recordSizeUpperBound(r.key, r.value, r.headers)
+    if (bytes + BATCH_HEADER_SIZE > this.maxRecordBytes) {
+      throw new KafkaError(
+        'MESSAGE_TOO_LARGE',
+        `record of ${bytes + BATCH_HEADER_SIZE} bytes (batched) exceeds message.max.bytes=${this.maxRecordBytes}`,
+        { kafkaCode: 10, retriable: false },
+      )
+    }
+    return bytes
+  }
+
+  /** With metadata at hand, the partition is chosen now so bad partitions throw at the call. */
+  private choosePartitionIfKnown(r: NormalizedRecord, bytes: number): number {
+    const info = this.metadata.topic(r.topic)
+    if (!info) return -1
+    if (r.partition >= 0) {
+      checkPartition(r.partition, info.partitions.length, r.topic)
+      return r.partition
+    }
+    const p = this.partitioner.partition(r.topic, r.key, bytes, info.partitions.length, info.available)
+    checkPartition(p, info.partitions.length, r.topic)
+    return p
+  }
+
+  private accept(
+    r: NormalizedRecord,
+    bytes: number,
+    partition: number,
+    callback: DeliveryCallback | undefined,
+  ): void {
+    this.outstanding++
+    if (this.outstanding === 1) this.setKeepAlive(true)
+    if (partition < 0) {
+      let list = this.waiting.get(r.topic)
+      if (!list) this.waiting.set(r.topic, (list = []))
+      list.push({ record: r, bytes, callback, acceptedAt: this.clock.now() })
+      this.metadata.addTopic(r.topic)
+      this.armWaitingTimer()
+      return
+    }
+    this.append(r, bytes, partition, callback)
+  }
+
+  private append(
+    r: NormalizedRecord,
+    bytes: number,
+    partition: number,
+    callback: DeliveryCallback | undefined,
+  ): void {
+    const entry: RecordEntry = {
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp,
+      callback,
+      bytes,
+    }
+    const res = this.accumulator.append(r.topic, partition, entry, bytes)
+    this.metadata.addTopic(r.topic)
+    if (res.newBatch || res.full) this.sender.wakeup()
+  }
+
+  /** Metadata changed: records waiting for their topic go on, or fail when the wait is over. */
+  private onMetadata(): void {
+    this.sender.wakeup()
+    if (this.waiting.size === 0) return
+    const now = this.clock.now()
+    for (const [topic, list] of this.waiting) {
+      const info = this.metadata.topic(topic)
+      if (info) {
+        this.waiting.delete(topic)
+        for (const w of list) {
+          let p: number
+          try {
+            p =
+              w.record.partition >= 0
+                ? w.record.partition
+                : this.partitioner.partition(
+                    topic,
+                    w.record.key,
+                    w.bytes,
+                    info.partitions.length,
+                    info.available,
+                  )
+            checkPartition(p, info.partitions.length, topic)
+          } catch (err) {
+            this.failWaiting(w, toKafkaError(err))
+            continue
+          }
+          this.append(w.record, w.bytes, p, w.callback)
+        }
+        continue
+      }
+      const err = this.metadata.topicError(topic)
+      if (err && !err.retriable) {
+        // TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION, …: waiting will not help.
+        this.waiting.delete(topic)
+        for (const w of list) this.failWaiting(w, err)
+        continue
+      }
+      this.expireWaiting(topic, list, now, err)
+    }
+    this.armWaitingTimer()
+  }
+
+  /**
+   * Bounded wait for an unknown topic: a topic the cluster says does not exist fails after
+   * topic.metadata.propagation.max.ms with `_UNKNOWN_TOPIC` (it may just have been created);
+   * without any answer from the cluster the record waits until its delivery.timeout.ms.
+   */
+  private expireWaiting(
+    topic: string,
+    list: WaitingRecord[],
+    now: number,
+    err: KafkaError | undefined,
+  ): void {
+    const keep: WaitingRecord[] = []
+    for (const w of list) {
+      if (err && now >= w.acceptedAt + this.config.topicMetadataPropagationMaxMs) {
+        this.failWaiting(
+          w,
+          new KafkaError(
+            '_UNKNOWN_TOPIC',
+            `topic ${topic} does not exist (still unknown after topic.metadata.propagation.max.ms=` +
+              `${this.config.topicMetadataPropagationMaxMs}): ${err.message}`,
+            { kafkaCode: err.kafkaCode, cause: err },
+          ),
+        )
+      } else if (now >= w.acceptedAt + this.config.deliveryTimeoutMs) {
+        this.failWaiting(
+          w,
+          new KafkaError(
+            '_MSG_TIMED_OUT',
+            `record for ${topic} not delivered within delivery.timeout.ms=${this.config.deliveryTimeoutMs}: ` +
+              `no metadata for the topic` +
+              (err ? ` (${err.message})` : ' (no broker answered)'),
+          ),
+        )
+      } else keep.push(w)
+    }
+    if (keep.length === 0) this.waiting.delete(topic)
+    else this.waiting.set(topic, keep)
+  }
+
+  private armWaitingTimer(): void {
+    if (this.waitingTimer) this.clock.clearTimeout(this.waitingTimer)
+    this.waitingTimer = null
+    let next = Infinity
+    for (const list of this.waiting.values()) {
+      for (const w of list) {
+        next = Math.min(
+          next,
+          w.acceptedAt + this.config.topicMetadataPropagationMaxMs,
+          w.acceptedAt + this.config.deliveryTimeoutMs,
+        )
+      }
+    }
+    if (next === Infinity) return
+    this.waitingTimer = this.clock.setTimeout(
+      () => {
+        this.waitingTimer = null
+        const now = this.clock.now()
+        for (const [topic, list] of this.waiting)
+          this.expireWaiting(topic, list, now, this.metadata.topicError(topic))
+        this.armWaitingTimer()
+      },
+      Math.max(0, next - this.clock.now()),
+    )
+  }
+
+  private failWaiting(w: WaitingRecord, err: KafkaError): void {
+    this.limits.release(w.bytes, 1)
+    const r = w.record
+    this.deliver(w.callback, err, {
+      topic: r.topic,
+      partition: r.partition,
+      offset: -1,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      headers: r.headers ? r.headers.map(([k, v]) => [k, v]) : [],
+    })
+    this.recordsDone(1)
+  }
+
+  private onBatchDone(batch: ProducerBatch, outcome: BatchOutcome): void {
+    this.limits.release(batch.reservedBytes, batch.count)
+    const err = outcome.ok ? null : outcome.error
+    const base = outcome.ok ? outcome.baseOffset : -1
+    const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
+    const entries = batch.entries
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      if (!e.callback && !this.config.deliveryReportCb) continue
+      this.deliver(e.callback, err, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: base >= 0 ? base + i : -1,
+        timestamp: appendTime >= 0 ? appendTime : e.timestamp,
+        key: e.key,
+        value: e.value,
+        headers: e.headers ? e.headers.map(([k, v]) => [k, v]) : [],
+      })
+    }
+    this.recordsDone(entries.length)
+  }
+
+  /** Calls the record's callback and the global dr_cb; a throwing callback cannot break the producer. */
+  private deliver(cb: DeliveryCallback | undefined, err: KafkaError | null, report: DeliveryReport): void {
+    for (const fn of [cb, this.config.deliveryReportCb]) {
+      if (!fn) continue
+      try {
+        fn(err, report)
+      } catch (e) {
+        this.reportError(
+          new KafkaError('_APPLICATION', `a delivery callback threw: ${(e as Error)?.message ?? String(e)}`, {
+            cause: e,
+          }),
+        )
+      }
+    }
+  }
+
+  private recordsDone(n: number): void {
+    this.outstanding -= n
+    if (this.outstanding === 0) {
+      this.setKeepAlive(false)
+      for (const w of this.drainWaiters.splice(0)) w()
+    }
+  }
+
+  private reportError(err: KafkaError): void {
+    const cb = this.config.errorCb
+    if (cb) {
+      try {
+        cb(err)
+      } catch {
+        // The error callback itself failed; nothing sensible is left to report to.
+      }
+    }
+  }
+
+  private setKeepAlive(on: boolean): void {
+    if (on && !this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30)
+    else if (!on && this.keepAlive) {
+      clearInterval(this.keepAlive)
+      this.keepAlive = null
+    }
+  }
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
+  if (!m) throw new KafkaError('_INVALID_ARG', `bootstrap server '${s}' is not host:port`)
+  return { host: m[1]!, port: Number(m[2]) }
+}
+
+function toKafkaError(err: unknown): KafkaError {
+  return err instanceof KafkaError ? err : new KafkaError('_APPLICATION', String(err), { cause: err })
+}
