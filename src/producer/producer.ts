@@ -292,7 +292,8 @@ export class Producer {
       if (!list) this.waiting.set(r.topic, (list = []))
       list.push({ record: r, bytes, callback, acceptedAt: this.clock.now() })
       this.metadata.addTopic(r.topic)
-      this.armWaitingTimer()
+      // Deadlines only grow with acceptance time, so a timer already armed is early enough.
+      if (!this.waitingTimer) this.armWaitingTimer()
       return
     }
     this.append(r, bytes, partition, callback)

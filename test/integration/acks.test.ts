@@ -1,0 +1,52 @@
+// acks=0 (at-most-once: no broker answer, offset -1 in the report) and acks=1 (leader only) both
+// write records that an independent consumer reads back.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { Producer, type DeliveryReport } from '../../src/index.js'
+import { sharedBootstrapServers } from '../helpers/kafka.js'
+import { createTopic, uniqueTopic } from '../helpers/topics.js'
+
+for (const acks of ['0', '1', 'all'] as const) {
+  test(`acks=${acks}: records are written and reports carry ${acks === '0' ? 'offset -1' : 'real offsets'}`, async () => {
+    const bootstrap = sharedBootstrapServers()
+    const topic = uniqueTopic(`acks${acks}`)
+    await createTopic(bootstrap, { name: topic, numPartitions: 3 })
+    const producer = new Producer({ 'bootstrap.servers': bootstrap, acks })
+    const n = 3_000
+    const reports: DeliveryReport[] = []
+    for (let i = 0; i < n; i++) {
+      producer.produce({ topic, key: `k${i % 30}`, value: `v${i}` }, (err, rep) => {
+        assert.equal(err, null)
+        reports.push(rep)
+      })
+    }
+    assert.equal(await producer.flush(30_000), 0)
+    await producer.close()
+    assert.equal(reports.length, n)
+    if (acks === '0') assert.ok(reports.every((r) => r.offset === -1))
+    else assert.ok(reports.every((r) => r.offset >= 0))
+    const consumed = await kcatConsume({ bootstrapServers: bootstrap, topic, count: n })
+    assert.equal(consumed.length, n)
+    assert.deepEqual(
+      consumed.map((c) => c.value!.toString()).sort(),
+      Array.from({ length: n }, (_, i) => `v${i}`).sort(),
+    )
+  })
+}
+
+test('a topic that does not exist fails with _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms', async () => {
+  const bootstrap = sharedBootstrapServers()
+  const producer = new Producer({ 'bootstrap.servers': bootstrap, 'topic.metadata.propagation.max.ms': 1500 })
+  const started = Date.now()
+  await assert.rejects(
+    producer.send({ topic: uniqueTopic('missing'), value: 'x' }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, '_UNKNOWN_TOPIC')
+      return true
+    },
+  )
+  const waited = Date.now() - started
+  assert.ok(waited >= 1400 && waited < 10_000, `waited ${waited} ms`)
+  await producer.close()
+})
