@@ -1,8 +1,9 @@
 // Codec registry for record batch compression. The attribute numbers are the RecordBatch attribute
 // bits 0-2 (KIP-98): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd (KIP-110).
-// Only zero-dependency codecs are registered here; snappy, lz4 and zstd register themselves later.
+// none and gzip need no dependency; codecs backed by an optional package load on first use.
 import { KafkaError } from '../protocol/errors.js'
 import { gzipCodec, noneCodec } from './builtin.js'
+import { createLz4Codec } from './lz4.js'
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
@@ -15,6 +16,8 @@ export interface Codec {
 
 const ATTRIBUTE_NAMES: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const registry = new Map<CompressionType, Codec>()
+/** Codecs whose package is loaded the first time they are asked for. */
+const lazy = new Map<CompressionType, () => Codec>([['lz4', createLz4Codec]])
 
 export function registerCodec(codec: Codec): void {
   if (ATTRIBUTE_NAMES[codec.attribute] !== codec.name) {
@@ -27,7 +30,12 @@ export function registerCodec(codec: Codec): void {
 }
 
 export function getCodec(name: CompressionType): Codec {
-  const codec = registry.get(name)
+  let codec = registry.get(name)
+  const load = lazy.get(name)
+  if (codec === undefined && load) {
+    codec = load()
+    registerCodec(codec)
+  }
   if (codec === undefined) {
     throw new KafkaError(
       '_NOT_IMPLEMENTED',

@@ -1,0 +1,20 @@
+// LZ4 for Kafka: a standard LZ4 *frame* with independent blocks, which is what Java's broker and
+// client read and write (KIP-57 fixed the old broken frame checksum; dependent-block frames are
+// refused). lz4-napi's frame encoder emits FLG 0x60: version 01, block-independence set.
+import type { Codec } from './index.js'
+import { loadOptional } from './optional.js'
+
+interface Lz4Napi {
+  compressFrameSync(data: Buffer): Buffer
+  decompressFrameSync(data: Buffer): Buffer
+}
+
+export function createLz4Codec(): Codec {
+  const lz4 = loadOptional<Lz4Napi>('lz4-napi', 'lz4')
+  return {
+    name: 'lz4',
+    attribute: 3,
+    compress: (data) => lz4.compressFrameSync(data),
+    decompress: (data) => lz4.decompressFrameSync(data),
+  }
+}
