@@ -1,0 +1,99 @@
+// `npm run kafka -- start [--nodes 3]`: a local Kafka in the foreground until Ctrl-C.
+// `npm run kafka -- fetch`: only download the jars (e.g. to warm a CI cache).
+
+import { parseArgs } from 'node:util'
+import { startKafka } from './cluster.js'
+import { cacheRoot, DEFAULT_KAFKA_VERSION, ensureKafkaJars } from './jars.js'
+
+const USAGE = `usage: node dist/scripts/kafka/cli.js <command> [options]
+
+commands:
+  start   start a KRaft cluster on 127.0.0.1 and keep it running until Ctrl-C / SIGTERM
+  fetch   download the Kafka jars into the cache and exit
+
+options:
+  --nodes <1|3>          cluster size for start (default 1)
+  --kafka-version <v>    Kafka version (default ${DEFAULT_KAFKA_VERSION})
+  --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=true)
+  -h, --help`
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      nodes: { type: 'string', default: '1' },
+      'kafka-version': { type: 'string', default: DEFAULT_KAFKA_VERSION },
+      prop: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const command = positionals[0]
+  if (values.help || command === undefined) {
+    console.log(USAGE)
+    return values.help ? 0 : 2
+  }
+  const version = values['kafka-version']
+
+  if (command === 'fetch') {
+    const started = Date.now()
+    const libs = await ensureKafkaJars(version)
+    console.log(`Kafka ${version} jars in ${libs} (${Date.now() - started} ms; cache root ${cacheRoot()})`)
+    return 0
+  }
+  if (command !== 'start') {
+    console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+    return 2
+  }
+
+  const nodes = values.nodes === '1' ? 1 : values.nodes === '3' ? 3 : null
+  if (nodes === null) {
+    console.error(`--nodes must be 1 or 3, not ${values.nodes}`)
+    return 2
+  }
+  const brokerProps: Record<string, string> = {}
+  for (const p of values.prop) {
+    const eq = p.indexOf('=')
+    if (eq <= 0) {
+      console.error(`--prop expects key=value, got ${JSON.stringify(p)}`)
+      return 2
+    }
+    brokerProps[p.slice(0, eq)] = p.slice(eq + 1)
+  }
+
+  const started = Date.now()
+  const cluster = await startKafka({ nodes, version, brokerProps })
+  console.log(`Kafka ${version}, ${nodes} node(s), ready in ${Date.now() - started} ms`)
+  console.log(`logs: ${cluster.logDir}`)
+  console.log(`bootstrap.servers=${cluster.bootstrapServers}`)
+  console.log('Press Ctrl-C to stop.')
+
+  // Our own listeners make cluster.ts leave the shutdown to us (graceful), keeping its SIGKILL fallback.
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        console.error('second signal: killing the brokers')
+        process.exit(1) // the 'exit' handler in cluster.ts SIGKILLs the JVMs
+      }
+      stopping = true
+      console.error(`\n${signal}: stopping Kafka...`)
+      cluster.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          console.error(err)
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err)
+    process.exit(1)
+  },
+)

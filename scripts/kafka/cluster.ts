@@ -1,0 +1,491 @@
+// Starts real Apache Kafka brokers (KRaft, combined broker+controller nodes) on 127.0.0.1 for tests.
+// Every JVM started here is tracked so it dies with this process, whichever way this process ends.
+
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  brokerCdsFlags,
+  brokerLog4jConfig,
+  DEFAULT_KAFKA_VERSION,
+  ensureKafkaJars,
+  jvmCommonFlags,
+} from './jars.js'
+import { probeMetadata } from './probe.js'
+
+export interface KafkaNode {
+  readonly id: number
+  /** PLAINTEXT (client) port on 127.0.0.1. */
+  readonly port: number
+  /** CONTROLLER (KRaft quorum) port on 127.0.0.1. */
+  readonly controllerPort: number
+  readonly running: boolean
+  /** Starts the JVM again with the same data dir and ports; resolves once the node lists every running node. */
+  start(): Promise<void>
+  /** SIGTERM (controlled shutdown), SIGKILL after 15 s. */
+  stop(): Promise<void>
+  /** SIGKILL: a crash, no controlled shutdown. */
+  kill(): Promise<void>
+}
+
+export interface KafkaCluster {
+  /** "127.0.0.1:p1,127.0.0.1:p2,..." */
+  readonly bootstrapServers: string
+  readonly nodes: readonly KafkaNode[]
+  readonly libsDir: string
+  /** Root of this cluster's temp dir; node N logs to `<logDir>/node-N/logs/{server,stdout}.log`. */
+  readonly logDir: string
+  /** Resolves when every running node answers Metadata listing every running node. */
+  waitReady(timeoutMs?: number): Promise<void>
+  /** Stops all nodes and removes the temp dir (kept if RELIABLE_KAFKA_KEEP_DATA=1, for post-mortems). */
+  stop(): Promise<void>
+}
+
+export interface StartKafkaOptions {
+  nodes?: 1 | 3
+  /** Merged over the defaults below, so any of them can be overridden. */
+  brokerProps?: Record<string, string>
+  version?: string
+  readyTimeoutMs?: number
+}
+
+const HOST = '127.0.0.1'
+const STOP_GRACE_MS = 15_000
+const CLUSTER_STOP_GRACE_MS = 1_500
+const DEFAULT_READY_TIMEOUT_MS = 120_000
+const LOG_TAIL_LINES = 40
+
+// Heap fixed by DESIGN.md §3; GC settings as in Kafka's own kafka-run-class.sh. Measured on 2 cores:
+// SerialGC did not start faster, and C1-only JIT (-XX:TieredStopAtLevel=1) saved ~1 s of a 3-node start
+// but would make the broker the bottleneck in benchmarks, so only short-lived tool JVMs use it. The big
+// win is the CDS archive (see jars.ts). Extra flags: RELIABLE_KAFKA_JVM_OPTS (space separated).
+export const BROKER_JVM_FLAGS: readonly string[] = [
+  '-Xms256m',
+  '-Xmx512m',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-Djava.awt.headless=true',
+]
+
+/** Flags for short-lived tool JVMs (StorageTool, console clients): startup time is all that matters. */
+export const TOOL_JVM_FLAGS: readonly string[] = [
+  '-Xms256m',
+  '-Xmx512m',
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+]
+
+export function extraJvmFlags(): string[] {
+  return (process.env['RELIABLE_KAFKA_JVM_OPTS'] ?? '').split(/\s+/).filter((s) => s.length > 0)
+}
+
+// ---- process bookkeeping: nothing we start may outlive us -------------------------------------------
+
+const liveChildren = new Set<ChildProcess>()
+const liveDirs = new Set<string>()
+let handlersInstalled = false
+
+function killEverythingSync(): void {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  liveChildren.clear()
+  if (process.env['RELIABLE_KAFKA_KEEP_DATA'] === '1') return
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
+  liveDirs.clear()
+}
+
+function installExitHandlers(): void {
+  if (handlersInstalled) return
+  handlersInstalled = true
+  process.on('exit', killEverythingSync)
+  // 'exit' is not emitted when Node dies of an uncaught exception, hence the monitor. When someone has an
+  // 'uncaughtException' handler (node:test does), the process survives, so the brokers must too.
+  process.on('uncaughtExceptionMonitor', () => {
+    if (process.listenerCount('uncaughtException') === 0) killEverythingSync()
+  })
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      // Another listener (the CLI, the test runner) means the application shuts down gracefully itself;
+      // the 'exit' handler still catches whatever it leaves behind.
+      if (process.listenerCount(signal) > 1) return
+      killEverythingSync()
+      process.removeListener(signal, onSignal)
+      process.kill(process.pid, signal) // die of the signal, as without a handler
+    }
+    process.on(signal, onSignal)
+  }
+}
+
+// If this process is SIGKILLed no handler runs, so each JVM gets a tiny watchdog that kills it once its
+// parent (this process) is gone: the watchdog is reparented then, which changes its ppid. It then
+// removes the cluster's temp dir (argv[2], may be empty) once the JVM has died.
+const WATCHDOG = `
+const pid = Number(process.argv[1]), dir = process.argv[2], ppid = process.ppid
+const alive = () => { try { process.kill(pid, 0); return true } catch { return false } }
+const timer = setInterval(() => {
+  if (!alive()) process.exit(0)
+  if (process.ppid === ppid) return
+  clearInterval(timer)
+  try { process.kill(pid, 'SIGKILL') } catch {}
+  const t0 = Date.now()
+  const reap = setInterval(() => {
+    if (alive() && Date.now() - t0 < 10000) return
+    clearInterval(reap)
+    if (dir) require('node:fs').rmSync(dir, { recursive: true, force: true })
+  }, 100)
+}, 500)
+`
+
+function startWatchdog(pid: number, cleanupDir: string): void {
+  const dog = spawn(process.execPath, ['-e', WATCHDOG, String(pid), cleanupDir], { stdio: 'ignore' })
+  dog.unref()
+}
+
+/** Spawns `command` (a JVM, kcat) that is killed when this process exits, however it exits. */
+export function spawnTracked(
+  command: string,
+  args: string[],
+  stdio: StdioOptions,
+  cleanupDir?: string,
+): ChildProcess {
+  installExitHandlers()
+  const child = spawn(command, args, { stdio })
+  liveChildren.add(child)
+  child.on('exit', () => liveChildren.delete(child))
+  child.on('error', () => liveChildren.delete(child))
+  if (child.pid !== undefined) {
+    const keep = process.env['RELIABLE_KAFKA_KEEP_DATA'] === '1'
+    startWatchdog(child.pid, cleanupDir !== undefined && !keep ? cleanupDir : '')
+  }
+  return child
+}
+
+/** Spawns a JVM whose stdout and stderr are appended to `outFile`. */
+function spawnJavaToFile(args: string[], outFile: string, cleanupDir: string): ChildProcess {
+  const fd = openSync(outFile, 'a')
+  try {
+    return spawnTracked('java', args, ['ignore', fd, fd], cleanupDir)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------
+
+async function freePorts(count: number): Promise<number[]> {
+  // All servers stay open until every port is known, so the same port cannot be handed out twice.
+  const servers: Server[] = []
+  try {
+    const ports: number[] = []
+    for (let i = 0; i < count; i++) {
+      const server = createServer()
+      servers.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, HOST, () => resolve())
+      })
+      const addr = server.address()
+      if (addr === null || typeof addr === 'string') throw new Error('could not allocate a port')
+      ports.push(addr.port)
+    }
+    return ports
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}
+
+function tail(path: string, lines: number): string {
+  if (!existsSync(path)) return `(${path} does not exist)`
+  const text = readFileSync(path, 'utf8').trimEnd()
+  if (text.length === 0) return `(${path} is empty)`
+  return text.split('\n').slice(-lines).join('\n')
+}
+
+function propsText(props: Record<string, string>): string {
+  // Backslashes are escapes in .properties files; Windows-free paths never contain them, but be exact.
+  return Object.entries(props)
+    .map(([k, v]) => `${k}=${v.replace(/\\/g, '\\\\')}`)
+    .join('\n')
+    .concat('\n')
+}
+
+function runToCompletion(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code) => resolve(code))
+  })
+}
+
+// ---- nodes -----------------------------------------------------------------------------------------
+
+class Node implements KafkaNode {
+  private child: ChildProcess | null = null
+  private exited: Promise<void> = Promise.resolve()
+  private exitInfo = ''
+  /** This JVM writes the CDS archive at exit: give it the whole grace period to do so. */
+  private writesCds = false
+
+  constructor(
+    readonly id: number,
+    readonly port: number,
+    readonly controllerPort: number,
+    private readonly dir: string,
+    private readonly libsDir: string,
+    private readonly version: string,
+    private readonly cluster: Cluster,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== null
+  }
+
+  get propsPath(): string {
+    return join(this.dir, 'server.properties')
+  }
+
+  get logsDir(): string {
+    return join(this.dir, 'logs')
+  }
+
+  get dataDir(): string {
+    return join(this.dir, 'data')
+  }
+
+  /** Starts the JVM without waiting for readiness. */
+  spawn(): void {
+    if (this.child) return
+    const cds = brokerCdsFlags(this.version)
+    const args = [
+      ...BROKER_JVM_FLAGS,
+      ...cds.flags,
+      ...extraJvmFlags(),
+      `-Dkafka.logs.dir=${this.logsDir}`,
+      `-Dlog4j2.configurationFile=${brokerLog4jConfig(this.version)}`,
+      '-cp',
+      `${this.libsDir}/*`,
+      'kafka.Kafka',
+      this.propsPath,
+    ]
+    const child = spawnJavaToFile(args, join(this.logsDir, 'stdout.log'), this.cluster.logDir)
+    child.on('exit', (code) => cds.onExit(code))
+    this.writesCds = cds.flags.some((f) => f.startsWith('-XX:ArchiveClassesAtExit'))
+    this.child = child
+    this.exitInfo = ''
+    this.exited = new Promise<void>((resolve) => {
+      const done = (info: string): void => {
+        if (this.child === child) this.child = null
+        this.exitInfo = info
+        resolve()
+      }
+      child.on('exit', (code, signal) =>
+        done(signal ? `was killed by ${signal}` : `exited with code ${code}`),
+      )
+      child.on('error', (err) => done(`could not be started: ${err.message}`))
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return
+    this.spawn()
+    await this.cluster.waitNodesReady([this], this.cluster.readyTimeoutMs)
+  }
+
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    const child = this.child
+    if (!child) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.writesCds ? STOP_GRACE_MS : graceMs)
+    await this.exited
+    clearTimeout(timer)
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child
+    if (!child) return
+    child.kill('SIGKILL')
+    await this.exited
+  }
+
+  /** An Error naming the node's state and carrying the tail of its logs. */
+  failure(what: string): Error {
+    const state = this.child ? 'is running' : this.exitInfo || 'is not running'
+    const serverLog = join(this.logsDir, 'server.log')
+    const stdoutLog = join(this.logsDir, 'stdout.log')
+    return new Error(
+      `Kafka node ${this.id} (127.0.0.1:${this.port}) ${what}; the JVM ${state}.\n` +
+        `--- last ${LOG_TAIL_LINES} lines of ${serverLog} ---\n${tail(serverLog, LOG_TAIL_LINES)}\n` +
+        `--- last ${LOG_TAIL_LINES} lines of ${stdoutLog} ---\n${tail(stdoutLog, LOG_TAIL_LINES)}`,
+    )
+  }
+}
+
+class Cluster implements KafkaCluster {
+  readonly nodes: Node[] = []
+
+  constructor(
+    readonly libsDir: string,
+    readonly logDir: string,
+    /** Also bounds each `node.start()` after a stop or kill. */
+    readonly readyTimeoutMs: number,
+  ) {}
+
+  get bootstrapServers(): string {
+    return this.nodes.map((n) => `${HOST}:${n.port}`).join(',')
+  }
+
+  async waitReady(timeoutMs = this.readyTimeoutMs): Promise<void> {
+    await this.waitNodesReady(
+      this.nodes.filter((n) => n.running),
+      timeoutMs,
+    )
+  }
+
+  /** Polls each of `nodes` until its Metadata answer lists every running node of the cluster. */
+  async waitNodesReady(nodes: readonly Node[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    await Promise.all(
+      nodes.map(async (node) => {
+        let last = 'no answer yet'
+        for (;;) {
+          if (!node.running) throw node.failure('stopped before it became ready')
+          const expected = this.nodes.filter((n) => n.running).map((n) => n.id)
+          try {
+            const r = await probeMetadata(HOST, node.port, 2000)
+            const listed = new Set(r.brokers.map((b) => b.nodeId))
+            if (expected.every((id) => listed.has(id))) return
+            last = `lists brokers [${[...listed].join(',')}], waiting for [${expected.join(',')}]`
+          } catch (err) {
+            last = err instanceof Error ? err.message : String(err)
+          }
+          if (Date.now() >= deadline) throw node.failure(`was not ready after ${timeoutMs} ms (${last})`)
+          await sleep(150)
+        }
+      }),
+    )
+  }
+
+  async stop(): Promise<void> {
+    // When all nodes go down together the last ones wait in controlled shutdown for a quorum that is
+    // already gone (5.5 s for 3 nodes here). The data is deleted next, so a short grace loses nothing.
+    await Promise.all(
+      this.nodes.map((n) => n.stop(this.nodes.length > 1 ? CLUSTER_STOP_GRACE_MS : STOP_GRACE_MS)),
+    )
+    if (process.env['RELIABLE_KAFKA_KEEP_DATA'] !== '1')
+      await rm(this.logDir, { recursive: true, force: true })
+    liveDirs.delete(this.logDir)
+  }
+}
+
+/**
+ * Starts a KRaft cluster of 1 or 3 combined broker+controller nodes on 127.0.0.1 with fresh temp storage,
+ * and resolves once every node's Metadata lists every broker.
+ */
+export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
+  const count = opts.nodes ?? 1
+  if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
+  const version = opts.version ?? DEFAULT_KAFKA_VERSION
+  const libsDir = await ensureKafkaJars(version)
+  installExitHandlers()
+  const root = await mkdtemp(join(tmpdir(), 'reliable-kafka-'))
+  liveDirs.add(root)
+  const cluster = new Cluster(libsDir, root, opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+  try {
+    const ports = await freePorts(2 * count)
+    for (let i = 0; i < count; i++) {
+      const id = i + 1
+      cluster.nodes.push(
+        new Node(id, ports[2 * i]!, ports[2 * i + 1]!, join(root, `node-${id}`), libsDir, version, cluster),
+      )
+    }
+    const voters = cluster.nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',')
+    const rf = String(count === 1 ? 1 : 3)
+    const minIsr = count === 1 ? '1' : '2'
+    const clusterId = randomBytes(16).toString('base64url')
+
+    await Promise.all(
+      cluster.nodes.map(async (node) => {
+        await mkdir(node.logsDir, { recursive: true })
+        await mkdir(node.dataDir, { recursive: true })
+        const props: Record<string, string> = {
+          'process.roles': 'broker,controller',
+          'node.id': String(node.id),
+          'controller.quorum.voters': voters,
+          listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
+          'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
+          'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          'inter.broker.listener.name': 'PLAINTEXT',
+          'controller.listener.names': 'CONTROLLER',
+          'log.dirs': node.dataDir,
+          'auto.create.topics.enable': 'false',
+          'group.initial.rebalance.delay.ms': '0',
+          'offsets.topic.replication.factor': rf,
+          'transaction.state.log.replication.factor': rf,
+          'transaction.state.log.min.isr': minIsr,
+          'share.coordinator.state.topic.replication.factor': rf,
+          'share.coordinator.state.topic.min.isr': minIsr,
+          'default.replication.factor': rf,
+          'min.insync.replicas': minIsr,
+          // The defaults (50 partitions each) make the first consumer group or transaction wait while 50
+          // (times 3 replicas) partitions are created; a handful is plenty for tests and benchmarks.
+          'offsets.topic.num.partitions': '4',
+          'transaction.state.log.num.partitions': '4',
+          'share.coordinator.state.topic.num.partitions': '1',
+          // A test broker on a busy 2-core box: fewer threads means less contention, not less function.
+          'num.network.threads': '2',
+          'num.io.threads': '4',
+          'num.recovery.threads.per.data.dir': '1',
+          // A restarted node cannot register again until the controller expires its previous session
+          // (default 9 s, measured: 11 s to restart a killed node). 4 s still tolerates GC pauses and a
+          // busy CPU; heartbeats must come well inside it.
+          'broker.session.timeout.ms': '4000',
+          'broker.heartbeat.interval.ms': '1000',
+          ...opts.brokerProps,
+        }
+        await writeFile(node.propsPath, propsText(props))
+        const format = spawnJavaToFile(
+          [
+            ...TOOL_JVM_FLAGS,
+            ...jvmCommonFlags(version),
+            `-Dkafka.logs.dir=${node.logsDir}`,
+            `-Dlog4j2.configurationFile=${brokerLog4jConfig(version)}`,
+            '-cp',
+            `${libsDir}/*`,
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            clusterId,
+            '-c',
+            node.propsPath,
+          ],
+          join(node.logsDir, 'format.log'),
+          root,
+        )
+        const code = await runToCompletion(format)
+        if (code !== 0) {
+          throw new Error(
+            `kafka.tools.StorageTool format failed for node ${node.id} (exit ${code}):\n` +
+              tail(join(node.logsDir, 'format.log'), LOG_TAIL_LINES),
+          )
+        }
+      }),
+    )
+    for (const node of cluster.nodes) node.spawn()
+    await cluster.waitReady()
+    return cluster
+  } catch (err) {
+    await cluster.stop().catch(() => undefined)
+    throw err
+  }
+}

@@ -1,0 +1,235 @@
+// Independent Kafka clients for tests: Kafka's own console tools (from the cached jars) and kcat
+// (librdkafka). They check our bytes with code that shares nothing with ours.
+
+import type { ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
+import { spawnTracked, TOOL_JVM_FLAGS } from './cluster.js'
+import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, jvmCommonFlags, toolLog4jConfig } from './jars.js'
+
+export interface ConsoleConsumeOptions {
+  bootstrapServers: string
+  topic: string
+  maxMessages: number
+  /** Idle timeout (`--timeout-ms`): give up when no message arrives for this long. Default 30 s. */
+  timeoutMs?: number
+  /** Formatter properties (`--formatter-property`): print.key, print.headers, key.separator, ... */
+  properties?: Record<string, string>
+  /** Consumer configs (`--command-property`), e.g. isolation.level=read_committed. */
+  consumerProperties?: Record<string, string>
+}
+
+export interface ConsoleProduceOptions {
+  bootstrapServers: string
+  topic: string
+  lines: string[]
+  /** Each line is `<key><keySeparator><value>`. */
+  parseKey?: boolean
+  /** Default: tab, as in ConsoleProducer. */
+  keySeparator?: string
+  /** Reader properties (`--reader-property`), e.g. parse.headers=true. */
+  properties?: Record<string, string>
+  /** Producer configs (`--command-property`), e.g. acks=all. */
+  producerProperties?: Record<string, string>
+}
+
+export interface KcatConsumeOptions {
+  bootstrapServers: string
+  topic: string
+  count: number
+  /** Overall limit for the kcat process. Default 30 s. */
+  timeoutMs?: number
+}
+
+export interface KcatRecord {
+  partition: number
+  offset: number
+  timestamp: number
+  /** null for a null key; an empty Buffer for an empty one. */
+  key: Buffer | null
+  value: Buffer | null
+  headers: [string, Buffer][]
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000
+// A tool JVM needs a few seconds to start on a loaded 2-core box before its own timeout even begins.
+const JVM_START_ALLOWANCE_MS = 20_000
+
+interface RunResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: Buffer
+  stderr: string
+}
+
+function run(child: ChildProcess, killAfterMs: number, stdin?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout?.on('data', (b: Buffer) => out.push(b))
+    child.stderr?.on('data', (b: Buffer) => err.push(b))
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+    child.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') })
+    })
+    if (stdin !== undefined && child.stdin) {
+      // A tool that dies early closes its stdin; the exit code then tells the story, not EPIPE.
+      child.stdin.on('error', () => undefined)
+      child.stdin.end(stdin)
+    }
+  })
+}
+
+function describe(what: string, r: RunResult): string {
+  const how = r.signal ? `was killed by ${r.signal} (timeout?)` : `exited with code ${r.code}`
+  return `${what} ${how}:\n${r.stderr.trim().split('\n').slice(-40).join('\n')}`
+}
+
+async function javaTool(mainClass: string, args: string[]): Promise<string[]> {
+  const libs = await ensureKafkaJars(DEFAULT_KAFKA_VERSION)
+  return [
+    ...TOOL_JVM_FLAGS,
+    ...jvmCommonFlags(DEFAULT_KAFKA_VERSION),
+    `-Dlog4j2.configurationFile=${toolLog4jConfig(DEFAULT_KAFKA_VERSION)}`,
+    '-cp',
+    `${libs}/*`,
+    mainClass,
+    ...args,
+  ]
+}
+
+function repeated(flag: string, props: Record<string, string> | undefined): string[] {
+  return Object.entries(props ?? {}).flatMap(([k, v]) => [flag, `${k}=${v}`])
+}
+
+/**
+ * Runs any Java main class from the cached Kafka jars (e.g. `org.apache.kafka.tools.TopicCommand`) and
+ * resolves with its stdout; rejects with its stderr when it exits non-zero.
+ */
+export async function runKafkaTool(
+  mainClass: string,
+  args: string[],
+  opts: { stdin?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const child = spawnTracked('java', await javaTool(mainClass, args), [
+    opts.stdin === undefined ? 'ignore' : 'pipe',
+    'pipe',
+    'pipe',
+  ])
+  const r = await run(child, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS + JVM_START_ALLOWANCE_MS, opts.stdin)
+  if (r.code !== 0) throw new Error(describe(mainClass, r))
+  return r.stdout.toString('utf8')
+}
+
+/**
+ * Reads up to `maxMessages` from the beginning of `topic` with Kafka's ConsoleConsumer and returns its
+ * stdout (one formatted record per line). Fewer records than asked for is not an error: the consumer stops
+ * after `timeoutMs` without a message; check the output.
+ */
+export async function consoleConsume(opts: ConsoleConsumeOptions): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const args = [
+    '--bootstrap-server',
+    opts.bootstrapServers,
+    '--topic',
+    opts.topic,
+    '--from-beginning',
+    '--max-messages',
+    String(opts.maxMessages),
+    '--timeout-ms',
+    String(timeoutMs),
+    ...repeated('--formatter-property', opts.properties),
+    ...repeated('--command-property', opts.consumerProperties),
+  ]
+  return runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', args, {
+    timeoutMs: timeoutMs + JVM_START_ALLOWANCE_MS,
+  })
+}
+
+/** Produces `lines` (one record each) with Kafka's ConsoleProducer; resolves once it has exited cleanly. */
+export async function consoleProduce(opts: ConsoleProduceOptions): Promise<void> {
+  const reader: Record<string, string> = { ...opts.properties }
+  if (opts.parseKey) reader['parse.key'] = 'true'
+  if (opts.keySeparator !== undefined) reader['key.separator'] = opts.keySeparator
+  const args = [
+    '--bootstrap-server',
+    opts.bootstrapServers,
+    '--topic',
+    opts.topic,
+    ...repeated('--reader-property', reader),
+    ...repeated('--command-property', opts.producerProperties),
+  ]
+  const stdin = opts.lines.length === 0 ? '' : `${opts.lines.join('\n')}\n`
+  await runKafkaTool('org.apache.kafka.tools.ConsoleProducer', args, { stdin })
+}
+
+/** Throws a readable error unless kcat is on PATH. */
+export function ensureKcat(): void {
+  const r = spawnSync('kcat', ['-V'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      "kcat (librdkafka's command-line client) is required by this test but was not found on PATH. " +
+        'Install it, e.g. `apt-get install kcat` (Debian/Ubuntu) or `brew install kcat` (macOS).',
+    )
+  }
+}
+
+// One header line with the lengths, then exactly K key bytes and S value bytes, with no terminator:
+// the lengths make binary keys and values (newlines, NULs, anything) unambiguous, and -1 marks null.
+const KCAT_FORMAT = '%p %o %T %K %S %h\n%k%s'
+
+/**
+ * Parses output of `kcat -f '%p %o %T %K %S %h\n%k%s'`. Headers come from kcat's `%h`, which prints
+ * `k1=v1,k2=v2` without escaping, so header keys and values are assumed to be printable text without
+ * `,`, `=` or newlines (a header's value is split at the first `=`). Exported for unit tests.
+ */
+export function parseKcatOutput(out: Buffer): KcatRecord[] {
+  const records: KcatRecord[] = []
+  let pos = 0
+  while (pos < out.length) {
+    const nl = out.indexOf(0x0a, pos)
+    if (nl < 0) throw new Error(`kcat output: truncated header line at byte ${pos}`)
+    const line = out.toString('utf8', pos, nl)
+    pos = nl + 1
+    const fields = line.split(' ')
+    if (fields.length < 5) throw new Error(`kcat output: bad header line ${JSON.stringify(line)}`)
+    const [p, o, t, k, s] = fields.slice(0, 5).map(Number) as [number, number, number, number, number]
+    const headerText = fields.slice(5).join(' ')
+    const take = (len: number): Buffer | null => {
+      if (len < 0) return null
+      if (pos + len > out.length) throw new Error(`kcat output: record at offset ${o} is truncated`)
+      const b = Buffer.from(out.subarray(pos, pos + len))
+      pos += len
+      return b
+    }
+    const key = take(k)
+    const value = take(s)
+    const headers: [string, Buffer][] =
+      headerText.length === 0
+        ? []
+        : headerText.split(',').map((kv): [string, Buffer] => {
+            const eq = kv.indexOf('=')
+            return eq < 0 ? [kv, Buffer.alloc(0)] : [kv.slice(0, eq), Buffer.from(kv.slice(eq + 1), 'utf8')]
+          })
+    records.push({ partition: p, offset: o, timestamp: t, key, value, headers })
+  }
+  return records
+}
+
+/**
+ * Reads up to `count` records from the beginning of `topic` with kcat, stopping at the end of the topic
+ * (`-e`), so produce first. Records of different partitions are in kcat's arrival order.
+ */
+export async function kcatConsume(opts: KcatConsumeOptions): Promise<KcatRecord[]> {
+  ensureKcat()
+  const args = ['-C', '-q', '-b', opts.bootstrapServers, '-t', opts.topic, '-o', 'beginning', '-e']
+  args.push('-c', String(opts.count), '-f', KCAT_FORMAT)
+  const child = spawnTracked('kcat', args, ['ignore', 'pipe', 'pipe'])
+  const r = await run(child, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+  if (r.code !== 0) throw new Error(describe(`kcat ${args.join(' ')}`, r))
+  return parseKcatOutput(r.stdout)
+}
