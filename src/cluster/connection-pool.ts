@@ -92,8 +92,11 @@ export class ConnectionPool {
     }
     if (slot.connecting) return slot.connecting
     if (slot.conn && !slot.conn.isClosed) {
-      // The broker moved to a new address (metadata changed): drop the old socket.
-      slot.conn.close()
+      // The broker moved to a new address (metadata changed): drop the old socket. Detached from
+      // the slot first, so that closing it on purpose does not start a reconnect backoff.
+      const old = slot.conn
+      slot.conn = null
+      old.close()
     }
     slot.conn = null
     const now = this.opts.clock.now()

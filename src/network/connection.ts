@@ -141,17 +141,27 @@ export class Connection {
         if (this.state === 'closed') return reject(this.closeError)
         const onConnect = (): void => {
           socket.off('error', onError)
+          socket.off('close', onClosed)
           resolve()
         }
         const onError = (err: Error): void => {
           socket.off('connect', onConnect)
+          socket.off('close', onClosed)
           reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+        }
+        // The setup timeout (or close()) destroys a socket still connecting without an error: only
+        // 'close' follows, and connect() must not wait for a 'connect' that never comes.
+        const onClosed = (): void => {
+          socket.off('connect', onConnect)
+          socket.off('error', onError)
+          reject(this.closeError ?? new KafkaError('_TRANSPORT', `${this.address}: connection closed`))
         }
         // A Duplex from a custom transport may already be connected (no 'connect' event coming).
         if ((socket as { connecting?: boolean }).connecting === false) resolve()
         else {
           socket.once('connect', onConnect)
           socket.once('error', onError)
+          socket.once('close', onClosed)
         }
       })
       await this.handshake()

@@ -44,6 +44,8 @@ export class FrameReader {
   }
 
   private take(n: number): Buffer {
+    // A zero-size frame may end the buffered bytes exactly: there is no chunk left to slice.
+    if (n === 0) return Buffer.alloc(0)
     let first = this.chunks[0]!
     if (first.length < n) first = this.join()
     const out = first.subarray(0, n)

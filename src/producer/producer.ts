@@ -9,6 +9,7 @@ import { systemRandom, type RandomSource } from '../util/random.js'
 import { Accumulator } from './accumulator.js'
 import type { ProducerBatch, RecordEntry } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
+import { IdempotenceState } from './idempotence.js'
 import { normalizeRecord, type NormalizedRecord } from './normalize.js'
 import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
 import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
@@ -30,7 +31,7 @@ interface WaitingRecord {
   readonly acceptedAt: number
 }
 
-type State = 'open' | 'closing' | 'closed'
+type State = 'open' | 'closing' | 'closed' | 'fatal'
 
 /**
  * The producer facade (DESIGN.md §1): produce() with a delivery callback, send() returning a
@@ -47,6 +48,10 @@ export class Producer {
   private readonly sender: Sender
   private readonly limits: BufferLimits
   private readonly partitioner: Partitioner
+  /** Set when the idempotent producer hit an error it cannot recover from. */
+  private fatalError: KafkaError | null = null
+  /** Producer id, epoch and sequences when enable.idempotence is on (null otherwise). */
+  readonly idempotence: IdempotenceState | null
   private readonly waiting = new Map<string, WaitingRecord[]>()
   private waitingTimer: TimerHandle | null = null
   private state: State = 'open'
@@ -71,6 +76,7 @@ export class Producer {
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
     const codec = getCodec(c.compressionType)
+    this.idempotence = c.enableIdempotence ? new IdempotenceState() : null
     this.maxRecordBytes = c.messageMaxBytes
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     this.partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
@@ -121,6 +127,9 @@ export class Producer {
         codec,
         clock: this.clock,
         random: this.random,
+        idempotence: this.idempotence,
+        transactionTimeoutMs: c.transactionTimeoutMs,
+        onFatal: (err) => this.onFatal(err),
       },
       this.accumulator,
       this.metadata,
@@ -229,6 +238,9 @@ export class Producer {
       this.waiting.clear()
       for (const q of this.accumulator.queues) {
         for (const b of [...q.batches]) {
+          // Failed here even if in flight: the answer or connection error that comes later for it
+          // must find it no longer in flight, or its records would be reported a second time.
+          b.inFlight = false
           this.accumulator.remove(b)
           this.onBatchDone(b, { ok: false, error: err })
         }
@@ -249,8 +261,29 @@ export class Producer {
   // ---------------------------------------------------------------------------------------------
 
   private checkOpen(): void {
+    if (this.fatalError) throw this.fatalError
     if (this.state !== 'open')
       throw new KafkaError('_STATE', `producer is ${this.state}; no new records are accepted`)
+  }
+
+  /**
+   * A fatal error (e.g. fenced, or not authorized for idempotent writes): every record not yet
+   * delivered fails with it through its own callback, new produce calls throw it, close() works.
+   */
+  private onFatal(err: KafkaError): void {
+    if (this.fatalError) return
+    this.fatalError = err
+    if (this.state === 'open') this.state = 'fatal'
+    this.reportError(err)
+    this.limits.rejectWaiters(err)
+    for (const list of this.waiting.values()) for (const w of list) this.failWaiting(w, err)
+    this.waiting.clear()
+    this.sender.failAll(err)
+  }
+
+  /** The fatal error that stopped this producer, if any. */
+  get fatal(): KafkaError | null {
+    return this.fatalError
   }
 
   /** The bytes a record may take in its batch; rejects what could never fit in a request. */
@@ -304,6 +337,7 @@ export class Producer {
     bytes: number,
     partition: number,
     callback: DeliveryCallback | undefined,
+    acceptedAt: number = this.clock.now(),
   ): void {
     const entry: RecordEntry = {
       key: r.key,
@@ -312,6 +346,7 @@ export class Producer {
       timestamp: r.timestamp,
       callback,
       bytes,
+      deadline: acceptedAt + this.config.deliveryTimeoutMs,
     }
     const res = this.accumulator.append(r.topic, partition, entry, bytes)
     this.metadata.addTopic(r.topic)
@@ -345,7 +380,7 @@ export class Producer {
             this.failWaiting(w, toKafkaError(err))
             continue
           }
-          this.append(w.record, w.bytes, p, w.callback)
+          this.append(w.record, w.bytes, p, w.callback, w.acceptedAt)
         }
         continue
       }
@@ -463,10 +498,13 @@ export class Producer {
     this.recordsDone(entries.length)
   }
 
-  /** Calls the record's callback and the global dr_cb; a throwing callback cannot break the producer. */
+  /**
+   * Calls the record's own callback, or else the global dr_cb (as in confluent-kafka, a per-record
+   * callback takes precedence). A throwing callback cannot break the producer.
+   */
   private deliver(cb: DeliveryCallback | undefined, err: KafkaError | null, report: DeliveryReport): void {
-    for (const fn of [cb, this.config.deliveryReportCb]) {
-      if (!fn) continue
+    const fn = cb ?? this.config.deliveryReportCb
+    if (fn) {
       try {
         fn(err, report)
       } catch (e) {

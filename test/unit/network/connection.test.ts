@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict'
+import { Duplex } from 'node:stream'
+import { describe, it } from 'node:test'
+import { Connection, type ConnectionOptions } from '../../../src/network/connection.js'
+import {
+  ApiVersionsApi,
+  KafkaError,
+  MetadataApi,
+  ProduceApi,
+  RecordBatchBuilder,
+  encodeResponseFrame,
+  type ApiVersionsRequest,
+  type MetadataRequest,
+  type MetadataResponse,
+} from '../../../src/protocol/index.js'
+import { getCodec } from '../../../src/compression/index.js'
+import { ManualClock } from '../../../src/util/clock.js'
+import { FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
+
+const metadataRequest = (topic: string): MetadataRequest => ({
+  topics: [{ topicId: Buffer.alloc(16), name: topic }],
+  allowAutoTopicCreation: false,
+  includeClusterAuthorizedOperations: false,
+  includeTopicAuthorizedOperations: false,
+})
+
+function setup(opts: Partial<ConnectionOptions> = {}): {
+  cluster: FakeCluster
+  clock: ManualClock
+  conn: Connection
+  closes: (KafkaError | null)[]
+} {
+  const cluster = new FakeCluster({
+    topics: { a: { partitions: 1 }, b: { partitions: 2 }, c: { partitions: 3 } },
+  })
+  const clock = new ManualClock()
+  const closes: (KafkaError | null)[] = []
+  const conn = new Connection({
+    host: 'broker1',
+    port: 9092,
+    nodeId: 1,
+    clientId: 'unit',
+    requestTimeoutMs: 1000,
+    connectTimeoutMs: 5000,
+    transport: cluster.transport,
+    clock,
+    onClose: (_c, err) => closes.push(err),
+    ...opts,
+  })
+  return { cluster, clock, conn, closes }
+}
+
+/** Holds every Metadata request; returns the held answers in arrival order. */
+function holdMetadata(cluster: FakeCluster): (() => void)[] {
+  const held: (() => void)[] = []
+  cluster.interceptor = (req, respond) => {
+    if (req.apiName !== 'Metadata') return 'default'
+    held.push(respond)
+    return 'hold'
+  }
+  return held
+}
+
+describe('Connection', () => {
+  it('handshakes with ApiVersions at our newest version and learns the broker ranges', async () => {
+    const { cluster, conn } = setup()
+    assert.equal(conn.isReady, false)
+    await conn.connect()
+    assert.equal(conn.isReady, true)
+    assert.equal(cluster.requests.length, 1)
+    const [hello] = cluster.requests
+    assert.equal(hello!.apiName, 'ApiVersions')
+    assert.equal(hello!.apiVersion, 4)
+    assert.equal(hello!.clientId, 'unit')
+    assert.deepEqual(hello!.body, {
+      clientSoftwareName: 'reliable-kafka',
+      clientSoftwareVersion: '0.1.0',
+    } satisfies ApiVersionsRequest)
+    assert.deepEqual(conn.apiVersions.get(ProduceApi.apiKey), { minVersion: 3, maxVersion: 13 })
+    assert.deepEqual(conn.apiVersions.get(MetadataApi.apiKey), { minVersion: 0, maxVersion: 13 })
+    assert.equal(conn.versionFor(ProduceApi), 13)
+    assert.equal(conn.versionFor(ProduceApi, 12), 12)
+    assert.equal(conn.versionFor(ApiVersionsApi), 4)
+    conn.close()
+  })
+
+  it('retries the handshake with the version the broker names after UNSUPPORTED_VERSION', async () => {
+    const cluster = new FakeCluster()
+    const versions: number[] = []
+    // A broker that only knows ApiVersions up to v2 answers v4 with error 35 and its own range.
+    const transport = (opts: { host: string; port: number }): Duplex => {
+      const s = cluster.transport(opts)
+      const conn = cluster.connections.at(-1)!
+      const handle = cluster.handle.bind(cluster)
+      cluster.handle = (c, req) => {
+        if (c !== conn || req.apiKey !== 18) return handle(c, req)
+        versions.push(req.apiVersion)
+        if (req.apiVersion > 2) {
+          c.send(ApiVersionsApi, 0, req.correlationId, {
+            errorCode: 35,
+            apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 2 }],
+            throttleTimeMs: 0,
+          })
+        } else handle(c, req)
+      }
+      return s
+    }
+    const conn = new Connection({
+      host: 'broker1',
+      port: 9092,
+      nodeId: 1,
+      clientId: 'unit',
+      requestTimeoutMs: 1000,
+      connectTimeoutMs: 5000,
+      transport,
+      clock: new ManualClock(),
+    })
+    await conn.connect()
+    // The v0-layout answer cannot be read as v4, so the client falls back to v0, which every broker
+    // supports (KIP-511), and the handshake completes.
+    assert.deepEqual(versions, [4, 0])
+    assert.deepEqual(conn.apiVersions.get(ProduceApi.apiKey), { minVersion: 3, maxVersion: 13 })
+    assert.equal(conn.isReady, true)
+    conn.close()
+  })
+
+  it('pipelines requests: all are on the wire before any answer, and answers resolve in order', async () => {
+    const { cluster, conn } = setup()
+    await conn.connect()
+    const held = holdMetadata(cluster)
+    const order: string[] = []
+    const ps = ['a', 'b', 'c'].map((t) =>
+      conn.request(MetadataApi, metadataRequest(t)).then((res: MetadataResponse) => {
+        order.push(res.topics[0]!.name!)
+        return res
+      }),
+    )
+    await settle(3)
+    assert.equal(conn.inFlight, 3)
+    assert.equal(held.length, 3)
+    const ids = cluster.metadataRequests().map((r) => r.correlationId)
+    assert.deepEqual(ids, [2, 3, 4]) // 1 was the handshake
+    for (const r of cluster.metadataRequests()) assert.equal(r.apiVersion, 13)
+    held[0]!()
+    await settle(2)
+    assert.deepEqual(order, ['a'])
+    assert.equal(conn.inFlight, 2)
+    held[1]!()
+    held[2]!()
+    const res = await Promise.all(ps)
+    assert.deepEqual(order, ['a', 'b', 'c'])
+    assert.deepEqual(
+      res.map((r) => r.topics[0]!.partitions.length),
+      [1, 2, 3],
+    )
+    assert.equal(conn.inFlight, 0)
+    conn.close()
+  })
+
+  it('a request timeout fails that request with _TIMED_OUT, every other with _TRANSPORT, and closes', async () => {
+    const { cluster, clock, conn, closes } = setup()
+    await conn.connect()
+    const held = holdMetadata(cluster)
+    const first = conn.request(MetadataApi, metadataRequest('a')).then(
+      () => assert.fail('must not resolve'),
+      (e: unknown) => e as KafkaError,
+    )
+    clock.advance(400)
+    const later = ['b', 'c'].map((t) =>
+      conn.request(MetadataApi, metadataRequest(t)).then(
+        () => assert.fail('must not resolve'),
+        (e: unknown) => e as KafkaError,
+      ),
+    )
+    await settle(3)
+    assert.equal(held.length, 3)
+    clock.advance(599)
+    await settle(2)
+    assert.equal(conn.isClosed, false)
+    clock.advance(1)
+    const e1 = await first
+    assert.ok(e1 instanceof KafkaError)
+    assert.equal(e1.code, '_TIMED_OUT')
+    assert.equal(e1.retriable, true)
+    assert.match(e1.message, /Metadata request to broker1:9092 timed out after 1000 ms/)
+    for (const p of later) {
+      const e = await p
+      assert.equal(e.code, '_TRANSPORT')
+      assert.equal(e.retriable, true)
+    }
+    assert.equal(conn.isClosed, true)
+    assert.equal(conn.inFlight, 0)
+    assert.equal(closes.length, 1)
+    assert.equal(closes[0]!.code, '_TRANSPORT')
+    assert.equal(cluster.connections[0]!.closed, true, 'the socket was destroyed')
+    assert.equal(clock.pendingTimers, 0, 'no timer left behind')
+    // A late answer cannot reach a closed connection; a new request fails at once.
+    held[1]!()
+    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), { code: '_TRANSPORT' })
+  })
+
+  it('a connection closed by the peer fails every outstanding request with _TRANSPORT', async () => {
+    const { cluster, clock, conn, closes } = setup()
+    await conn.connect()
+    holdMetadata(cluster)
+    const ps = ['a', 'b'].map((t) => conn.request(MetadataApi, metadataRequest(t)).catch((e: unknown) => e))
+    await settle(3)
+    assert.equal(conn.inFlight, 2)
+    cluster.connections[0]!.close()
+    const errs = (await Promise.all(ps)) as KafkaError[]
+    for (const e of errs) {
+      assert.ok(e instanceof KafkaError)
+      assert.equal(e.code, '_TRANSPORT')
+      assert.equal(e.retriable, true)
+      assert.match(e.message, /connection closed by broker/)
+    }
+    assert.equal(conn.isClosed, true)
+    assert.equal(closes.length, 1)
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('a noResponse request (acks=0) resolves with null once written and leaves nothing in flight', async () => {
+    const { cluster, conn } = setup()
+    await conn.connect()
+    const b = new RecordBatchBuilder(1024)
+    b.append(1_700_000_000_000, Buffer.from('k'), Buffer.from('v'), null)
+    const records = b.build({
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+      transactional: false,
+      codec: getCodec('none'),
+    })
+    const res = await conn.request(
+      ProduceApi,
+      {
+        transactionalId: null,
+        acks: 0,
+        timeoutMs: 1000,
+        topicData: [{ name: 'a', topicId: Buffer.alloc(16), partitionData: [{ index: 0, records }] }],
+      },
+      { noResponse: true, maxVersion: 12 },
+    )
+    assert.equal(res, null)
+    assert.equal(conn.inFlight, 0)
+    await settle(2)
+    assert.equal(cluster.produceCalls.length, 1)
+    const call = cluster.produceCalls[0]!
+    assert.equal(call.acks, 0)
+    assert.equal(call.apiVersion, 12)
+    assert.deepEqual(
+      call.partitions[0]!.records.map((r) => r.value!.toString()),
+      ['v'],
+    )
+    // The next request still pairs with its own answer.
+    const md = await conn.request(MetadataApi, metadataRequest('b'))
+    assert.equal(md.topics[0]!.name, 'b')
+    conn.close()
+  })
+
+  it('reads a response that arrives one byte at a time', async () => {
+    const { cluster, conn } = setup()
+    await conn.connect()
+    let fake: FakeConnection | undefined
+    cluster.interceptor = (req, _respond, c) => {
+      fake = c
+      const bytes = Buffer.concat(
+        encodeResponseFrame(
+          MetadataApi,
+          req.apiVersion,
+          req.correlationId,
+          cluster.metadataResponse(req.body as MetadataRequest),
+        ),
+      )
+      for (let i = 0; i < bytes.length; i++) c.sendRaw(bytes.subarray(i, i + 1))
+      return 'hold'
+    }
+    const res = await conn.request(MetadataApi, metadataRequest('c'))
+    assert.ok(fake)
+    assert.equal(res.topics[0]!.partitions.length, 3)
+    assert.deepEqual(
+      res.brokers.map((b) => [b.nodeId, b.host, b.port]),
+      [[1, 'broker1', 9092]],
+    )
+    conn.close()
+  })
+
+  it('closes with _BAD_MSG on a response with an unknown correlation id', async () => {
+    const { cluster, conn, closes } = setup()
+    await conn.connect()
+    cluster.interceptor = (req, _respond, c) => {
+      const body = cluster.metadataResponse(req.body as MetadataRequest)
+      c.send(MetadataApi, req.apiVersion, req.correlationId + 100, body)
+      return 'hold'
+    }
+    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), { code: '_BAD_MSG' })
+    assert.equal(conn.isClosed, true)
+    assert.equal(closes[0]!.code, '_BAD_MSG')
+  })
+
+  it('fails connect() with a retriable _TRANSPORT error when the broker refuses', async () => {
+    const { cluster, conn, closes } = setup()
+    cluster.down.add('broker1:9092')
+    await assert.rejects(conn.connect(), (e: unknown) => {
+      assert.ok(e instanceof KafkaError)
+      assert.equal(e.code, '_TRANSPORT')
+      assert.equal(e.retriable, true)
+      assert.match(e.message, /ECONNREFUSED/)
+      return true
+    })
+    assert.equal(conn.isClosed, true)
+    assert.equal(closes.length, 1)
+  })
+
+  it('bounds connect + handshake by the connection setup timeout', async () => {
+    const clock = new ManualClock()
+    const silent = (): Duplex => {
+      const s = new Duplex({ read() {}, write: (_c, _e, cb) => cb() })
+      ;(s as Duplex & { connecting: boolean }).connecting = true
+      return s
+    }
+    const conn = new Connection({
+      host: 'h',
+      port: 1,
+      nodeId: 1,
+      clientId: 'unit',
+      requestTimeoutMs: 1000,
+      connectTimeoutMs: 5000,
+      transport: silent,
+      clock,
+    })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    clock.advance(4999)
+    await settle(2)
+    assert.equal(conn.isClosed, false)
+    clock.advance(1)
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.match(e.message, /connection setup timed out after 5000 ms/)
+    assert.equal(clock.pendingTimers, 0)
+  })
+})

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Accumulator, type AccumulatorOptions } from '../../../src/producer/accumulator.js'
+import type { RecordEntry } from '../../../src/producer/batch.js'
+import { RecordBatchBuilder, decodeRecordBatches } from '../../../src/protocol/index.js'
+import { getCodec } from '../../../src/compression/index.js'
+import { ManualClock } from '../../../src/util/clock.js'
+
+const T0 = 1_700_000_000_000
+
+function entry(value: string | Buffer, key: string | null = null): { e: RecordEntry; bound: number } {
+  const v = typeof value === 'string' ? Buffer.from(value) : value
+  const k = key === null ? null : Buffer.from(key)
+  const bound = RecordBatchBuilder.recordSizeUpperBound(k, v, null)
+  const e: RecordEntry = {
+    key: k,
+    value: v,
+    headers: null,
+    timestamp: T0,
+    callback: undefined,
+    bytes: bound,
+    deadline: T0 + 120_000,
+  }
+  return { e, bound }
+}
+
+function acc(opts: Partial<AccumulatorOptions> = {}): { a: Accumulator; clock: ManualClock } {
+  const clock = new ManualClock(T0)
+  return {
+    a: new Accumulator({
+      batchSize: 16384,
+      batchNumMessages: 10000,
+      lingerMs: 5,
+      deliveryTimeoutMs: 120_000,
+      clock,
+      ...opts,
+    }),
+    clock,
+  }
+}
+
+const build = (b: { builder: RecordBatchBuilder }): Buffer =>
+  b.builder.build({
+    producerId: -1n,
+    producerEpoch: -1,
+    baseSequence: -1,
+    transactional: false,
+    codec: getCodec('none'),
+  })
+
+describe('Accumulator', () => {
+  it('appends to the open batch until a record does not fit within batch.size, then starts a new one', () => {
+    const { e, bound } = entry('x'.repeat(100))
+    const first = entry('x'.repeat(100))
+    const probe = new RecordBatchBuilder(4096)
+    probe.append(T0, null, first.e.value, null)
+    const afterOne = probe.sizeInBytes
+    // A record is taken while size + its upper bound stays within batch.size: records 2 and 3 fit,
+    // record 4 does not (the bound is larger than a record's real size).
+    const batchSize = afterOne + 2 * bound
+    const { a } = acc({ batchSize })
+    const r1 = a.append('t', 0, first.e, first.bound)
+    assert.deepEqual([r1.newBatch, r1.full], [true, false])
+    const r2 = a.append('t', 0, e, bound)
+    assert.deepEqual([r2.newBatch, r2.batch === r1.batch], [false, true])
+    const r3 = a.append('t', 0, e, bound)
+    assert.equal(r3.batch, r1.batch)
+    const q = a.queue('t', 0)
+    const r4 = a.append('t', 0, e, bound)
+    assert.equal(r4.newBatch, true)
+    assert.notEqual(r4.batch, r1.batch)
+    assert.equal(r1.batch.closed, true)
+    assert.equal(r1.batch.count, 3)
+    assert.ok(r1.batch.sizeInBytes <= batchSize)
+    assert.equal(q.batches.length, 2)
+    assert.equal(a.pendingBatches, 2)
+  })
+
+  it('a record larger than batch.size gets a batch of its own, which is full at once', () => {
+    const { a } = acc({ batchSize: 1000 })
+    const small = entry('s')
+    const big = entry(Buffer.alloc(5000, 7))
+    const r1 = a.append('t', 0, small.e, small.bound)
+    const r2 = a.append('t', 0, big.e, big.bound)
+    assert.equal(r2.newBatch, true)
+    assert.equal(r2.full, true)
+    assert.equal(r2.batch.count, 1)
+    assert.equal(r1.batch.count, 1)
+    assert.equal(r1.batch.closed, true)
+    const r3 = a.append('t', 0, small.e, small.bound)
+    assert.equal(r3.newBatch, true)
+    assert.deepEqual(
+      a.queue('t', 0).batches.map((b) => b.count),
+      [1, 1, 1],
+    )
+    // The big batch really holds the big value.
+    const [decoded] = decodeRecordBatches(build(r2.batch))
+    assert.equal(decoded!.records[0]!.value!.length, 5000)
+  })
+
+  it('closes a batch at batch.num.messages', () => {
+    const { a } = acc({ batchNumMessages: 3 })
+    const { e, bound } = entry('v')
+    const results = Array.from({ length: 7 }, () => a.append('t', 0, e, bound))
+    assert.deepEqual(
+      results.map((r) => [r.newBatch, r.full]),
+      [
+        [true, false],
+        [false, false],
+        [false, true],
+        [true, false],
+        [false, false],
+        [false, true],
+        [true, false],
+      ],
+    )
+    assert.deepEqual(
+      a.queue('t', 0).batches.map((b) => b.count),
+      [3, 3, 1],
+    )
+  })
+
+  it('keeps one queue per partition, in creation order, and never appends to a batch in flight', () => {
+    const { a, clock } = acc()
+    const { e, bound } = entry('v')
+    const p0 = a.append('t', 0, e, bound)
+    clock.advance(1)
+    const p1 = a.append('t', 1, e, bound)
+    const u0 = a.append('u', 0, e, bound)
+    assert.notEqual(p0.batch, p1.batch)
+    assert.deepEqual(
+      a.queues.map((q) => `${q.topic}/${q.partition}`),
+      ['t/0', 't/1', 'u/0'],
+    )
+    assert.equal(a.queue('t', 1).batches[0], p1.batch)
+    assert.equal(a.lingerDeadline(p0.batch), T0 + 5)
+    assert.equal(a.lingerDeadline(p1.batch), T0 + 6)
+    assert.equal(p0.batch.deadline, T0 + 120_000)
+    assert.equal(u0.batch.partition, 0)
+    p0.batch.inFlight = true
+    const again = a.append('t', 0, e, bound)
+    assert.equal(again.newBatch, true)
+    assert.equal(a.pendingBatches, 4)
+    a.remove(p0.batch)
+    a.remove(p0.batch) // idempotent
+    assert.equal(a.pendingBatches, 3)
+    assert.deepEqual(a.queue('t', 0).batches, [again.batch])
+  })
+
+  it('counts the reserved bytes of its records per batch', () => {
+    const { a } = acc()
+    const x = entry('abc', 'k')
+    const y = entry('defgh')
+    const r = a.append('t', 0, x.e, x.bound)
+    a.append('t', 0, y.e, y.bound)
+    assert.equal(r.batch.reservedBytes, x.bound + y.bound)
+    const [decoded] = decodeRecordBatches(build(r.batch))
+    assert.deepEqual(
+      decoded!.records.map((rec) => [rec.key?.toString() ?? null, rec.value!.toString(), Number(rec.offset)]),
+      [
+        ['k', 'abc', 0],
+        [null, 'defgh', 1],
+      ],
+    )
+  })
+})
