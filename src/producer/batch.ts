@@ -10,6 +10,11 @@ export interface RecordEntry {
   readonly callback: DeliveryCallback | undefined
   /** Bytes counted against buffer.memory for this record (released on delivery). */
   readonly bytes: number
+  /**
+   * When the record must have its outcome: accepted time + delivery.timeout.ms. A record that
+   * waited for its topic's metadata keeps its original deadline in the batch it joins.
+   */
+  readonly deadline: number
 }
 
 /**
@@ -20,8 +25,11 @@ export interface RecordEntry {
 export class ProducerBatch {
   readonly entries: RecordEntry[] = []
   readonly builder: RecordBatchBuilder
-  /** Delivery deadline of the batch: its creation time + delivery.timeout.ms (as in Java). */
-  readonly deadline: number
+  /**
+   * Delivery deadline of the batch: its creation time + delivery.timeout.ms (as in Java), or the
+   * earliest deadline of a record in it that was accepted before the batch existed.
+   */
+  deadline: number
   /** Produce attempts so far (1 after the first send). */
   attempts = 0
   /** Not to be sent again before this time (retry backoff). */
@@ -32,6 +40,10 @@ export class ProducerBatch {
   reservedBytes = 0
   /** The bytes sent, built on first drain and reused by retries so a retry is the same batch. */
   wire: Buffer | null = null
+  /** Idempotence stamp (KIP-98): -1 until an idempotent producer drains the batch. */
+  producerId = -1n
+  producerEpoch = -1
+  baseSequence = -1
 
   constructor(
     readonly topic: string,
@@ -42,6 +54,26 @@ export class ProducerBatch {
   ) {
     this.builder = new RecordBatchBuilder(capacity)
     this.deadline = createdAt + deliveryTimeoutMs
+  }
+
+  /** Whether the batch carries an idempotence stamp (it has been sent under that stamp). */
+  get stamped(): boolean {
+    return this.baseSequence >= 0
+  }
+
+  stamp(producerId: bigint, epoch: number, baseSequence: number): void {
+    this.producerId = producerId
+    this.producerEpoch = epoch
+    this.baseSequence = baseSequence
+    this.wire = null
+  }
+
+  /** Drops the stamp after an epoch bump; the batch is stamped and built again when drained. */
+  unstamp(): void {
+    this.producerId = -1n
+    this.producerEpoch = -1
+    this.baseSequence = -1
+    this.wire = null
   }
 
   get count(): number {
@@ -68,6 +100,7 @@ export class ProducerBatch {
     }
     this.builder.append(entry.timestamp, entry.key, entry.value, entry.headers)
     this.entries.push(entry)
+    if (entry.deadline < this.deadline) this.deadline = entry.deadline
     this.reservedBytes += entry.bytes
     if (this.builder.sizeInBytes >= batchSize || this.entries.length >= maxRecords) this.closed = true
     return true

@@ -1,5 +1,11 @@
 import type { Codec } from '../compression/index.js'
-import { KafkaError, ProduceApi, type ProduceRequest, type ProduceResponse } from '../protocol/index.js'
+import {
+  InitProducerIdApi,
+  KafkaError,
+  ProduceApi,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'
@@ -8,6 +14,7 @@ import type { Clock, TimerHandle } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
 import type { Accumulator, PartitionQueue } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
+import type { IdempotenceState } from './idempotence.js'
 
 export interface SenderOptions {
   acks: -1 | 0 | 1
@@ -23,6 +30,12 @@ export interface SenderOptions {
   random: RandomSource
   /** Runs `fn` soon, after the current synchronous work (setImmediate by default). */
   schedule?: (fn: () => void) => void
+  /** Present when enable.idempotence is on: producer id, epoch and sequences (KIP-98). */
+  idempotence?: IdempotenceState | null
+  /** Sent with InitProducerId (only meaningful for transactional producers). */
+  transactionTimeoutMs?: number
+  /** Called once when the producer can no longer continue (fenced, unauthorized). */
+  onFatal?: (err: KafkaError) => void
 }
 
 /** What a completed batch reports to the producer, which turns it into per-record reports. */
@@ -51,6 +64,20 @@ const STALE_METADATA_CODES = new Set([
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
 const ZERO_UUID = Buffer.alloc(16)
+/**
+ * The broker remembers the last 5 batches per producer and partition to spot duplicates
+ * (ProducerStateManager), so an idempotent producer never has more than 5 in flight per partition.
+ */
+const MAX_IN_FLIGHT_PER_PARTITION = 5
+/** InitProducerId v6 is marked unstable in Kafka's definitions (2PC, KIP-939). */
+const INIT_PRODUCER_ID_MAX_VERSION = 5
+/** InitProducerId errors after which asking again may succeed. */
+const INIT_RETRIABLE = new Set([
+  14, // COORDINATOR_LOAD_IN_PROGRESS
+  15, // COORDINATOR_NOT_AVAILABLE
+  16, // NOT_COORDINATOR
+  51, // CONCURRENT_TRANSACTIONS
+])
 
 /**
  * Moves batches from the accumulator to the brokers: picks the batches that may go (full,
@@ -70,6 +97,13 @@ export class Sender {
   private closed = false
   private drainCursor = 0
   private readonly schedule: (fn: () => void) => void
+  private readonly idem: IdempotenceState | null
+  /** Produce requests sent and not answered yet (an epoch bump waits for 0). */
+  private outstandingRequests = 0
+  private initInProgress = false
+  private initAttempts = 0
+  private initRetryAt = 0
+  private fatalReported = false
 
   constructor(
     private readonly opts: SenderOptions,
@@ -79,6 +113,7 @@ export class Sender {
     private readonly onBatchDone: BatchDone,
   ) {
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn))
+    this.idem = opts.idempotence ?? null
   }
 
   /** Asks for a pass soon; many calls before it runs cost one pass. */
@@ -150,6 +185,12 @@ export class Sender {
       list.push(q)
     }
 
+    if (this.idem && !this.idempotenceReady(now)) {
+      if (this.initRetryAt > now) nextWake = Math.min(nextWake, this.initRetryAt)
+      this.arm(nextWake, now)
+      return
+    }
+
     for (const [nodeId, queues] of byLeader) {
       const conn = this.pool.ready(nodeId)
       if (!conn) {
@@ -167,13 +208,115 @@ export class Sender {
 
   /** The oldest batch of `q` that is not in flight, if it may be sent next. */
   private nextToSend(q: PartitionQueue): ProducerBatch | undefined {
+    let inFlight = 0
     for (const b of q.batches) {
-      if (!b.inFlight) return b
+      if (!b.inFlight) {
+        if (!this.idem) return b
+        // Idempotent ordering (as Java's drain does): a batch being resent keeps its sequence and
+        // must reach the broker before anything after it, so it waits until every batch ahead of
+        // it has its answer; and no more than 5 batches per partition are in flight.
+        if (b.stamped && inFlight > 0) return undefined
+        if (inFlight >= MAX_IN_FLIGHT_PER_PARTITION) return undefined
+        return b
+      }
+      inFlight++
       // max.in.flight.requests.per.connection=1 promises ordering even across retries (Java's
       // guaranteeMessageOrder): nothing behind an in-flight batch may overtake it.
       if (this.opts.maxInFlight === 1) return undefined
     }
     return undefined
+  }
+
+  /**
+   * Gets the idempotent producer ready to send: fetches a producer id, or carries out a pending
+   * epoch bump once no Produce request is outstanding (a bump while requests are in flight could
+   * resend a batch the broker already wrote under a new epoch, where it would not be recognised
+   * as a duplicate). Returns whether batches may be sent now.
+   */
+  private idempotenceReady(now: number): boolean {
+    const idem = this.idem!
+    if (idem.fatal) {
+      this.reportFatal(idem.fatal)
+      return false
+    }
+    if (idem.ready) return true
+    if (this.outstandingRequests > 0) return false
+    if (idem.needsBump) {
+      const queued: ProducerBatch[] = []
+      for (const q of this.accumulator.queues) for (const b of q.batches) queued.push(b)
+      idem.bumpEpoch(queued)
+      if (idem.ready) return true
+    }
+    if (idem.needsProducerId && !this.initInProgress && this.initRetryAt <= now) this.initProducerId()
+    return false
+  }
+
+  /** InitProducerId (KIP-98) to any broker: a non-transactional producer needs no coordinator. */
+  private initProducerId(): void {
+    const brokers = [...this.metadata.brokers.values()]
+    if (brokers.length === 0) {
+      this.metadata.requestUpdate(true)
+      return
+    }
+    const broker =
+      brokers.find((b) => this.pool.ready(b.nodeId)) ?? brokers[this.initAttempts % brokers.length]!
+    this.initInProgress = true
+    this.initAttempts++
+    const retryLater = (err: KafkaError): void => {
+      this.initInProgress = false
+      this.initRetryAt =
+        this.opts.clock.now() +
+        backoffMs(this.initAttempts, this.opts.retryBackoffMs, this.opts.retryBackoffMaxMs, this.opts.random)
+      void err
+      this.wakeup()
+    }
+    this.pool
+      .get(broker)
+      .then((conn) =>
+        conn.request(
+          InitProducerIdApi,
+          {
+            transactionalId: null,
+            transactionTimeoutMs: this.opts.transactionTimeoutMs ?? 60_000,
+            producerId: -1n,
+            producerEpoch: -1,
+            enable2Pc: false,
+            keepPreparedTxn: false,
+          },
+          { maxVersion: INIT_PRODUCER_ID_MAX_VERSION },
+        ),
+      )
+      .then(
+        (res) => {
+          if (res.errorCode === 0) {
+            this.initInProgress = false
+            this.initAttempts = 0
+            this.idem!.setProducerId({ producerId: res.producerId, epoch: res.producerEpoch })
+            this.wakeup()
+            return
+          }
+          const err = KafkaError.fromKafkaCode(res.errorCode, 'InitProducerId')
+          if (INIT_RETRIABLE.has(res.errorCode) || err.retriable) {
+            retryLater(err)
+            return
+          }
+          this.initInProgress = false
+          this.idem!.setFatal(
+            new KafkaError(err.code, `cannot get a producer id for idempotence: ${err.message}`, {
+              kafkaCode: res.errorCode,
+              fatal: true,
+            }),
+          )
+          this.wakeup()
+        },
+        (err: unknown) => retryLater(toKafkaError(err)),
+      )
+  }
+
+  private reportFatal(err: KafkaError): void {
+    if (this.fatalReported) return
+    this.fatalReported = true
+    this.opts.onFatal?.(err)
   }
 
   /** Starts connecting to a leader we have no connection to; returns when to look again. */
@@ -211,11 +354,12 @@ export class Sender {
       if (!b || b.retryAt > now) continue
       const isLast = q.batches[q.batches.length - 1] === b
       if (isLast && !b.closed && this.flushing === 0 && this.accumulator.lingerDeadline(b) > now) continue
+      if (this.idem && !b.stamped) this.idem.stamp(b)
       if (!b.wire) {
         b.wire = b.builder.build({
-          producerId: -1n,
-          producerEpoch: -1,
-          baseSequence: -1,
+          producerId: b.producerId,
+          producerEpoch: b.producerEpoch,
+          baseSequence: b.baseSequence,
           transactional: false,
           codec: this.opts.codec,
         })
@@ -243,21 +387,32 @@ export class Sender {
       timeoutMs: this.opts.requestTimeoutMs,
       topicData: [...byTopic].map(([name, partitionData]) => ({ name, topicId: ZERO_UUID, partitionData })),
     }
+    this.outstandingRequests++
     if (this.opts.acks === 0) {
       // acks=0: the broker never answers; a record counts as delivered once written to the
       // socket, with offset -1 (at-most-once: what is lost after that is never reported).
       conn.request(ProduceApi, req, { noResponse: true, maxVersion: PRODUCE_MAX_VERSION }).then(
         () => {
+          this.outstandingRequests--
           for (const b of batches) this.complete(b, -1, -1)
           this.wakeup()
         },
-        (err: unknown) => this.onRequestError(batches, toKafkaError(err)),
+        (err: unknown) => {
+          this.outstandingRequests--
+          this.onRequestError(batches, toKafkaError(err))
+        },
       )
       return
     }
     conn.request(ProduceApi, req, { maxVersion: PRODUCE_MAX_VERSION }).then(
-      (res) => this.onResponse(batches, res),
-      (err: unknown) => this.onRequestError(batches, toKafkaError(err)),
+      (res) => {
+        this.outstandingRequests--
+        this.onResponse(batches, res)
+      },
+      (err: unknown) => {
+        this.outstandingRequests--
+        this.onRequestError(batches, toKafkaError(err))
+      },
     )
   }
 
@@ -272,6 +427,7 @@ export class Sender {
         if (!b) continue
         byKey.delete(key)
         if (p.errorCode === 0) {
+          this.idem?.onAcked(b)
           this.complete(b, Number(p.baseOffset), Number(p.logAppendTimeMs))
           continue
         }
@@ -281,7 +437,8 @@ export class Sender {
           p.errorCode,
           `produce to ${b.topic}[${b.partition}]${detail ? `: ${detail}` : ''}`,
         )
-        this.retryOrFail(b, err)
+        if (this.idem) this.onIdempotentError(b, err)
+        else this.retryOrFail(b, err)
       }
     }
     // A partition missing from the response is a broker bug; treat it as a retriable failure.
@@ -293,6 +450,39 @@ export class Sender {
     }
     if (refresh) this.metadata.requestUpdate()
     this.wakeup()
+  }
+
+  /** Produce errors of an idempotent producer, by the rules the broker applies (see idempotence.ts). */
+  private onIdempotentError(b: ProducerBatch, err: KafkaError): void {
+    const idem = this.idem!
+    switch (idem.classify(b, err.kafkaCode ?? -1)) {
+      case 'duplicate':
+        // The broker already has this batch (written by an earlier attempt): delivered, but the
+        // broker does not say at which offset.
+        idem.onAcked(b)
+        this.complete(b, -1, -1)
+        return
+      case 'retry':
+        this.retryOrFail(
+          b,
+          new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: true }),
+        )
+        return
+      case 'bump':
+        idem.requestBump()
+        this.retryOrFail(
+          b,
+          new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: true }),
+        )
+        return
+      case 'fatal':
+        idem.setFatal(new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, fatal: true }))
+        b.inFlight = false
+        this.wakeup()
+        return
+      default:
+        this.retryOrFail(b, err)
+    }
   }
 
   private onRequestError(batches: ProducerBatch[], err: KafkaError): void {
@@ -320,7 +510,21 @@ export class Sender {
 
   private expire(b: ProducerBatch, now: number): void {
     b.inFlight = false
+    // A batch that was sent and then given up on leaves its partition's sequence unresolved: the
+    // broker may or may not have it. Java bumps the epoch in that case (KIP-360) so later batches
+    // do not fail with OUT_OF_ORDER_SEQUENCE_NUMBER forever.
+    if (this.idem && b.stamped) this.idem.requestBump()
     this.fail(b, timedOut(b, now, null))
+  }
+
+  /** Fails every batch (fatal error, close): in-flight ones too; late responses are ignored. */
+  failAll(err: KafkaError): void {
+    for (const q of this.accumulator.queues) {
+      for (const b of [...q.batches]) {
+        b.inFlight = false
+        this.fail(b, err)
+      }
+    }
   }
 
   private complete(b: ProducerBatch, baseOffset: number, logAppendTime: number): void {

@@ -109,7 +109,7 @@ test('broker down longer than delivery.timeout.ms: each record fails once with _
 
     await node.start()
     const rep = await producer.send({ topic, key: 'after', value: 'back again' })
-    assert.ok(rep.offset >= 1)
+    assert.ok(rep.offset >= 0)
     await producer.close()
     const consumed = await kcatConsume({
       bootstrapServers: bootstrap,

@@ -1,0 +1,182 @@
+import { KafkaError } from '../protocol/index.js'
+import type { ProducerBatch } from './batch.js'
+
+/** The broker's producer identity for this producer (KIP-98). */
+export interface ProducerIdAndEpoch {
+  readonly producerId: bigint
+  readonly epoch: number
+}
+
+/** What the sender should do with a batch the broker rejected. */
+export type IdempotentVerdict =
+  /** Leave the batch in its queue; it is resent with the same producer id, epoch and sequence. */
+  | 'retry'
+  /** The sequence is broken beyond repair for this epoch: bump the epoch, then resend. */
+  | 'bump'
+  /** The broker already has this batch: it counts as delivered (offset unknown). */
+  | 'duplicate'
+  /** Not an idempotence error: the ordinary retriable/fatal rules apply. */
+  | 'default'
+  /** The producer cannot continue (fenced, not authorized): fail everything. */
+  | 'fatal'
+
+const MAX_EPOCH = 0x7fff
+const SEQUENCE_LIMIT = 0x80000000
+
+interface PartitionSequence {
+  /** Sequence of the next batch drained for the first time. */
+  next: number
+  /** Last sequence acknowledged by the broker in this epoch, -1 when none yet. */
+  lastAcked: number
+}
+
+/**
+ * The state of an idempotent producer (KIP-98, with KIP-360's epoch bump): the producer id and
+ * epoch, and per partition the next sequence number. Pure bookkeeping: no I/O, no timers. The
+ * sender asks it what to stamp on a batch and what to do with an error; the producer fetches the
+ * id (InitProducerId) and feeds it in.
+ *
+ * Sequences are assigned when a batch is drained for the first time and never change while the
+ * epoch stays the same, so a retry is byte-identical and the broker recognises a duplicate of a
+ * batch it already wrote (it keeps the last 5 batches per producer and partition, hence the
+ * in-flight cap of 5 per partition).
+ *
+ * When a sequence can no longer be trusted (a batch sent and then expired, OUT_OF_ORDER for the
+ * batch that is next in line, UNKNOWN_PRODUCER_ID), we do what Java's idempotent producer does:
+ * wait until nothing is in flight, bump the epoch locally (the broker accepts a higher epoch that
+ * starts again at sequence 0), and give every unacknowledged batch a fresh sequence in queue
+ * order. When the epoch is exhausted, a new producer id is requested instead.
+ */
+export class IdempotenceState {
+  private id: ProducerIdAndEpoch | null = null
+  private readonly sequences = new Map<string, PartitionSequence>()
+  private bumpWanted = false
+  private newIdWanted = false
+  private fatalError: KafkaError | null = null
+  /** Epoch bumps so far (observability and tests). */
+  bumps = 0
+
+  get producerId(): ProducerIdAndEpoch | null {
+    return this.id
+  }
+
+  get fatal(): KafkaError | null {
+    return this.fatalError
+  }
+
+  /** True when batches may be stamped and sent. */
+  get ready(): boolean {
+    return this.id !== null && !this.bumpWanted && !this.newIdWanted && this.fatalError === null
+  }
+
+  /** True when a new producer id must be fetched (none yet, or the epoch is exhausted). */
+  get needsProducerId(): boolean {
+    return this.fatalError === null && (this.id === null || this.newIdWanted)
+  }
+
+  /** True when an epoch bump waits for the in-flight requests to finish. */
+  get needsBump(): boolean {
+    return this.fatalError === null && this.bumpWanted && !this.newIdWanted
+  }
+
+  setProducerId(id: ProducerIdAndEpoch): void {
+    this.id = id
+    this.newIdWanted = false
+    this.bumpWanted = false
+    this.sequences.clear()
+  }
+
+  setFatal(err: KafkaError): void {
+    if (!this.fatalError) this.fatalError = err
+  }
+
+  /** Asks for an epoch bump (carried out by {@link bumpEpoch} once nothing is in flight). */
+  requestBump(): void {
+    this.bumpWanted = true
+  }
+
+  /**
+   * Bumps the epoch locally and restarts every partition at sequence 0; `queued` batches lose
+   * their old stamp and are stamped afresh when drained. Call only with nothing in flight.
+   */
+  bumpEpoch(queued: Iterable<ProducerBatch>): void {
+    if (!this.id) return
+    this.bumps++
+    this.bumpWanted = false
+    if (this.id.epoch >= MAX_EPOCH) {
+      // Epoch exhausted (Java: bumpIdempotentEpochAndResetIdIfNeeded): a new producer id is needed.
+      this.newIdWanted = true
+    } else {
+      this.id = { producerId: this.id.producerId, epoch: this.id.epoch + 1 }
+    }
+    this.sequences.clear()
+    for (const b of queued) b.unstamp()
+  }
+
+  private seq(topic: string, partition: number): PartitionSequence {
+    const key = `${partition}\u0000${topic}`
+    let s = this.sequences.get(key)
+    if (!s) this.sequences.set(key, (s = { next: 0, lastAcked: -1 }))
+    return s
+  }
+
+  /** Stamps a batch drained for the first time in this epoch with the partition's next sequence. */
+  stamp(batch: ProducerBatch): void {
+    const id = this.id
+    if (!id) throw new KafkaError('_STATE', 'idempotent producer has no producer id yet')
+    const s = this.seq(batch.topic, batch.partition)
+    batch.stamp(id.producerId, id.epoch, s.next)
+    s.next = (s.next + batch.count) % SEQUENCE_LIMIT
+  }
+
+  /** Whether `batch` carries the current producer id and epoch. */
+  isCurrent(batch: ProducerBatch): boolean {
+    return (
+      this.id !== null && batch.producerId === this.id.producerId && batch.producerEpoch === this.id.epoch
+    )
+  }
+
+  onAcked(batch: ProducerBatch): void {
+    if (!this.isCurrent(batch)) return
+    const s = this.seq(batch.topic, batch.partition)
+    const last = (batch.baseSequence + batch.count - 1) % SEQUENCE_LIMIT
+    // Responses for one partition come back in order, but a duplicate of an older batch can be
+    // acknowledged after a newer one; never move lastAcked backwards.
+    if (s.lastAcked < 0 || seqAfter(last, s.lastAcked)) s.lastAcked = last
+  }
+
+  /** Whether `batch` is the first batch of its partition the broker has not acknowledged. */
+  isNextInLine(batch: ProducerBatch): boolean {
+    const s = this.seq(batch.topic, batch.partition)
+    return batch.baseSequence === (s.lastAcked + 1) % SEQUENCE_LIMIT
+  }
+
+  /** Decides what a Produce error means for an idempotent batch. */
+  classify(batch: ProducerBatch, errorCode: number): IdempotentVerdict {
+    switch (errorCode) {
+      case 46: // DUPLICATE_SEQUENCE_NUMBER: already written earlier.
+        return 'duplicate'
+      case 45: // OUT_OF_ORDER_SEQUENCE_NUMBER
+        // A batch behind one that failed is out of order only because of that failure: resend
+        // it after its predecessor. Out of order while next in line is a real gap.
+        return this.isCurrent(batch) && !this.isNextInLine(batch) ? 'retry' : 'bump'
+      case 59: // UNKNOWN_PRODUCER_ID: the broker lost our state (KIP-360): start a new epoch.
+        return 'bump'
+      case 47: // INVALID_PRODUCER_EPOCH: a batch from an epoch we already left.
+        return this.isCurrent(batch) ? 'fatal' : 'retry'
+      case 90: // PRODUCER_FENCED
+      case 49: // INVALID_PRODUCER_ID_MAPPING
+      case 31: // CLUSTER_AUTHORIZATION_FAILED
+      case 53: // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        return 'fatal'
+      default:
+        return 'default'
+    }
+  }
+}
+
+/** Sequence comparison that survives the wrap at 2^31 (as the broker's does). */
+function seqAfter(a: number, b: number): boolean {
+  const d = (a - b + SEQUENCE_LIMIT) % SEQUENCE_LIMIT
+  return d > 0 && d < SEQUENCE_LIMIT / 2
+}
