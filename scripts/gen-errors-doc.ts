@@ -1,0 +1,332 @@
+/**
+ * Generates docs/errors.md from the error table (src/protocol/error-codes.ts) and the advice below.
+ *
+ *   npx tsc -p tsconfig.json && node dist/scripts/gen-errors-doc.js
+ *
+ * The table decides each code's number, name, `retriable` flag and description; this script adds when a
+ * producer sees the code and what to do about it. test/unit/docs/errors-doc.test.ts fails when the
+ * committed doc differs from what this produces, or when a local error has no advice here.
+ */
+import { writeFile } from 'node:fs/promises'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { BROKER_ERRORS, LOCAL_ERRORS } from '../src/protocol/error-codes.js'
+
+/** Repository root, from dist/scripts/gen-errors-doc.js. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const ERRORS_DOC_PATH = 'docs/errors.md'
+
+export interface Advice {
+  /** Where the producer reports it: thrown by a call, in a delivery report, to error_cb. */
+  readonly where: string
+  /** What the application should do. */
+  readonly todo: string
+}
+
+const REPORT = 'delivery report'
+const RETRIED =
+  'Retried by the client until delivery.timeout.ms; the report then says _MSG_TIMED_OUT, with the last error in ' +
+  'its message and `cause` when the deadline passed during a retry. Seen as itself only when `retries` ran out first.'
+
+/** Local (`_`-prefixed) errors: every one of them must have an entry (the unit test checks). */
+export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
+  _MSG_TIMED_OUT: {
+    where: REPORT,
+    todo:
+      'The record was not acknowledged within delivery.timeout.ms: the broker was unreachable, had no leader, ' +
+      'or kept answering with a retriable error (see the message and `cause`). It may or may not have been ' +
+      'written. Route it to a dead-letter store or produce it again later; raise delivery.timeout.ms if outages ' +
+      'of that length are normal. `retriable` is false, yet producing again often succeeds.',
+  },
+  _QUEUE_FULL: {
+    where: 'thrown by produce(); send() rejects with it after max.block.ms',
+    todo:
+      'buffer.memory or queue.buffering.max.messages is exhausted: the application produces faster than the ' +
+      'cluster acknowledges. Wait for deliveries (`await producer.flush(ms)`) and call produce() again, or use ' +
+      'send(), which waits for space. Nothing was enqueued, so there is no delivery report.',
+  },
+  _TRANSPORT: {
+    where: `${REPORT} (only when retries ran out)`,
+    todo: `A broker connection failed or closed. ${RETRIED} Check that the advertised listeners are reachable.`,
+  },
+  _ALL_BROKERS_DOWN: {
+    where: 'error_cb',
+    todo:
+      'A metadata refresh reached no broker. Records keep waiting until delivery.timeout.ms. Check ' +
+      'bootstrap.servers and the network; log it and alert if it persists.',
+  },
+  _TIMED_OUT: {
+    where: `${REPORT} (only when retries ran out); Admin calls`,
+    todo: `A request got no response within request.timeout.ms; the connection is closed. ${RETRIED}`,
+  },
+  _INVALID_ARG: {
+    where: 'thrown by the constructor (ConfigError), produce() and send()',
+    todo:
+      'A bad configuration value or record (no value, wrong type, bad header, negative timestamp or partition). ' +
+      'A programming error: fix the call. ConfigError names the key and suggests the closest one for a typo.',
+  },
+  _STATE: {
+    where: 'thrown by produce() and send()',
+    todo: 'The producer is closing or closed. Produce before close(), or create a new producer.',
+  },
+  _DESTROY: {
+    where: REPORT,
+    todo:
+      'close() gave up waiting (its timeout passed) with the record still undelivered. It may or may not have ' +
+      'been written (a request could be in flight). Route it to a dead-letter store, or give close() more time.',
+  },
+  _UNKNOWN_TOPIC: {
+    where: REPORT,
+    todo:
+      'The topic was still missing after topic.metadata.propagation.max.ms. Create it (auto-creation is off on ' +
+      'most clusters) or fix the name; `kafkaCode` and `cause` carry the broker error (usually 3).',
+  },
+  _UNKNOWN_PARTITION: {
+    where: 'thrown by produce()/send() when the topic metadata is known; otherwise in the delivery report',
+    todo:
+      'An explicit partition, or a partitioner function result, outside [0, partitionCount). Fix the partition ' +
+      'or the partitioner; only this record is failed.',
+  },
+  _FATAL: {
+    where: 'not raised today',
+    todo: 'Reserved for idempotence/transaction failures after which the producer cannot continue: close it and create a new one.',
+  },
+  _BAD_MSG: {
+    where: `${REPORT} (only when retries ran out)`,
+    todo:
+      'Bytes from a broker could not be decoded, or a produce response left a partition out. The connection is ' +
+      `closed and the request retried. ${RETRIED} Report it as a bug with the broker version.`,
+  },
+  _NOT_IMPLEMENTED: {
+    where: 'thrown by the constructor',
+    todo:
+      'A configured feature does not exist in this release: transactional.id, compression.type snappy or zstd, ' +
+      'or lz4 without its optional package lz4-napi (the message names the package to install). Remove the key, ' +
+      'choose another codec, or install the package. See the README, Status.',
+  },
+
+  _UNSUPPORTED_FEATURE: {
+    where: 'connecting to a broker; its records then fail with _MSG_TIMED_OUT',
+    todo:
+      'The broker and this client share no version of a request. Kafka 2.1 or newer is needed (record batch ' +
+      'v2, Produce v3+); upgrade the broker.',
+  },
+  _PURGE_QUEUE: {
+    where: 'not raised today',
+    todo: 'Reserved for a future purge(): the record was removed before it was sent and was not written.',
+  },
+  _APPLICATION: {
+    where: 'error_cb',
+    todo:
+      'A delivery callback threw. The producer carries on and the exception is passed to error_cb as `cause`; ' +
+      'without an error_cb it is lost, so catch inside your callbacks.',
+  },
+}
+
+/** Broker codes a producer can receive today from Produce and Metadata responses. */
+export const BROKER_ADVICE: Readonly<Record<string, string>> = {
+  UNKNOWN_SERVER_ERROR:
+    'The broker failed unexpectedly, or sent a code this client does not know (`kafkaCode` keeps the number). ' +
+    'Reported at once; check the broker log, then produce again or dead-letter.',
+  CORRUPT_MESSAGE: `The broker rejected the batch's CRC or format. ${RETRIED} Persisting: a client bug; report it.`,
+  UNKNOWN_TOPIC_OR_PARTITION:
+    'Metadata: the topic does not exist (yet); records wait up to topic.metadata.propagation.max.ms, then fail ' +
+    `with _UNKNOWN_TOPIC. Produce: the leader moved; metadata is refreshed. ${RETRIED}`,
+  LEADER_NOT_AVAILABLE: `A leader election is in progress; metadata is refreshed. ${RETRIED}`,
+  NOT_LEADER_OR_FOLLOWER: `The leader moved; metadata is refreshed. ${RETRIED}`,
+  REQUEST_TIMED_OUT:
+    `The broker could not get the acks=all replicas in time (request.timeout.ms is the ack timeout). ${RETRIED} ` +
+    'May have been written: a retry can duplicate (no idempotence yet).',
+  BROKER_NOT_AVAILABLE: 'A broker named by metadata is down. Check the cluster.',
+  REPLICA_NOT_AVAILABLE: `Metadata: a replica is offline. ${RETRIED}`,
+  MESSAGE_TOO_LARGE:
+    "Thrown by produce()/send() when the record exceeds message.max.bytes; in a report when it exceeds the topic's " +
+    'max.message.bytes. Not retried. Make the record smaller, or raise both limits.',
+  NETWORK_EXCEPTION: `The broker closed the connection before answering. ${RETRIED}`,
+  INVALID_TOPIC_EXCEPTION:
+    'Thrown by produce()/send() for a name that is not 1 to 249 of [a-zA-Z0-9._-]; in a report when the broker ' +
+    'rejects the topic (e.g. an internal topic). Fix the topic name.',
+  RECORD_LIST_TOO_LARGE: "The batch exceeds the broker's segment size. Lower batch.size.",
+  NOT_ENOUGH_REPLICAS:
+    `Fewer in-sync replicas than the topic's min.insync.replicas (acks=all); nothing was written. ${RETRIED} ` +
+    'Check broker health.',
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: `Written to the leader, but the in-sync set shrank before it was replicated. ${RETRIED} A retry may duplicate.`,
+  INVALID_REQUIRED_ACKS: 'The broker rejected the acks value. Use all, 1 or 0.',
+  TOPIC_AUTHORIZATION_FAILED:
+    'No Write (or Describe) permission on the topic; fails at once, from metadata or produce. Fix the ACLs.',
+  CLUSTER_AUTHORIZATION_FAILED: 'The principal lacks a cluster permission the request needs. Fix the ACLs.',
+  INVALID_TIMESTAMP:
+    "The record's timestamp is outside the topic's message.timestamp.before/after.max.ms window. Fix the event time.",
+  UNSUPPORTED_VERSION:
+    'The broker does not support the request version sent. Kafka 2.1 or newer is needed; upgrade the broker.',
+  UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    'The topic uses an old message format. Upgrade the topic/broker configuration.',
+  POLICY_VIOLATION:
+    'A broker policy rejected the request (for example auto-creating a topic). Create the topic explicitly.',
+  INVALID_REPLICATION_FACTOR:
+    'Metadata with auto-creation: the broker cannot create the topic with its default replication factor. ' +
+    'Create the topic explicitly.',
+  KAFKA_STORAGE_ERROR: `The leader's log directory failed; metadata is refreshed. ${RETRIED}`,
+  LISTENER_NOT_FOUND: `Metadata: the leader has no listener of the name used to connect. ${RETRIED} Check advertised.listeners.`,
+  FENCED_LEADER_EPOCH: `Stale leader information; metadata is refreshed. ${RETRIED}`,
+  UNKNOWN_LEADER_EPOCH: `The broker is behind on leadership; metadata is refreshed. ${RETRIED}`,
+  UNSUPPORTED_COMPRESSION_TYPE:
+    'The broker does not accept the codec (zstd needs Kafka 2.1+). Choose another codec.',
+  INVALID_RECORD:
+    'The broker rejected a record, e.g. a null key on a compacted topic. The message says which. Fix the record.',
+  UNKNOWN_TOPIC_ID: `The topic was deleted and recreated; metadata is refreshed. ${RETRIED}`,
+}
+
+/** Codes that come only with idempotence or transactions, which are not implemented yet. */
+export const LATER_CODES: readonly string[] = [
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'DUPLICATE_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_TXN_STATE',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'INVALID_TRANSACTION_TIMEOUT',
+  'CONCURRENT_TRANSACTIONS',
+  'TRANSACTION_COORDINATOR_FENCED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'UNKNOWN_PRODUCER_ID',
+  'PRODUCER_FENCED',
+  'TRANSACTION_ABORTABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+]
+
+const INTRO = `# Errors
+
+<!-- Generated by scripts/gen-errors-doc.ts from src/protocol/error-codes.ts. Do not edit by hand:
+     change the advice in the script and run \`npx tsc -p tsconfig.json && node dist/scripts/gen-errors-doc.js\`. -->
+
+Every error is a \`KafkaError\` (\`ConfigError\` is a subclass) with:
+
+| field | meaning |
+| --- | --- |
+| \`code\` | Kafka's error name (\`NOT_LEADER_OR_FOLLOWER\`) or a local one starting with \`_\` (\`_MSG_TIMED_OUT\`) |
+| \`kafkaCode\` | the protocol error number, when a broker code is involved |
+| \`retriable\` | the operation may succeed if it is tried again (Java's \`RetriableException\`) |
+| \`fatal\` | the producer cannot continue (not raised today: idempotence and transactions come later) |
+| \`txnRequiresAbort\` | the transaction must be aborted (not raised today) |
+| \`message\`, \`cause\` | what happened, and the underlying error (e.g. the last broker error behind a timeout) |
+
+Errors reach the application in three places:
+
+1. **Thrown** (or, for \`send()\`, rejected before the record was accepted): a bad configuration
+   (\`ConfigError\`, \`_NOT_IMPLEMENTED\`), an invalid record, a full buffer (\`_QUEUE_FULL\`), a closed
+   producer (\`_STATE\`). Nothing was enqueued; there is no delivery report.
+2. **In the delivery report** of an accepted record: the \`err\` argument of the \`produce()\` callback
+   (and of \`dr_msg_cb\`), or the rejection of \`send()\`. Every accepted record gets exactly one report.
+3. **\`error_cb\`**: client-level trouble that concerns no single record (\`_ALL_BROKERS_DOWN\`, a
+   throwing callback). Informational: records keep their own reports.
+
+## A failed delivery report is final
+
+The client has already retried. A retriable failure (a leader change, a lost connection, too few
+in-sync replicas) is retried with backoff until \`delivery.timeout.ms\` (2 minutes by default); only
+then does the record fail, usually with \`_MSG_TIMED_OUT\`. Nothing retries it after the report.
+
+So \`retriable\` on a report means "producing this record **again** may succeed", not "the client
+will retry it". The guide's simple pattern
+
+\`\`\`python
+if err.retriable():
+    print(f"Retriable error for {msg.key()}: {err}")   # "will auto-retry" -- it will not
+else:
+    send_to_dlq(msg, err)
+\`\`\`
+
+loses every record whose final error is retriable. Route **every** failed report somewhere: a
+dead-letter topic, a table, a retry queue of your own.
+
+\`\`\`ts
+producer.produce(record, (err, report) => {
+  if (err) deadLetter(report, err) // any code, retriable or not: the record was not delivered
+})
+\`\`\`
+
+Two consequences of the defaults (\`retries\` = 2147483647): a retriable broker code such as
+\`NOT_ENOUGH_REPLICAS\` normally shows up as \`_MSG_TIMED_OUT\` with the broker error in its message
+and \`cause\`, and \`_MSG_TIMED_OUT\` itself has \`retriable: false\` here although producing the record
+again often works. Do not decide between "drop" and "keep" on \`retriable\`.
+
+A record reported as failed with \`_MSG_TIMED_OUT\` or \`_DESTROY\` may nevertheless have been written
+(its request was in flight); producing it again can create a duplicate. Without idempotence (not
+implemented yet) retries inside the client can create duplicates too. Consumers should tolerate them.
+`
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+}
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no')
+
+/** The complete text of docs/errors.md. */
+export function renderErrorsDoc(): string {
+  const out: string[] = [INTRO]
+  out.push('## Local errors', '')
+  out.push('Raised by the client itself; they have no `kafkaCode` (except `_UNKNOWN_TOPIC`, which keeps the')
+  out.push("broker's).", '')
+  out.push('| Code | Retriable | Where | Meaning | What to do |')
+  out.push('| --- | --- | --- | --- | --- |')
+  for (const [name, retriable, description] of LOCAL_ERRORS) {
+    const a = LOCAL_ADVICE[name]
+    out.push(
+      `| \`${name}\` | ${yesNo(retriable)} | ${cell(a?.where ?? '')} | ${cell(description)} | ${cell(a?.todo ?? '')} |`,
+    )
+  }
+  out.push('')
+
+  out.push('## Broker errors a producer can see', '')
+  out.push(
+    'Returned in Produce or Metadata responses. "Retriable" is the table\'s flag: the client retries exactly',
+  )
+  out.push('these. They reach the application in a delivery report unless the row says otherwise.', '')
+  out.push('| Code | Name | Retriable | Meaning | What to do |')
+  out.push('| --- | --- | --- | --- | --- |')
+  for (const [code, name, retriable, description] of BROKER_ERRORS) {
+    const todo = BROKER_ADVICE[name]
+    if (todo === undefined) continue
+    out.push(`| ${code} | \`${name}\` | ${yesNo(retriable)} | ${cell(description)} | ${cell(todo)} |`)
+  }
+  out.push('')
+
+  out.push('## Not seen yet: idempotence, transactions, SASL', '')
+  out.push(
+    'These come with features that are not implemented yet (see the README, Status); they cannot reach a',
+  )
+  out.push('producer today and will be documented here when they can.', '')
+  out.push('| Code | Name | Retriable |')
+  out.push('| --- | --- | --- |')
+  for (const [code, name, retriable] of BROKER_ERRORS) {
+    if (LATER_CODES.includes(name)) out.push(`| ${code} | \`${name}\` | ${yesNo(retriable)} |`)
+  }
+  out.push('')
+
+  out.push('## Other broker codes', '')
+  out.push(
+    'Consumer, group, admin and controller codes, not expected from Produce or Metadata. `errorInfo(code)`',
+  )
+  out.push('returns the name, flag and description of any of them.', '')
+  const others = BROKER_ERRORS.filter(
+    ([code, name]) => code !== 0 && BROKER_ADVICE[name] === undefined && !LATER_CODES.includes(name),
+  ).map(([code, name]) => `${code} \`${name}\``)
+  out.push(others.join(', ') + '.', '')
+  return out.join('\n')
+}
+
+async function main(): Promise<void> {
+  await writeFile(REPO_ROOT + ERRORS_DOC_PATH, renderErrorsDoc())
+  console.log(`wrote ${ERRORS_DOC_PATH}`)
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}
