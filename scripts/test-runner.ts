@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from './kafka/cluster.js'
+import { installKcatIfMissing } from './kafka/tools.js'
 
 const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 const TEST_FILE = /\.test\.(c|m)?js$/
@@ -42,6 +43,9 @@ async function main(): Promise<number> {
     console.error('test-runner: no *.test.js files found; did the build run?')
     return 1
   }
+
+  // Integration tests check our bytes with kcat: have it before anything starts.
+  if (files.some((f) => f.includes('integration'))) installKcatIfMissing()
 
   let cluster: KafkaCluster | null = null
   const env = { ...process.env }

@@ -178,6 +178,25 @@ export function ensureKcat(): void {
   }
 }
 
+/**
+ * Makes sure kcat is there before a test run: on a Debian machine where we are root (CI, the
+ * project's dev machines) it is installed with apt-get, so `npm test` works on a fresh machine;
+ * elsewhere the error says what to install.
+ */
+export function installKcatIfMissing(log: (line: string) => void = console.log): void {
+  if (spawnSync('kcat', ['-V'], { encoding: 'utf8' }).status === 0) return
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+  const hasApt = spawnSync('apt-get', ['--version'], { encoding: 'utf8' }).status === 0
+  if (isRoot && hasApt) {
+    log('kcat not found: installing it with apt-get (Debian package kcat)…')
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'kcat'], { stdio: 'inherit', env })
+    if (update.status !== 0 || install.status !== 0) log('apt-get could not install kcat')
+  }
+  ensureKcat()
+}
+
 // One header line with the lengths, then exactly K key bytes and S value bytes, with no terminator:
 // the lengths make binary keys and values (newlines, NULs, anything) unambiguous, and -1 marks null.
 const KCAT_FORMAT = '%p %o %T %K %S %h\n%k%s'
