@@ -15,13 +15,18 @@ export interface NormalizedRecord {
 /** Kafka's topic name rule (Topic.validate): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
 const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/
 
+/** The last name that passed: producers mostly write to one topic, so the regex runs once. */
+let lastValidTopic = ''
+
 export function validateTopic(topic: unknown): string {
+  if (topic === lastValidTopic) return topic
   if (typeof topic !== 'string' || !TOPIC_RE.test(topic) || topic === '.' || topic === '..') {
     throw new KafkaError(
       'INVALID_TOPIC_EXCEPTION',
       `invalid topic name ${JSON.stringify(topic)}: a topic is 1 to 249 characters of [a-zA-Z0-9._-] and not "." or ".."`,
     )
   }
+  lastValidTopic = topic
   return topic
 }
 

@@ -147,7 +147,8 @@ export class Producer {
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     this.checkOpen()
-    const r = normalizeRecord(record, this.clock.now())
+    const now = this.clock.now()
+    const r = normalizeRecord(record, now)
     const bytes = this.recordBytes(r)
     const partition = this.choosePartitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
@@ -158,7 +159,7 @@ export class Producer {
         { retriable: true },
       )
     }
-    this.accept(r, bytes, partition, callback)
+    this.accept(r, bytes, partition, callback, now)
   }
 
   /**
@@ -185,7 +186,13 @@ export class Producer {
       }
     }
     return new Promise<DeliveryReport>((resolve, reject) => {
-      this.accept(r, bytes, partition, (err, report) => (err ? reject(err) : resolve(report)))
+      this.accept(
+        r,
+        bytes,
+        partition,
+        (err, report) => (err ? reject(err) : resolve(report)),
+        this.clock.now(),
+      )
     })
   }
 
@@ -317,19 +324,20 @@ export class Producer {
     bytes: number,
     partition: number,
     callback: DeliveryCallback | undefined,
+    now: number,
   ): void {
     this.outstanding++
     if (this.outstanding === 1) this.setKeepAlive(true)
     if (partition < 0) {
       let list = this.waiting.get(r.topic)
       if (!list) this.waiting.set(r.topic, (list = []))
-      list.push({ record: r, bytes, callback, acceptedAt: this.clock.now() })
+      list.push({ record: r, bytes, callback, acceptedAt: now })
       this.metadata.addTopic(r.topic)
       // Deadlines only grow with acceptance time, so a timer already armed is early enough.
       if (!this.waitingTimer) this.armWaitingTimer()
       return
     }
-    this.append(r, bytes, partition, callback)
+    this.append(r, bytes, partition, callback, now)
   }
 
   private append(
@@ -337,7 +345,7 @@ export class Producer {
     bytes: number,
     partition: number,
     callback: DeliveryCallback | undefined,
-    acceptedAt: number = this.clock.now(),
+    acceptedAt: number,
   ): void {
     const entry: RecordEntry = {
       key: r.key,
@@ -348,8 +356,9 @@ export class Producer {
       bytes,
       deadline: acceptedAt + this.config.deliveryTimeoutMs,
     }
+    // A new batch needs its linger timer armed; a full one may go now. Otherwise the sender is
+    // already due to look at this partition, and waking it per record would only cost time.
     const res = this.accumulator.append(r.topic, partition, entry, bytes)
-    this.metadata.addTopic(r.topic)
     if (res.newBatch || res.full) this.sender.wakeup()
   }
 
@@ -471,7 +480,7 @@ export class Producer {
       timestamp: r.timestamp,
       key: r.key,
       value: r.value,
-      headers: r.headers ? r.headers.map(([k, v]) => [k, v]) : [],
+      headers: r.headers ?? NO_HEADERS,
     })
     this.recordsDone(1)
   }
@@ -492,7 +501,7 @@ export class Producer {
         timestamp: appendTime >= 0 ? appendTime : e.timestamp,
         key: e.key,
         value: e.value,
-        headers: e.headers ? e.headers.map(([k, v]) => [k, v]) : [],
+        headers: e.headers ?? NO_HEADERS,
       })
     }
     this.recordsDone(entries.length)
@@ -544,6 +553,9 @@ export class Producer {
     }
   }
 }
+
+/** Reports of records without headers share one empty, frozen list. */
+const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])
 
 function parseHostPort(s: string): { host: string; port: number } {
   const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)

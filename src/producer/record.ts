@@ -34,7 +34,8 @@ export interface DeliveryReport {
   timestamp: number
   key: Buffer | null
   value: Buffer | null
-  headers: [string, Buffer | null][]
+  /** In wire order; repeated keys are kept. */
+  headers: ReadonlyArray<readonly [string, Buffer | null]>
 }
 
 /** Called exactly once per accepted record: `err` is null on success. */
