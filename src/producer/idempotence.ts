@@ -129,6 +129,16 @@ export class IdempotenceState {
     s.next = (s.next + batch.count) % SEQUENCE_LIMIT
   }
 
+  /**
+   * Takes back the stamp just given to `batch` (it did not fit in the request after all). Only
+   * valid for the partition's latest stamp, which holds within one drain: one batch per partition.
+   */
+  unstamp(batch: ProducerBatch): void {
+    const s = this.seq(batch.topic, batch.partition)
+    s.next = batch.baseSequence
+    batch.unstamp()
+  }
+
   /** Whether `batch` carries the current producer id and epoch. */
   isCurrent(batch: ProducerBatch): boolean {
     return (

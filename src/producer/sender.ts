@@ -354,7 +354,8 @@ export class Sender {
       if (!b || b.retryAt > now) continue
       const isLast = q.batches[q.batches.length - 1] === b
       if (isLast && !b.closed && this.flushing === 0 && this.accumulator.lingerDeadline(b) > now) continue
-      if (this.idem && !b.stamped) this.idem.stamp(b)
+      const freshStamp = this.idem !== null && !b.stamped
+      if (freshStamp) this.idem!.stamp(b)
       if (!b.wire) {
         b.wire = b.builder.build({
           producerId: b.producerId,
@@ -364,7 +365,12 @@ export class Sender {
           codec: this.opts.codec,
         })
       }
-      if (out.length > 0 && size + b.wire.length > this.opts.maxRequestBytes) continue
+      if (out.length > 0 && size + b.wire.length > this.opts.maxRequestBytes) {
+        // Not sent after all: hand its sequence back, so that a stamp always means "sent under it"
+        // (an expired stamped batch forces an epoch bump).
+        if (freshStamp) this.idem!.unstamp(b)
+        continue
+      }
       b.closed = true
       b.inFlight = true
       b.attempts++
@@ -501,6 +507,10 @@ export class Sender {
         now + backoffMs(b.attempts, this.opts.retryBackoffMs, this.opts.retryBackoffMaxMs, this.opts.random)
       return
     }
+    // A sent batch given up on leaves a gap in its partition's sequence (the broker did not write
+    // it, or may not have): later batches would get OUT_OF_ORDER_SEQUENCE_NUMBER until they time
+    // out. Bump the epoch, as for an expired batch (Java: handleFailedBatch).
+    if (this.idem && b.stamped) this.idem.requestBump()
     if (err.retriable && b.attempts <= this.opts.retries) {
       this.fail(b, timedOut(b, now, err))
       return

@@ -78,6 +78,8 @@ export interface ProducePartitionData {
   records: DecodedRecord[]
   /** Bytes of the record batches as sent. */
   bytes: number
+  /** The record batches exactly as sent (a retry of an idempotent batch must be byte-identical). */
+  raw: Buffer
 }
 
 export interface ProduceCall {
@@ -415,6 +417,7 @@ export class FakeCluster {
           batches,
           records: batches.flatMap((b) => b.records),
           bytes: p.records?.length ?? 0,
+          raw: p.records ? Buffer.from(p.records) : Buffer.alloc(0),
         })
       }
     }
