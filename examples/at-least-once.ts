@@ -18,7 +18,7 @@ await admin.close()
 const producer = new Producer({
   'bootstrap.servers': bootstrap,
   acks: 'all',
-  'enable.idempotence': true, // accepted; not applied yet, so a retry may write a duplicate
+  'enable.idempotence': true, // the default: retries inside the client write no duplicates
   retries: 2147483647,
 })
 

@@ -3,12 +3,12 @@
 //
 //   npx tsc -p tsconfig.json && node dist/examples/production-config.js
 //
-// Two caveats (see README "Status"):
-// - 'compression.type': 'lz4' needs the optional package lz4-napi (installed by npm install where a
-//   prebuilt binary exists). Without it the constructor throws KafkaError _NOT_IMPLEMENTED; this
-//   example then falls back to gzip.
-// - 'enable.idempotence': True is accepted and validated (it requires acks=all, retries > 0,
-//   max.in.flight <= 5), but records are sent without a producer id: a retry can still duplicate.
+// One caveat (see README "Status"): 'compression.type': 'lz4' needs the optional package lz4-napi
+// (installed by npm install where a prebuilt binary exists). Without it the constructor throws
+// KafkaError _NOT_IMPLEMENTED; this example then falls back to gzip.
+// 'enable.idempotence': true is the default anyway; set explicitly, it makes a conflicting setting
+// (acks other than all, retries 0, more than 5 in flight) a ConfigError instead of silently turning
+// idempotence off.
 import { Admin, KafkaError, Producer, type ProducerConfig } from '../src/index.js'
 
 const bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS ?? 'localhost:9092'

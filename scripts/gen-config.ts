@@ -186,7 +186,9 @@ export function renderConfigDocs(): string {
     'KiB and is converted to bytes for `buffer.memory`.',
     '',
     'Keys whose feature is not implemented yet are accepted, validated, and listed in the resolved',
-    "configuration's `notImplemented`.",
+    "configuration's `notImplemented`; the Implemented column says what happens to each. One exception:",
+    'TLS and SASL are not implemented, so a `security.protocol` other than `plaintext` throws `ConfigError`',
+    'rather than connect unencrypted (the `ssl.*` and `sasl.*` keys alone are accepted and have no effect).',
     '',
   ]
   for (const group of CONFIG_GROUPS) {

@@ -23,6 +23,11 @@ export interface Advice {
 }
 
 const REPORT = 'delivery report'
+/** What a fatal idempotence error does; the same for every fatal code. */
+const FATAL =
+  'Fatal (`fatal: true`): the producer stops. Every record without a report fails with this error, produce() ' +
+  'and send() throw it from then on, `producer.fatal` holds it and error_cb receives it once; close() still ' +
+  'works. Close this producer and create a new one (it gets a new producer id), then produce again what failed.'
 const RETRIED =
   'Retried by the client until delivery.timeout.ms; the report then says _MSG_TIMED_OUT, with the last error in ' +
   'its message and `cause` when the deadline passed during a retry. Seen as itself only when `retries` ran out first.'
@@ -62,11 +67,15 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     where: 'thrown by the constructor (ConfigError), produce() and send()',
     todo:
       'A bad configuration value or record (no value, wrong type, bad header, negative timestamp or partition). ' +
-      'A programming error: fix the call. ConfigError names the key and suggests the closest one for a typo.',
+      'A programming error: fix the call. ConfigError names the key and suggests the closest one for a typo. ' +
+      'security.protocol other than plaintext is a ConfigError too: TLS and SASL are not implemented yet, and ' +
+      'the producer refuses to start rather than connect unencrypted.',
   },
   _STATE: {
     where: 'thrown by produce() and send()',
-    todo: 'The producer is closing or closed. Produce before close(), or create a new producer.',
+    todo:
+      'The producer is closing or closed. Produce before close(), or create a new producer. (After a fatal error ' +
+      'they throw that error instead.)',
   },
   _DESTROY: {
     where: REPORT,
@@ -88,7 +97,9 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   },
   _FATAL: {
     where: 'not raised today',
-    todo: 'Reserved for idempotence/transaction failures after which the producer cannot continue: close it and create a new one.',
+    todo:
+      'Reserved. Fatal idempotence errors keep their broker code (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, ...) ' +
+      'with `fatal: true`; check `err.fatal`, not this code. Close the producer and create a new one.',
   },
   _BAD_MSG: {
     where: `${REPORT} (only when retries ran out)`,
@@ -135,7 +146,8 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   NOT_LEADER_OR_FOLLOWER: `The leader moved; metadata is refreshed. ${RETRIED}`,
   REQUEST_TIMED_OUT:
     `The broker could not get the acks=all replicas in time (request.timeout.ms is the ack timeout). ${RETRIED} ` +
-    'May have been written: a retry can duplicate (no idempotence yet).',
+    'May have been written: with idempotence (the default) the broker recognises the retry and keeps one ' +
+    'copy; without it a retry can duplicate.',
   BROKER_NOT_AVAILABLE: 'A broker named by metadata is down. Check the cluster.',
   REPLICA_NOT_AVAILABLE: `Metadata: a replica is offline. ${RETRIED}`,
   MESSAGE_TOO_LARGE:
@@ -149,11 +161,16 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   NOT_ENOUGH_REPLICAS:
     `Fewer in-sync replicas than the topic's min.insync.replicas (acks=all); nothing was written. ${RETRIED} ` +
     'Check broker health.',
-  NOT_ENOUGH_REPLICAS_AFTER_APPEND: `Written to the leader, but the in-sync set shrank before it was replicated. ${RETRIED} A retry may duplicate.`,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    `Written to the leader, but the in-sync set shrank before it was replicated. ${RETRIED} With idempotence ` +
+    'the retry is recognised as a duplicate; without it a retry may duplicate.',
   INVALID_REQUIRED_ACKS: 'The broker rejected the acks value. Use all, 1 or 0.',
   TOPIC_AUTHORIZATION_FAILED:
     'No Write (or Describe) permission on the topic; fails at once, from metadata or produce. Fix the ACLs.',
-  CLUSTER_AUTHORIZATION_FAILED: 'The principal lacks a cluster permission the request needs. Fix the ACLs.',
+  CLUSTER_AUTHORIZATION_FAILED:
+    'The principal lacks a cluster permission the request needs. With idempotence (the default) it comes from ' +
+    'InitProducerId or Produce: the principal may not write idempotently (Kafka 3.0+ wants Write on a topic, ' +
+    `older brokers IdempotentWrite on the cluster). ${FATAL} Fix the ACLs, or set enable.idempotence to false.`,
   INVALID_TIMESTAMP:
     "The record's timestamp is outside the topic's message.timestamp.before/after.max.ms window. Fix the event time.",
   UNSUPPORTED_VERSION:
@@ -174,21 +191,37 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   INVALID_RECORD:
     'The broker rejected a record, e.g. a null key on a compacted topic. The message says which. Fix the record.',
   UNKNOWN_TOPIC_ID: `The topic was deleted and recreated; metadata is refreshed. ${RETRIED}`,
+  OUT_OF_ORDER_SEQUENCE_NUMBER:
+    'Idempotence: the batch does not follow the last one the broker has for this producer and partition. ' +
+    'Handled by the producer, although the flag says no: for a batch behind one that failed, it is resent ' +
+    'after that one; for the next batch in line (a real gap), the producer bumps its epoch once nothing is in ' +
+    'flight (KIP-360) and resends the unacknowledged batches with fresh sequences. The application sees it only ' +
+    'when `retries` ran out (as itself) or delivery.timeout.ms passed (as _MSG_TIMED_OUT, usually with this ' +
+    'error as `cause`). Nothing to do.',
+  DUPLICATE_SEQUENCE_NUMBER:
+    'Idempotence: the broker already has this batch (an earlier attempt was written but its answer was lost). ' +
+    'Never an error for the application: the records are reported delivered, with offset -1 because the broker ' +
+    'does not say where it wrote them. Nothing to do; do not rely on the offset of a report.',
+  INVALID_PRODUCER_EPOCH: `Idempotence: the broker knows a newer epoch of this producer id. For a batch from an epoch the producer already left, it is resent under the current one. For the current epoch: ${FATAL}`,
+  INVALID_PRODUCER_ID_MAPPING: `Idempotence: the broker does not accept this producer id. ${FATAL}`,
+  UNKNOWN_PRODUCER_ID:
+    "Idempotence: the broker no longer has this producer's state (its records were deleted by retention, or " +
+    'producer.id.expiration.ms passed without writes). Handled by the producer, although the flag says no: it ' +
+    'bumps its epoch once nothing is in flight (KIP-360) and resends. The application sees it only when ' +
+    '`retries` ran out (as itself) or delivery.timeout.ms passed (as _MSG_TIMED_OUT). Nothing to do.',
+  PRODUCER_FENCED: `Another producer took over this producer id (with transactions: the same transactional.id). ${FATAL}`,
 }
 
-/** Codes that come only with idempotence or transactions, which are not implemented yet. */
+/**
+ * Codes that come only with transactions or SASL, which are not implemented yet. (The coordinator codes can
+ * answer the InitProducerId of an idempotent producer; it retries them with backoff and never reports them.)
+ */
 export const LATER_CODES: readonly string[] = [
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'DUPLICATE_SEQUENCE_NUMBER',
-  'INVALID_PRODUCER_EPOCH',
   'INVALID_TXN_STATE',
-  'INVALID_PRODUCER_ID_MAPPING',
   'INVALID_TRANSACTION_TIMEOUT',
   'CONCURRENT_TRANSACTIONS',
   'TRANSACTION_COORDINATOR_FENCED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'UNKNOWN_PRODUCER_ID',
-  'PRODUCER_FENCED',
   'TRANSACTION_ABORTABLE',
   'COORDINATOR_LOAD_IN_PROGRESS',
   'COORDINATOR_NOT_AVAILABLE',
@@ -210,7 +243,7 @@ Every error is a \`KafkaError\` (\`ConfigError\` is a subclass) with:
 | \`code\` | Kafka's error name (\`NOT_LEADER_OR_FOLLOWER\`) or a local one starting with \`_\` (\`_MSG_TIMED_OUT\`) |
 | \`kafkaCode\` | the protocol error number, when a broker code is involved |
 | \`retriable\` | the operation may succeed if it is tried again (Java's \`RetriableException\`) |
-| \`fatal\` | the producer cannot continue (not raised today: idempotence and transactions come later) |
+| \`fatal\` | the producer cannot continue (an idempotence error such as \`PRODUCER_FENCED\`): see [Fatal errors](#fatal-errors) |
 | \`txnRequiresAbort\` | the transaction must be aborted (not raised today) |
 | \`message\`, \`cause\` | what happened, and the underlying error (e.g. the last broker error behind a timeout) |
 
@@ -218,11 +251,12 @@ Errors reach the application in three places:
 
 1. **Thrown** (or, for \`send()\`, rejected before the record was accepted): a bad configuration
    (\`ConfigError\`, \`_NOT_IMPLEMENTED\`), an invalid record, a full buffer (\`_QUEUE_FULL\`), a closed
-   producer (\`_STATE\`). Nothing was enqueued; there is no delivery report.
+   producer (\`_STATE\`), a producer stopped by a fatal error (that error). Nothing was enqueued; there
+   is no delivery report.
 2. **In the delivery report** of an accepted record: the \`err\` argument of the \`produce()\` callback
    (and of \`dr_msg_cb\`), or the rejection of \`send()\`. Every accepted record gets exactly one report.
 3. **\`error_cb\`**: client-level trouble that concerns no single record (\`_ALL_BROKERS_DOWN\`, a
-   throwing callback). Informational: records keep their own reports.
+   throwing callback, a fatal error). Informational: records keep their own reports.
 
 ## A failed delivery report is final
 
@@ -255,8 +289,34 @@ and \`cause\`, and \`_MSG_TIMED_OUT\` itself has \`retriable: false\` here altho
 again often works. Do not decide between "drop" and "keep" on \`retriable\`.
 
 A record reported as failed with \`_MSG_TIMED_OUT\` or \`_DESTROY\` may nevertheless have been written
-(its request was in flight); producing it again can create a duplicate. Without idempotence (not
-implemented yet) retries inside the client can create duplicates too. Consumers should tolerate them.
+(its request was in flight); producing it again can create a duplicate, which idempotence cannot
+detect (it only recognises the client's own retries). With idempotence off (\`enable.idempotence:
+false\`, or turned off by \`acks\` 0/1, \`retries: 0\` or more than 5 in flight) retries inside the
+client can create duplicates too. Consumers should tolerate them.
+
+## Fatal errors
+
+With idempotence (the default), a few broker answers mean the producer can no longer write safely
+under its producer id: \`PRODUCER_FENCED\`, \`INVALID_PRODUCER_ID_MAPPING\`, \`INVALID_PRODUCER_EPOCH\`
+for its current epoch and \`CLUSTER_AUTHORIZATION_FAILED\` (and, once transactions exist,
+\`TRANSACTIONAL_ID_AUTHORIZATION_FAILED\`), from Produce or from InitProducerId, which also turns any
+other non-retriable answer into a fatal error. The error keeps its broker code and has \`fatal: true\`. Then:
+
+- every record without a report fails with it, in its own report;
+- \`produce()\` and \`send()\` throw it, and \`producer.fatal\` holds it;
+- \`error_cb\` receives it once;
+- \`flush()\` and \`close()\` still work.
+
+What to do: close the producer and create a new one (it gets a new producer id), and produce again
+the records that failed if they must be delivered.
+
+\`\`\`ts
+producer.produce(record, (err, report) => {
+  // Every pending record fails with the same fatal error: restart once, not once per record.
+  if (err?.fatal) void restartProducerOnce() // close this producer, create a new one, resend
+  else if (err) deadLetter(report, err)
+})
+\`\`\`
 `
 
 function cell(text: string): string {
@@ -283,9 +343,12 @@ export function renderErrorsDoc(): string {
 
   out.push('## Broker errors a producer can see', '')
   out.push(
-    'Returned in Produce or Metadata responses. "Retriable" is the table\'s flag: the client retries exactly',
+    'Returned in Produce, Metadata or InitProducerId responses. "Retriable" is the table\'s flag: the client',
   )
-  out.push('these. They reach the application in a delivery report unless the row says otherwise.', '')
+  out.push(
+    'retries exactly these, plus the idempotence codes whose rows say the producer handles them. They reach',
+  )
+  out.push('the application in a delivery report unless the row says otherwise.', '')
   out.push('| Code | Name | Retriable | Meaning | What to do |')
   out.push('| --- | --- | --- | --- | --- |')
   for (const [code, name, retriable, description] of BROKER_ERRORS) {
@@ -295,11 +358,17 @@ export function renderErrorsDoc(): string {
   }
   out.push('')
 
-  out.push('## Not seen yet: idempotence, transactions, SASL', '')
+  out.push('## Not seen yet: transactions, SASL', '')
   out.push(
     'These come with features that are not implemented yet (see the README, Status); they cannot reach a',
   )
-  out.push('producer today and will be documented here when they can.', '')
+  out.push(
+    'producer today and will be documented here when they can. (The coordinator codes 14, 15, 16 and 51',
+  )
+  out.push(
+    "can answer an idempotent producer's InitProducerId; it retries them with backoff and never reports",
+  )
+  out.push('them.)', '')
   out.push('| Code | Name | Retriable |')
   out.push('| --- | --- | --- |')
   for (const [code, name, retriable] of BROKER_ERRORS) {

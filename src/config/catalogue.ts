@@ -106,8 +106,21 @@ const MS = 'ms'
 const INT32_MAX = 2147483647
 
 const NOT_IMPL_TXN =
-  'accepted; transactions arrive in a later release (DESIGN.md §2, src/producer/transactions.ts) — ' +
-  'setting it throws at initTransactions()'
+  'accepted and validated; transactions arrive in a later release (DESIGN.md §2, ' +
+  'src/producer/transactions.ts). Setting transactional.id makes the Producer constructor throw ' +
+  '_NOT_IMPLEMENTED'
+const NOT_IMPL_TXN_TIMEOUT =
+  'accepted and validated; it only matters to transactions, which arrive in a later release (DESIGN.md §2, ' +
+  'src/producer/transactions.ts), so it has no effect today'
+const NOT_IMPL_TLS =
+  'accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network), connections are always ' +
+  'plaintext. A security.protocol other than plaintext makes the constructor throw ConfigError'
+const NOT_IMPL_SASL =
+  'accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network), connections are never ' +
+  'authenticated. A security.protocol other than plaintext makes the constructor throw ConfigError'
+const NOT_IMPL_STATS =
+  'accepted and validated, but no statistics are produced, so stats_cb is never called; statistics ' +
+  'arrive in a later release (DESIGN.md §1-2, src/observability)'
 
 export const CATALOGUE: readonly ConfigEntry[] = [
   // ---------------------------------------------------------------- Connection
@@ -168,8 +181,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 1000,
     max: INT32_MAX,
     doc:
-      'Longest time to set up a broker connection: TCP connect, TLS and SASL handshakes and the ' +
-      'ApiVersions exchange. After it the attempt is abandoned and retried after reconnect backoff.',
+      'Longest time to set up a broker connection: the TCP connect and the ApiVersions exchange (TLS and ' +
+      'SASL handshakes will count too once they exist). After it the attempt is abandoned and retried ' +
+      'after reconnect backoff.',
     implemented: true,
   },
   {
@@ -213,8 +227,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'How many replicas must have the record before the broker acknowledges it. all (or -1): every ' +
       "in-sync replica, the only setting that survives a leader failure (pair with the topic's " +
-      'min.insync.replicas). 1: the leader only. 0: no response at all, so no error and no offset is ' +
-      "ever reported (fire and forget). Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1.",
+      'min.insync.replicas). 1: the leader only. 0: the broker never answers (fire and forget): a record ' +
+      'counts as delivered, with offset -1, once it is written to the socket, and a record the broker then ' +
+      "loses is lost without any error. Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1. acks other " +
+      'than all turns idempotence off unless enable.idempotence is set explicitly (then it is an error).',
     implemented: true,
   },
   {
@@ -226,10 +242,19 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: true,
     defaultNote: "Java's since Kafka 3.0 (KIP-679); librdkafka's is false",
     doc:
-      'Give each partition a producer id and sequence numbers so that the broker drops duplicates created ' +
-      'by retries and keeps order (KIP-98). Requires acks=all, max.in.flight.requests.per.connection <= 5 ' +
-      'and retries > 0. When it is not set explicitly and one of those is set otherwise, idempotence is ' +
-      'turned off silently, as Java does; when it is set to true explicitly, such a conflict is an error.',
+      'Idempotent producing (KIP-98): the producer gets a producer id and epoch from the cluster ' +
+      '(InitProducerId) and numbers the batches of each partition, so the broker writes a batch retried ' +
+      'by the client only once and in order: no duplicates from retries, order kept across retries with up ' +
+      'to 5 batches in flight per partition (exactly-once per partition, within one producer instance). A ' +
+      'batch the broker already has (DUPLICATE_SEQUENCE_NUMBER) is reported delivered with offset -1. A ' +
+      'broken sequence (a sent batch that failed or expired, OUT_OF_ORDER_SEQUENCE_NUMBER for the next batch in line, ' +
+      'UNKNOWN_PRODUCER_ID) makes the producer bump its epoch once nothing is in flight and resend (KIP-360). ' +
+      'PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH, CLUSTER_AUTHORIZATION_FAILED ' +
+      'and TRANSACTIONAL_ID_AUTHORIZATION_FAILED are fatal: every pending record fails with the error ' +
+      '(fatal=true), produce() and send() throw it, producer.fatal holds it; close the producer and create ' +
+      'a new one. Requires acks=all, max.in.flight.requests.per.connection <= 5 and retries > 0. When it is ' +
+      'not set explicitly and one of those is set otherwise, idempotence is turned off silently, as Java ' +
+      'does; when it is set to true explicitly, such a conflict is a ConfigError.',
     implemented: true,
   },
   {
@@ -243,9 +268,11 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 1,
     max: 1000000,
     doc:
-      'Unacknowledged produce requests allowed per broker connection. With idempotence, up to 5 keeps ' +
-      'order across retries (the broker tracks the last 5 batches per producer, KAFKA-5494); without it, ' +
-      'any value above 1 may reorder records when a request is retried.',
+      'Unacknowledged produce requests allowed per broker connection. With idempotence (the default) at ' +
+      'most 5 batches per partition are in flight and order is kept across retries (the broker tracks the ' +
+      'last 5 batches per producer, KAFKA-5494); a value above 5 turns idempotence off unless it is set ' +
+      'explicitly. Without idempotence, any value above 1 may reorder records when a request is retried, ' +
+      'and 1 keeps order.',
     implemented: true,
   },
   {
@@ -320,8 +347,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 0,
     max: INT32_MAX,
     doc:
-      'How long send() waits for buffer space (buffer.memory, queue.buffering.max.messages) and for ' +
-      "the topic's metadata before rejecting. produce() never waits: it throws _QUEUE_FULL at once.",
+      'How long send() waits for buffer space (buffer.memory, queue.buffering.max.messages) before ' +
+      'rejecting with _QUEUE_FULL. produce() never waits: it throws _QUEUE_FULL at once. It does not bound ' +
+      "the wait for a topic's metadata: see topic.metadata.propagation.max.ms and delivery.timeout.ms.",
     implemented: true,
   },
   // ---------------------------------------------------------------- Transactions
@@ -351,7 +379,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'How long the transaction coordinator waits for a transaction to complete before aborting it. ' +
       "Must not exceed the broker's transaction.max.timeout.ms (15 minutes by default).",
-    implemented: NOT_IMPL_TXN,
+    implemented: NOT_IMPL_TXN_TIMEOUT,
   },
   // ---------------------------------------------------------------- Batching and compression
   {
@@ -426,7 +454,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       "Codec level; -1 uses the codec's default. Valid levels depend on the codec: gzip 0-9, lz4 0-12, " +
       'zstd 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default.',
-    implemented: true,
+    implemented:
+      "accepted and validated per codec, but not passed to the codec yet: batches are compressed at the codec's " +
+      'default level',
   },
   {
     name: 'message.max.bytes',
@@ -440,9 +470,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 1000,
     max: 1000000000,
     doc:
-      'Largest produce request the producer builds, which also caps the size of one record. A record ' +
-      'larger than this fails with MSG_SIZE_TOO_LARGE without being sent. The broker enforces its own ' +
-      'per-topic max.message.bytes on top.',
+      'Largest produce request the producer builds, which also caps the size of one record. produce() and ' +
+      'send() throw MESSAGE_TOO_LARGE (kafkaCode 10) for a record larger than this, which is then not ' +
+      'accepted. The broker enforces its own per-topic max.message.bytes on top (a record over that limit ' +
+      'fails in its delivery report with MESSAGE_TOO_LARGE).',
     implemented: true,
   },
   // ---------------------------------------------------------------- Memory and back-pressure
@@ -525,7 +556,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'Period of the proactive metadata refresh for the topics in use (librdkafka). -1 disables the ' +
       'periodic refresh; errors still trigger one.',
-    implemented: true,
+    implemented:
+      'accepted and validated, but ignored: the periodic refresh follows metadata.max.age.ms whatever this ' +
+      'says; honoured in a later release',
   },
   {
     name: 'topic.metadata.propagation.max.ms',
@@ -538,9 +571,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 0,
     max: 3600000,
     doc:
-      'How long a topic that metadata says does not exist is still waited for before its records fail ' +
-      'with UNKNOWN_TOPIC_OR_PART: topic creation takes time to reach every broker. Also bounded by ' +
-      'max.block.ms and delivery.timeout.ms.',
+      'How long a record for a topic that metadata says does not exist (UNKNOWN_TOPIC_OR_PARTITION) waits ' +
+      'for it to appear before failing with _UNKNOWN_TOPIC in its delivery report, for produce() and send() ' +
+      'alike: topic creation takes time to reach every broker. The wait also ends at delivery.timeout.ms ' +
+      '(_MSG_TIMED_OUT); max.block.ms does not bound it.',
     implemented: true,
   },
   {
@@ -565,8 +599,12 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     values: ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'],
     caseInsensitive: true,
     default: 'plaintext',
-    doc: 'Transport to brokers: plain TCP or TLS, with or without SASL. Any case is accepted (SASL_SSL, sasl_ssl).',
-    implemented: true,
+    doc:
+      'Transport to brokers: plain TCP or TLS, with or without SASL. Any case is accepted (SASL_SSL, ' +
+      'sasl_ssl). Only plaintext works in this release.',
+    implemented:
+      'plaintext only: TLS and SASL are not implemented yet (DESIGN.md §2, src/network). ssl, ' +
+      'sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting unencrypted',
   },
   {
     name: 'ssl.ca.location',
@@ -576,7 +614,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to a PEM file of CA certificates that verify the brokers. Unset: Node's bundled CAs.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.ca.pem',
@@ -586,7 +624,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'CA certificates as a PEM string, instead of ssl.ca.location.',
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.certificate.location',
@@ -596,7 +634,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to the client's PEM certificate, for TLS client authentication (mTLS).",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.certificate.pem',
@@ -606,7 +644,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "The client's certificate as a PEM string.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.key.location',
@@ -616,7 +654,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to the client's PEM private key.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.key.pem',
@@ -627,7 +665,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: "The client's private key as a PEM string.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.key.password',
@@ -638,7 +676,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Passphrase of the private key.',
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.keystore.location',
@@ -648,7 +686,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to a PKCS#12 file with the client's certificate and key (instead of the PEM settings).",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.keystore.password',
@@ -659,7 +697,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Password of the PKCS#12 keystore.',
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.cipher.suites',
@@ -669,7 +707,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "OpenSSL cipher list, as for ciphers(1). Unset: Node's defaults.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'enable.ssl.certificate.verification',
@@ -679,7 +717,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'boolean',
     default: true,
     doc: "Verify the broker's certificate chain. Turn off only for testing.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'ssl.endpoint.identification.algorithm',
@@ -691,7 +729,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     caseInsensitive: true,
     default: 'https',
     doc: "https: check that the broker's certificate matches its host name (RFC 2818). none: skip the check.",
-    implemented: true,
+    implemented: NOT_IMPL_TLS,
   },
   {
     name: 'sasl.mechanism',
@@ -704,10 +742,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: 'GSSAPI',
     defaultNote: 'Java and librdkafka agree; set PLAIN or SCRAM-* explicitly',
     doc:
-      'SASL mechanism when security.protocol is sasl_plaintext or sasl_ssl. PLAIN (KIP-43), ' +
-      'SCRAM-SHA-256 and SCRAM-SHA-512 (KIP-84) are implemented; GSSAPI and OAUTHBEARER are accepted ' +
-      'but not yet implemented and are listed in notImplemented when selected.',
-    implemented: true,
+      'SASL mechanism when security.protocol is sasl_plaintext or sasl_ssl: PLAIN (KIP-43), ' +
+      'SCRAM-SHA-256 and SCRAM-SHA-512 (KIP-84), GSSAPI, OAUTHBEARER (KIP-255).',
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.username',
@@ -717,7 +754,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'User name for PLAIN and SCRAM.',
-    implemented: true,
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.password',
@@ -728,7 +765,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Password for PLAIN and SCRAM.',
-    implemented: true,
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.oauthbearer.config',
@@ -739,7 +776,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Settings of the OAUTHBEARER token (KIP-255), as space-separated name=value pairs.',
-    implemented: 'accepted; SASL/OAUTHBEARER is not implemented yet (DESIGN.md §2, src/network)',
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.kerberos.service.name',
@@ -749,7 +786,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: 'kafka',
     doc: 'Kerberos principal name the brokers run as.',
-    implemented: 'accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2, src/network)',
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.kerberos.principal',
@@ -759,7 +796,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "This client's Kerberos principal.",
-    implemented: 'accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2, src/network)',
+    implemented: NOT_IMPL_SASL,
   },
   {
     name: 'sasl.kerberos.keytab',
@@ -769,7 +806,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'Path to the Kerberos keytab.',
-    implemented: 'accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2, src/network)',
+    implemented: NOT_IMPL_SASL,
   },
   // ---------------------------------------------------------------- Callbacks and observability
   {
@@ -784,8 +821,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     tsType: 'DeliveryReportCallback',
     default: null,
     doc:
-      'Delivery report callback for every record: (err, report). err is null on success. Called for ' +
-      'records produced without their own callback; a per-record callback takes precedence.',
+      'Delivery report callback (err, report) for the records that have no callback of their own: ' +
+      'produce() without a callback. err is null on success. A record with its own callback (or sent with ' +
+      'send()) reports only there, never here; exactly one report per record either way.',
     implemented: true,
   },
   {
@@ -797,8 +835,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     tsType: 'ErrorCallback',
     default: null,
     doc:
-      'Called with client-level errors that concern no single record, such as all brokers being down or ' +
-      'a fatal idempotence error. Errors of one record go to its delivery report instead.',
+      'Called with client-level errors that concern no single record: all brokers down ' +
+      '(_ALL_BROKERS_DOWN), a delivery callback that threw (_APPLICATION), a fatal idempotence error ' +
+      '(PRODUCER_FENCED, ...; fatal=true, also in producer.fatal). Errors of one record go to its delivery ' +
+      'report instead.',
     implemented: true,
   },
   {
@@ -812,7 +852,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with per-partition ' +
       'batchsize, ...) every statistics.interval.ms.',
-    implemented: true,
+    implemented: NOT_IMPL_STATS,
   },
   {
     name: 'statistics.interval.ms',
@@ -825,7 +865,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     min: 0,
     max: 86400000,
     doc: 'How often stats_cb is called; 0 disables statistics.',
-    implemented: true,
+    implemented: NOT_IMPL_STATS,
   },
   {
     name: 'debug',

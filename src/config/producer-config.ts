@@ -56,8 +56,9 @@ export interface ProducerConfig {
    */
   'socket.timeout.ms'?: number | `${number}`
   /**
-   * Longest time to set up a broker connection: TCP connect, TLS and SASL handshakes and the ApiVersions
-   * exchange. After it the attempt is abandoned and retried after reconnect backoff.
+   * Longest time to set up a broker connection: the TCP connect and the ApiVersions exchange (TLS and SASL
+   * handshakes will count too once they exist). After it the attempt is abandoned and retried after
+   * reconnect backoff.
    *
    * Default: `10000` (Java's (KIP-601); librdkafka uses 30000). Unit: ms. Range: 1000 .. 2147483647.
    */
@@ -79,8 +80,10 @@ export interface ProducerConfig {
   /**
    * How many replicas must have the record before the broker acknowledges it. all (or -1): every in-sync
    * replica, the only setting that survives a leader failure (pair with the topic's min.insync.replicas).
-   * 1: the leader only. 0: no response at all, so no error and no offset is ever reported (fire and
-   * forget). Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1.
+   * 1: the leader only. 0: the broker never answers (fire and forget): a record counts as delivered, with
+   * offset -1, once it is written to the socket, and a record the broker then loses is lost without any
+   * error. Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1. acks other than all turns idempotence
+   * off unless enable.idempotence is set explicitly (then it is an error).
    *
    * Default: `all`. Also spelled: `request.required.acks`.
    */
@@ -88,34 +91,48 @@ export interface ProducerConfig {
   /**
    * librdkafka name for `acks`. How many replicas must have the record before the broker acknowledges it.
    * all (or -1): every in-sync replica, the only setting that survives a leader failure (pair with the
-   * topic's min.insync.replicas). 1: the leader only. 0: no response at all, so no error and no offset is
-   * ever reported (fire and forget). Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1.
+   * topic's min.insync.replicas). 1: the leader only. 0: the broker never answers (fire and forget): a
+   * record counts as delivered, with offset -1, once it is written to the socket, and a record the broker
+   * then loses is lost without any error. Accepts 'all', '-1', '0', '1' and the numbers -1, 0, 1. acks
+   * other than all turns idempotence off unless enable.idempotence is set explicitly (then it is an error).
    *
    * Default: `all`. Also spelled: `acks`.
    */
   'request.required.acks'?: 'all' | '-1' | '0' | '1' | -1 | 0 | 1
   /**
-   * Give each partition a producer id and sequence numbers so that the broker drops duplicates created by
-   * retries and keeps order (KIP-98). Requires acks=all, max.in.flight.requests.per.connection <= 5 and
-   * retries > 0. When it is not set explicitly and one of those is set otherwise, idempotence is turned off
-   * silently, as Java does; when it is set to true explicitly, such a conflict is an error.
+   * Idempotent producing (KIP-98): the producer gets a producer id and epoch from the cluster
+   * (InitProducerId) and numbers the batches of each partition, so the broker writes a batch retried by the
+   * client only once and in order: no duplicates from retries, order kept across retries with up to 5
+   * batches in flight per partition (exactly-once per partition, within one producer instance). A batch the
+   * broker already has (DUPLICATE_SEQUENCE_NUMBER) is reported delivered with offset -1. A broken sequence
+   * (a sent batch that failed or expired, OUT_OF_ORDER_SEQUENCE_NUMBER for the next batch in line,
+   * UNKNOWN_PRODUCER_ID) makes the producer bump its epoch once nothing is in flight and resend (KIP-360).
+   * PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH, CLUSTER_AUTHORIZATION_FAILED and
+   * TRANSACTIONAL_ID_AUTHORIZATION_FAILED are fatal: every pending record fails with the error
+   * (fatal=true), produce() and send() throw it, producer.fatal holds it; close the producer and create a
+   * new one. Requires acks=all, max.in.flight.requests.per.connection <= 5 and retries > 0. When it is not
+   * set explicitly and one of those is set otherwise, idempotence is turned off silently, as Java does;
+   * when it is set to true explicitly, such a conflict is a ConfigError.
    *
    * Default: `true` (Java's since Kafka 3.0 (KIP-679); librdkafka's is false).
    */
   'enable.idempotence'?: boolean | 'true' | 'false'
   /**
-   * Unacknowledged produce requests allowed per broker connection. With idempotence, up to 5 keeps order
-   * across retries (the broker tracks the last 5 batches per producer, KAFKA-5494); without it, any value
-   * above 1 may reorder records when a request is retried.
+   * Unacknowledged produce requests allowed per broker connection. With idempotence (the default) at most 5
+   * batches per partition are in flight and order is kept across retries (the broker tracks the last 5
+   * batches per producer, KAFKA-5494); a value above 5 turns idempotence off unless it is set explicitly.
+   * Without idempotence, any value above 1 may reorder records when a request is retried, and 1 keeps
+   * order.
    *
    * Default: `5` (Java's; librdkafka's is 1000000). Range: 1 .. 1000000. Also spelled: `max.in.flight`.
    */
   'max.in.flight.requests.per.connection'?: number | `${number}`
   /**
    * librdkafka name for `max.in.flight.requests.per.connection`. Unacknowledged produce requests allowed
-   * per broker connection. With idempotence, up to 5 keeps order across retries (the broker tracks the last
-   * 5 batches per producer, KAFKA-5494); without it, any value above 1 may reorder records when a request
-   * is retried.
+   * per broker connection. With idempotence (the default) at most 5 batches per partition are in flight and
+   * order is kept across retries (the broker tracks the last 5 batches per producer, KAFKA-5494); a value
+   * above 5 turns idempotence off unless it is set explicitly. Without idempotence, any value above 1 may
+   * reorder records when a request is retried, and 1 keeps order.
    *
    * Default: `5` (Java's; librdkafka's is 1000000). Range: 1 .. 1000000. Also spelled:
    * `max.in.flight.requests.per.connection`.
@@ -171,8 +188,9 @@ export interface ProducerConfig {
    */
   'message.timeout.ms'?: number | `${number}`
   /**
-   * How long send() waits for buffer space (buffer.memory, queue.buffering.max.messages) and for the
-   * topic's metadata before rejecting. produce() never waits: it throws _QUEUE_FULL at once.
+   * How long send() waits for buffer space (buffer.memory, queue.buffering.max.messages) before rejecting
+   * with _QUEUE_FULL. produce() never waits: it throws _QUEUE_FULL at once. It does not bound the wait for
+   * a topic's metadata: see topic.metadata.propagation.max.ms and delivery.timeout.ms.
    *
    * Default: `60000`. Unit: ms. Range: 0 .. 2147483647.
    */
@@ -182,8 +200,9 @@ export interface ProducerConfig {
    * Enables the transactional producer (KIP-98). Identifies this producer across restarts so that the
    * coordinator can finish or abort an earlier instance's transactions and fence zombies. Must be unique
    * per producer instance. Requires idempotence.
-   * Not implemented yet: accepted; transactions arrive in a later release (DESIGN.md §2,
-   * src/producer/transactions.ts) — setting it throws at initTransactions().
+   * Not implemented yet: accepted and validated; transactions arrive in a later release (DESIGN.md §2,
+   * src/producer/transactions.ts). Setting transactional.id makes the Producer constructor throw
+   * _NOT_IMPLEMENTED.
    */
   'transactional.id'?: string
   /**
@@ -191,8 +210,8 @@ export interface ProducerConfig {
    * exceed the broker's transaction.max.timeout.ms (15 minutes by default).
    *
    * Default: `60000`. Unit: ms. Range: 1000 .. 2147483647.
-   * Not implemented yet: accepted; transactions arrive in a later release (DESIGN.md §2,
-   * src/producer/transactions.ts) — setting it throws at initTransactions().
+   * Not implemented yet: accepted and validated; it only matters to transactions, which arrive in a later
+   * release (DESIGN.md §2, src/producer/transactions.ts), so it has no effect today.
    */
   'transaction.timeout.ms'?: number | `${number}`
   // Batching and compression
@@ -249,12 +268,15 @@ export interface ProducerConfig {
    * 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default.
    *
    * Default: `-1`. Range: -1 .. 22.
+   * Not implemented yet: accepted and validated per codec, but not passed to the codec yet: batches are
+   * compressed at the codec's default level.
    */
   'compression.level'?: number | `${number}`
   /**
-   * Largest produce request the producer builds, which also caps the size of one record. A record larger
-   * than this fails with MSG_SIZE_TOO_LARGE without being sent. The broker enforces its own per-topic
-   * max.message.bytes on top.
+   * Largest produce request the producer builds, which also caps the size of one record. produce() and
+   * send() throw MESSAGE_TOO_LARGE (kafkaCode 10) for a record larger than this, which is then not
+   * accepted. The broker enforces its own per-topic max.message.bytes on top (a record over that limit
+   * fails in its delivery report with MESSAGE_TOO_LARGE).
    *
    * Default: `1048576` (Java's max.request.size; librdkafka's message.max.bytes is 1000000). Unit: bytes.
    * Range: 1000 .. 1000000000. Also spelled: `max.request.size`.
@@ -262,8 +284,9 @@ export interface ProducerConfig {
   'message.max.bytes'?: number | `${number}`
   /**
    * java name for `message.max.bytes`. Largest produce request the producer builds, which also caps the
-   * size of one record. A record larger than this fails with MSG_SIZE_TOO_LARGE without being sent. The
-   * broker enforces its own per-topic max.message.bytes on top.
+   * size of one record. produce() and send() throw MESSAGE_TOO_LARGE (kafkaCode 10) for a record larger
+   * than this, which is then not accepted. The broker enforces its own per-topic max.message.bytes on top
+   * (a record over that limit fails in its delivery report with MESSAGE_TOO_LARGE).
    *
    * Default: `1048576` (Java's max.request.size; librdkafka's message.max.bytes is 1000000). Unit: bytes.
    * Range: 1000 .. 1000000000. Also spelled: `message.max.bytes`.
@@ -318,12 +341,15 @@ export interface ProducerConfig {
    * refresh; errors still trigger one.
    *
    * Default: none (metadata.max.age.ms when not set). Unit: ms. Range: -1 .. 3600000.
+   * Not implemented yet: accepted and validated, but ignored: the periodic refresh follows
+   * metadata.max.age.ms whatever this says; honoured in a later release.
    */
   'topic.metadata.refresh.interval.ms'?: number | `${number}`
   /**
-   * How long a topic that metadata says does not exist is still waited for before its records fail with
-   * UNKNOWN_TOPIC_OR_PART: topic creation takes time to reach every broker. Also bounded by max.block.ms
-   * and delivery.timeout.ms.
+   * How long a record for a topic that metadata says does not exist (UNKNOWN_TOPIC_OR_PARTITION) waits for
+   * it to appear before failing with _UNKNOWN_TOPIC in its delivery report, for produce() and send() alike:
+   * topic creation takes time to reach every broker. The wait also ends at delivery.timeout.ms
+   * (_MSG_TIMED_OUT); max.block.ms does not bound it.
    *
    * Default: `30000`. Unit: ms. Range: 0 .. 3600000.
    */
@@ -338,71 +364,112 @@ export interface ProducerConfig {
   // Security
   /**
    * Transport to brokers: plain TCP or TLS, with or without SASL. Any case is accepted (SASL_SSL,
-   * sasl_ssl).
+   * sasl_ssl). Only plaintext works in this release.
    *
    * Default: `plaintext`.
+   * Not implemented yet: plaintext only: TLS and SASL are not implemented yet (DESIGN.md §2, src/network).
+   * ssl, sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting
+   * unencrypted.
    */
   'security.protocol'?:
     'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl' | 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
   /**
    * Path to a PEM file of CA certificates that verify the brokers. Unset: Node's bundled CAs.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.ca.location'?: string
   /**
    * CA certificates as a PEM string, instead of ssl.ca.location.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.ca.pem'?: string
   /**
    * Path to the client's PEM certificate, for TLS client authentication (mTLS).
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.certificate.location'?: string
   /**
    * The client's certificate as a PEM string.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.certificate.pem'?: string
   /**
    * Path to the client's PEM private key.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.key.location'?: string
   /**
    * The client's private key as a PEM string.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.key.pem'?: string
   /**
    * Passphrase of the private key.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.key.password'?: string
   /**
    * Path to a PKCS#12 file with the client's certificate and key (instead of the PEM settings).
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.keystore.location'?: string
   /**
    * Password of the PKCS#12 keystore.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.keystore.password'?: string
   /**
    * OpenSSL cipher list, as for ciphers(1). Unset: Node's defaults.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.cipher.suites'?: string
   /**
    * Verify the broker's certificate chain. Turn off only for testing.
    *
    * Default: `true`.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'enable.ssl.certificate.verification'?: boolean | 'true' | 'false'
   /**
    * https: check that the broker's certificate matches its host name (RFC 2818). none: skip the check.
    *
    * Default: `https`.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
+   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
+   * ConfigError.
    */
   'ssl.endpoint.identification.algorithm'?: 'https' | 'none' | 'HTTPS' | 'NONE'
   /**
-   * SASL mechanism when security.protocol is sasl_plaintext or sasl_ssl. PLAIN (KIP-43), SCRAM-SHA-256 and
-   * SCRAM-SHA-512 (KIP-84) are implemented; GSSAPI and OAUTHBEARER are accepted but not yet implemented and
-   * are listed in notImplemented when selected.
+   * SASL mechanism when security.protocol is sasl_plaintext or sasl_ssl: PLAIN (KIP-43), SCRAM-SHA-256 and
+   * SCRAM-SHA-512 (KIP-84), GSSAPI, OAUTHBEARER (KIP-255).
    *
    * Default: `GSSAPI` (Java and librdkafka agree; set PLAIN or SCRAM-* explicitly). Also spelled:
    * `sasl.mechanisms`.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.mechanism'?:
     | 'GSSAPI'
@@ -417,11 +484,13 @@ export interface ProducerConfig {
     | 'oauthbearer'
   /**
    * librdkafka name for `sasl.mechanism`. SASL mechanism when security.protocol is sasl_plaintext or
-   * sasl_ssl. PLAIN (KIP-43), SCRAM-SHA-256 and SCRAM-SHA-512 (KIP-84) are implemented; GSSAPI and
-   * OAUTHBEARER are accepted but not yet implemented and are listed in notImplemented when selected.
+   * sasl_ssl: PLAIN (KIP-43), SCRAM-SHA-256 and SCRAM-SHA-512 (KIP-84), GSSAPI, OAUTHBEARER (KIP-255).
    *
    * Default: `GSSAPI` (Java and librdkafka agree; set PLAIN or SCRAM-* explicitly). Also spelled:
    * `sasl.mechanism`.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.mechanisms'?:
     | 'GSSAPI'
@@ -436,75 +505,94 @@ export interface ProducerConfig {
     | 'oauthbearer'
   /**
    * User name for PLAIN and SCRAM.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.username'?: string
   /**
    * Password for PLAIN and SCRAM.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.password'?: string
   /**
    * Settings of the OAUTHBEARER token (KIP-255), as space-separated name=value pairs.
-   * Not implemented yet: accepted; SASL/OAUTHBEARER is not implemented yet (DESIGN.md §2, src/network).
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.oauthbearer.config'?: string
   /**
    * Kerberos principal name the brokers run as.
    *
    * Default: `kafka`.
-   * Not implemented yet: accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2,
-   * src/network).
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.kerberos.service.name'?: string
   /**
    * This client's Kerberos principal.
-   * Not implemented yet: accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2,
-   * src/network).
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.kerberos.principal'?: string
   /**
    * Path to the Kerberos keytab.
-   * Not implemented yet: accepted; SASL/GSSAPI (Kerberos) is not implemented yet (DESIGN.md §2,
-   * src/network).
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
+   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
+   * throw ConfigError.
    */
   'sasl.kerberos.keytab'?: string
   // Callbacks and observability
   /**
-   * Delivery report callback for every record: (err, report). err is null on success. Called for records
-   * produced without their own callback; a per-record callback takes precedence.
+   * Delivery report callback (err, report) for the records that have no callback of their own: produce()
+   * without a callback. err is null on success. A record with its own callback (or sent with send())
+   * reports only there, never here; exactly one report per record either way.
    *
    * Also spelled: `dr_cb`, `on_delivery`.
    */
   dr_msg_cb?: DeliveryReportCallback
   /**
-   * librdkafka name for `dr_msg_cb`. Delivery report callback for every record: (err, report). err is null
-   * on success. Called for records produced without their own callback; a per-record callback takes
-   * precedence.
+   * librdkafka name for `dr_msg_cb`. Delivery report callback (err, report) for the records that have no
+   * callback of their own: produce() without a callback. err is null on success. A record with its own
+   * callback (or sent with send()) reports only there, never here; exactly one report per record either
+   * way.
    *
    * Also spelled: `dr_msg_cb`, `on_delivery`.
    */
   dr_cb?: DeliveryReportCallback
   /**
-   * python name for `dr_msg_cb`. Delivery report callback for every record: (err, report). err is null on
-   * success. Called for records produced without their own callback; a per-record callback takes
-   * precedence.
+   * python name for `dr_msg_cb`. Delivery report callback (err, report) for the records that have no
+   * callback of their own: produce() without a callback. err is null on success. A record with its own
+   * callback (or sent with send()) reports only there, never here; exactly one report per record either
+   * way.
    *
    * Also spelled: `dr_msg_cb`, `dr_cb`.
    */
   on_delivery?: DeliveryReportCallback
   /**
-   * Called with client-level errors that concern no single record, such as all brokers being down or a
-   * fatal idempotence error. Errors of one record go to its delivery report instead.
+   * Called with client-level errors that concern no single record: all brokers down (_ALL_BROKERS_DOWN), a
+   * delivery callback that threw (_APPLICATION), a fatal idempotence error (PRODUCER_FENCED, ...;
+   * fatal=true, also in producer.fatal). Errors of one record go to its delivery report instead.
    */
   error_cb?: ErrorCallback
   /**
    * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with per-partition
    * batchsize, ...) every statistics.interval.ms.
+   * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
+   * called; statistics arrive in a later release (DESIGN.md §1-2, src/observability).
    */
   stats_cb?: StatsCallback
   /**
    * How often stats_cb is called; 0 disables statistics.
    *
    * Default: `0`. Unit: ms. Range: 0 .. 86400000.
+   * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
+   * called; statistics arrive in a later release (DESIGN.md §1-2, src/observability).
    */
   'statistics.interval.ms'?: number | `${number}`
   /**

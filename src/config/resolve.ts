@@ -82,7 +82,7 @@ export interface ResolvedProducerConfig {
   readonly saslKerberosKeytab: string | null
   /**
    * Keys the user set whose feature is not implemented yet (see each key's status in
-   * docs/configuration.md), e.g. `transactional.id`, or `sasl.mechanism=GSSAPI` for an unimplemented value.
+   * docs/configuration.md), e.g. `transactional.id`, `stats_cb` or `sasl.username` (accepted, without effect).
    * The producer decides whether to warn or to fail when the feature is used.
    */
   readonly notImplemented: readonly string[]
@@ -449,19 +449,15 @@ export function resolveProducerConfig(
     explicitKeys: explicit,
   }
 
+  checkSecurityRules(resolved, given)
   checkTimeoutRules(resolved, given)
   checkIdempotenceRules(resolved, given)
 
   const notImplemented: string[] = []
   for (const [name, { key }] of given) {
     const entry = KEY_INDEX.get(name)!.entry
-    if (entry.implemented !== true) notImplemented.push(key)
-  }
-  if (
-    (resolved.securityProtocol === 'sasl_plaintext' || resolved.securityProtocol === 'sasl_ssl') &&
-    (resolved.saslMechanism === 'GSSAPI' || resolved.saslMechanism === 'OAUTHBEARER')
-  ) {
-    notImplemented.push(`sasl.mechanism=${resolved.saslMechanism}`)
+    // security.protocol reaches this point only as plaintext (checkSecurityRules), which works.
+    if (entry.implemented !== true && name !== 'security.protocol') notImplemented.push(key)
   }
   resolved.notImplemented = notImplemented
 
@@ -470,6 +466,23 @@ export function resolveProducerConfig(
 
 /** Canonical name → the spelling the user used and its parsed value. */
 export type GivenKeys = ReadonlyMap<string, { key: string; value: unknown }>
+
+/**
+ * TLS and SASL are not implemented: every connection is plain TCP. A security.protocol other than
+ * plaintext is therefore refused rather than accepted and ignored, so that nobody believes their
+ * traffic is encrypted or authenticated when it is not. The ssl.* and sasl.* keys alone change
+ * nothing on a plaintext connection; they stay accepted and are listed in notImplemented.
+ */
+function checkSecurityRules(resolved: MutableResolvedProducerConfig, given: GivenKeys): void {
+  if (resolved.securityProtocol === 'plaintext') return
+  const key = given.get('security.protocol')?.key ?? 'security.protocol'
+  throw new ConfigError(
+    key,
+    `Config key '${key}' is '${resolved.securityProtocol}', but TLS and SASL are not implemented yet in ` +
+      `this release: connections are always plaintext. Refusing to start rather than send unencrypted, ` +
+      `unauthenticated traffic; use 'plaintext' (or remove the key) only on a network you trust`,
+  )
+}
 
 /**
  * Java's rule (KIP-91): a record must be allowed to linger and then wait for one full request before it

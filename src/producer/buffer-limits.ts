@@ -19,11 +19,16 @@ export class BufferLimits {
   private usedCount = 0
   private readonly waiters: Waiter[] = []
 
+  private readonly maxCount: number
+
+  /** `maxCount` 0 means no count limit (queue.buffering.max.messages=0, as Java has none). */
   constructor(
     private readonly maxBytes: number,
-    private readonly maxCount: number,
+    maxCount: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.maxCount = maxCount > 0 ? maxCount : Infinity
+  }
 
   get bytes(): number {
     return this.usedBytes

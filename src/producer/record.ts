@@ -28,7 +28,10 @@ export interface DeliveryReport {
   topic: string
   /** -1 when the record failed before a partition was chosen. */
   partition: number
-  /** Offset of the record in its partition; -1 with acks=0 or when delivery failed. */
+  /**
+   * Offset of the record in its partition; -1 with acks=0, when delivery failed, or when the
+   * broker acknowledged the batch as a duplicate of one it already had (it does not say where).
+   */
   offset: number
   /** The record's timestamp (the broker's log-append time on topics configured for it). */
   timestamp: number

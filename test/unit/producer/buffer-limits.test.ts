@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, test } from 'node:test'
 import { BufferLimits } from '../../../src/producer/buffer-limits.js'
 import { KafkaError } from '../../../src/protocol/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
@@ -124,4 +124,10 @@ describe('BufferLimits', () => {
     assert.equal(l.waiting, 0)
     assert.equal(clock.pendingTimers, 0)
   })
+})
+
+test('a count limit of 0 means no count limit (queue.buffering.max.messages=0)', () => {
+  const limits = new BufferLimits(1_000_000, 0, new ManualClock())
+  for (let i = 0; i < 10_000; i++) assert.equal(limits.tryAcquire(10), true)
+  assert.equal(limits.count, 10_000)
 })
