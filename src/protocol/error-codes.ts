@@ -422,3 +422,18 @@ export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
     'Application code called by the client (a delivery or partitioner callback) threw.',
   ],
 ]
+
+/**
+ * Errors that end a producer wherever they come from (KafkaError.fatal defaults to true):
+ * another instance with the same identity took over (KIP-588's PRODUCER_FENCED), or the producer
+ * lost the right to its transactional id. Other errors become fatal only in context (e.g.
+ * CLUSTER_AUTHORIZATION_FAILED on InitProducerId), decided by the producer.
+ */
+export const FATAL_ERRORS: ReadonlySet<string> = new Set([
+  '_FATAL',
+  'PRODUCER_FENCED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+])
+
+/** Errors that leave the current transaction to be aborted, not the producer (KIP-890). */
+export const ABORTABLE_ERRORS: ReadonlySet<string> = new Set(['TRANSACTION_ABORTABLE'])

@@ -1,5 +1,5 @@
 // The error model shared by every layer: one class, one table (error-codes.ts) deciding the flags.
-import { BROKER_ERRORS, LOCAL_ERRORS } from './error-codes.js'
+import { ABORTABLE_ERRORS, BROKER_ERRORS, FATAL_ERRORS, LOCAL_ERRORS } from './error-codes.js'
 
 export interface ErrorInfo {
   /** Protocol error number; absent for local (`_`-prefixed) errors. */
@@ -41,7 +41,7 @@ export class KafkaError extends Error {
   readonly code: string
   readonly kafkaCode: number | undefined
   readonly retriable: boolean
-  /** The producer cannot continue (set by the producer in context; the table never sets it). */
+  /** The producer cannot continue: by the table for a few codes (FATAL_ERRORS), else by the producer in context. */
   readonly fatal: boolean
   /** The current transaction must be aborted before the producer can continue (KIP-98, KIP-890). */
   readonly txnRequiresAbort: boolean
@@ -56,8 +56,8 @@ export class KafkaError extends Error {
     this.code = code
     this.kafkaCode = options?.kafkaCode ?? info?.kafkaCode
     this.retriable = options?.retriable ?? info?.retriable ?? false
-    this.fatal = options?.fatal ?? false
-    this.txnRequiresAbort = options?.txnRequiresAbort ?? false
+    this.fatal = options?.fatal ?? FATAL_ERRORS.has(code)
+    this.txnRequiresAbort = options?.txnRequiresAbort ?? ABORTABLE_ERRORS.has(code)
   }
 
   /**

@@ -98,3 +98,21 @@ describe('KafkaError', () => {
     assert.equal(errorInfo(12345), undefined)
   })
 })
+
+describe('fatal and abortable come from the table', () => {
+  it('PRODUCER_FENCED and _FATAL are fatal; TRANSACTION_ABORTABLE requires an abort; others neither', () => {
+    assert.equal(KafkaError.fromKafkaCode(90).fatal, true)
+    assert.equal(new KafkaError('_FATAL').fatal, true)
+    assert.equal(KafkaError.fromKafkaCode(53).fatal, true)
+    const abortable = new KafkaError('TRANSACTION_ABORTABLE')
+    assert.equal(abortable.txnRequiresAbort, true)
+    assert.equal(abortable.fatal, false)
+    const leader = KafkaError.fromKafkaCode(6)
+    assert.deepEqual([leader.fatal, leader.txnRequiresAbort, leader.retriable], [false, false, true])
+    assert.equal(
+      new KafkaError('PRODUCER_FENCED', 'x', { fatal: false }).fatal,
+      false,
+      'context may override',
+    )
+  })
+})
