@@ -30,6 +30,11 @@ export interface ConsoleProduceOptions {
   properties?: Record<string, string>
   /** Producer configs (`--command-property`), e.g. acks=all. */
   producerProperties?: Record<string, string>
+  /**
+   * Compression (`--compression-codec`). ConsoleProducer sets compression.type from this option
+   * itself (default none), overriding a `compression.type` in producerProperties.
+   */
+  compressionCodec?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 }
 
 export interface KcatConsumeOptions {
@@ -162,6 +167,7 @@ export async function consoleProduce(opts: ConsoleProduceOptions): Promise<void>
     opts.topic,
     ...repeated('--reader-property', reader),
     ...repeated('--command-property', opts.producerProperties),
+    ...(opts.compressionCodec ? ['--compression-codec', opts.compressionCodec] : []),
   ]
   const stdin = opts.lines.length === 0 ? '' : `${opts.lines.join('\n')}\n`
   await runKafkaTool('org.apache.kafka.tools.ConsoleProducer', args, { stdin })

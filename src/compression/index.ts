@@ -1,15 +1,24 @@
 // Codec registry for record batch compression. The attribute numbers are the RecordBatch attribute
 // bits 0-2 (KIP-98): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd (KIP-110).
-// none and gzip need no dependency; codecs backed by an optional package load on first use.
+// none and gzip need no dependency; codecs backed by an optional package load on first use:
+// snappy (package `snappy`), lz4 (`lz4-napi`), zstd (node:zlib on Node >= 22.15, else
+// `@toondepauw/node-zstd`).
+//
+// Levels (compression.level, KIP-390): `getCodec(name, level)` gives a codec bound to a level. gzip
+// (0-9) and zstd (1-22) honour it; snappy has no levels, and lz4-napi's frame encoder takes none, so
+// lz4 batches are always written at its single (fast) level.
 import { KafkaError } from '../protocol/errors.js'
 import { gzipCodec, noneCodec } from './builtin.js'
 import { createLz4Codec } from './lz4.js'
+import { createSnappyCodec } from './snappy.js'
+import { createZstdCodec } from './zstd.js'
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
 export interface Codec {
   readonly name: CompressionType
   readonly attribute: number
+  /** `level` undefined means the codec's default level; codecs without levels ignore it. */
   compress(data: Buffer, level?: number): Buffer
   decompress(data: Buffer): Buffer
 }
@@ -17,7 +26,11 @@ export interface Codec {
 const ATTRIBUTE_NAMES: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const registry = new Map<CompressionType, Codec>()
 /** Codecs whose package is loaded the first time they are asked for. */
-const lazy = new Map<CompressionType, () => Codec>([['lz4', createLz4Codec]])
+const lazy = new Map<CompressionType, () => Codec>([
+  ['snappy', createSnappyCodec],
+  ['lz4', createLz4Codec],
+  ['zstd', () => createZstdCodec()],
+])
 
 export function registerCodec(codec: Codec): void {
   if (ATTRIBUTE_NAMES[codec.attribute] !== codec.name) {
@@ -29,7 +42,24 @@ export function registerCodec(codec: Codec): void {
   registry.set(codec.name, codec)
 }
 
-export function getCodec(name: CompressionType): Codec {
+/**
+ * The codec for `name`, loading its optional package on first use (a missing package is
+ * `_NOT_IMPLEMENTED`, naming the package and its npm install command). With a `level` (null or
+ * undefined: the codec's default), the codec returned compresses at that level when `compress` is
+ * called without one, so the record batch builder needs no level of its own.
+ */
+export function getCodec(name: CompressionType, level?: number | null): Codec {
+  const codec = loadCodec(name)
+  if (level === undefined || level === null) return codec
+  return {
+    name: codec.name,
+    attribute: codec.attribute,
+    compress: (data, l) => codec.compress(data, l ?? level),
+    decompress: (data) => codec.decompress(data),
+  }
+}
+
+function loadCodec(name: CompressionType): Codec {
   let codec = registry.get(name)
   const load = lazy.get(name)
   if (codec === undefined && load) {

@@ -1,6 +1,8 @@
 // LZ4 for Kafka: a standard LZ4 *frame* with independent blocks, which is what Java's broker and
 // client read and write (KIP-57 fixed the old broken frame checksum; dependent-block frames are
 // refused). lz4-napi's frame encoder emits FLG 0x60: version 01, block-independence set.
+// compression.level is not honoured for lz4: lz4-napi's compressFrameSync takes no level (its options
+// are only the checksum flags), so the level argument is ignored.
 import type { Codec } from './index.js'
 import { loadOptional } from './optional.js'
 
@@ -14,7 +16,7 @@ export function createLz4Codec(): Codec {
   return {
     name: 'lz4',
     attribute: 3,
-    compress: (data) => lz4.compressFrameSync(data),
+    compress: (data) => lz4.compressFrameSync(data), // level ignored, see above
     decompress: (data) => lz4.decompressFrameSync(data),
   }
 }

@@ -453,10 +453,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     max: 22,
     doc:
       "Codec level; -1 uses the codec's default. Valid levels depend on the codec: gzip 0-9, lz4 0-12, " +
-      'zstd 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default.',
-    implemented:
-      "accepted and validated per codec, but not passed to the codec yet: batches are compressed at the codec's " +
-      'default level',
+      'zstd 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default. Honoured by gzip and ' +
+      'zstd; lz4 (lz4-napi has no level) and snappy (no levels) accept it and compress at their default.',
+    implemented: true,
   },
   {
     name: 'message.max.bytes',

@@ -265,11 +265,10 @@ export interface ProducerConfig {
   'compression.codec'?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
   /**
    * Codec level; -1 uses the codec's default. Valid levels depend on the codec: gzip 0-9, lz4 0-12, zstd
-   * 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default.
+   * 1-22, snappy 0 only (KIP-390). Resolves to null for the codec default. Honoured by gzip and zstd; lz4
+   * (lz4-napi has no level) and snappy (no levels) accept it and compress at their default.
    *
    * Default: `-1`. Range: -1 .. 22.
-   * Not implemented yet: accepted and validated per codec, but not passed to the codec yet: batches are
-   * compressed at the codec's default level.
    */
   'compression.level'?: number | `${number}`
   /**

@@ -75,7 +75,7 @@ export class Producer {
     }
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
-    const codec = getCodec(c.compressionType)
+    const codec = getCodec(c.compressionType, c.compressionLevel)
     this.idempotence = c.enableIdempotence ? new IdempotenceState() : null
     this.maxRecordBytes = c.messageMaxBytes
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)

@@ -1,13 +1,16 @@
 // Compressed batches written by us are decompressed by the broker (it validates every batch) and
-// read back by Kafka's Java console consumer and by kcat.
+// read back by Kafka's Java console consumer and by kcat, for every codec. The batches are also
+// fetched raw to check that the broker stored them with the codec asked for.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { fetchPartitionBytes } from '../../scripts/capture-java-batches.js'
 import { consoleConsume, kcatConsume } from '../../scripts/kafka/tools.js'
 import { Producer } from '../../src/index.js'
+import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
-for (const codec of ['gzip', 'lz4'] as const) {
+for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
   test(`compression.type=${codec}: Java's console consumer and kcat read our batches`, async () => {
     const bootstrap = sharedBootstrapServers()
     const topic = uniqueTopic(codec)
@@ -16,6 +19,8 @@ for (const codec of ['gzip', 'lz4'] as const) {
       'bootstrap.servers': bootstrap,
       'compression.type': codec,
       'linger.ms': 20,
+      // Batches of up to ~250 KiB, so snappy batches hold several 32 KiB xerial blocks.
+      'batch.size': 256 * 1024,
     })
     const n = 2_000
     const values = Array.from(
@@ -32,6 +37,18 @@ for (const codec of ['gzip', 'lz4'] as const) {
     assert.equal(await producer.flush(30_000), 0)
     await producer.close()
     assert.equal(ok, n)
+
+    // The topic's compression.type is `producer`: the log holds our batches with our codec.
+    const batches = decodeRecordBatches(await fetchPartitionBytes(bootstrap, topic, 16 * 1024 * 1024))
+    assert.ok(
+      batches.some((b) => b.records.length > 500),
+      `some batch holds more than 500 records (> 64 KiB); sizes: ${batches.map((b) => b.records.length).join(',')}`,
+    )
+    assert.deepEqual(new Set(batches.map((b) => b.compression)), new Set([codec]))
+    assert.deepEqual(
+      batches.flatMap((b) => b.records.map((r) => r.value!.toString())),
+      values,
+    )
 
     const java = await consoleConsume({ bootstrapServers: bootstrap, topic, maxMessages: n })
     assert.deepEqual(

@@ -1,7 +1,25 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { codecForAttribute, getCodec, registerCodec, type Codec } from '../../../src/compression/index.js'
+import {
+  codecForAttribute,
+  getCodec,
+  registerCodec,
+  type Codec,
+  type CompressionType,
+} from '../../../src/compression/index.js'
+import { loadOptional } from '../../../src/compression/optional.js'
 import { KafkaError } from '../../../src/protocol/errors.js'
+
+const ALL: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
+/** > 1 MiB: compressible text, then incompressible bytes, so blocks of both kinds are exercised. */
+function bigInput(): Buffer {
+  const text = Buffer.from(
+    Array.from({ length: 30_000 }, (_, i) => `{"event":"e-${i}","user":${i % 97}}`).join('\n'),
+  )
+  return Buffer.concat([text, randomBytes(512 * 1024), Buffer.from('tail')])
+}
 
 describe('compression registry', () => {
   it('none is the identity', () => {
@@ -20,26 +38,75 @@ describe('compression registry', () => {
     assert.equal(codecForAttribute(0x11).name, 'gzip', 'only bits 0-2 select the codec')
   })
 
-  for (const name of ['snappy', 'zstd'] as const) {
-    it(`${name} is not registered yet: _NOT_IMPLEMENTED naming it`, () => {
-      assert.throws(
-        () => getCodec(name),
-        (e: unknown) => {
-          assert.ok(e instanceof KafkaError)
-          assert.equal(e.code, '_NOT_IMPLEMENTED')
-          assert.match(e.message, new RegExp(name))
-          assert.match(e.message, /not available yet/)
-          return true
-        },
-      )
+  for (const [i, name] of ALL.entries()) {
+    it(`${name}: attribute ${i}, round trips of empty, small and > 1 MiB input`, () => {
+      const codec = getCodec(name)
+      assert.equal(codec.name, name)
+      assert.equal(codec.attribute, i)
+      assert.equal(codecForAttribute(i), codec)
+      const big = bigInput()
+      assert.ok(big.length > 1024 * 1024)
+      for (const data of [Buffer.alloc(0), Buffer.from('x'), Buffer.from('kafka '.repeat(100)), big]) {
+        const packed = codec.compress(data)
+        assert.ok(codec.decompress(packed).equals(data), `${name}: ${data.length} bytes`)
+      }
+      if (name !== 'none') {
+        const text = Buffer.from('kafka '.repeat(50_000))
+        assert.ok(codec.compress(text).length < text.length / 10, `${name} compresses`)
+      }
     })
   }
 
+  it('getCodec(name, level) compresses at that level; null or undefined is the default', () => {
+    const data = Buffer.from(
+      Array.from({ length: 30_000 }, (_, i) => `${i % 1000}:${(i * 7919) % 10007},`).join(''),
+    )
+    for (const [name, low, high] of [
+      ['gzip', 1, 9],
+      ['zstd', 1, 19],
+    ] as const) {
+      const fast = getCodec(name, low)
+      const best = getCodec(name, high)
+      assert.equal(fast.name, name)
+      assert.equal(fast.attribute, getCodec(name).attribute)
+      const a = fast.compress(data)
+      const b = best.compress(data)
+      assert.ok(b.length < a.length, `${name}: level ${high} (${b.length}) < level ${low} (${a.length})`)
+      assert.ok(fast.decompress(b).equals(data))
+      assert.ok(getCodec(name).compress(data, high).equals(b), 'an explicit level still wins')
+      assert.equal(getCodec(name, null), getCodec(name))
+      assert.equal(getCodec(name, undefined), getCodec(name))
+    }
+    // No levels: snappy has none, lz4-napi's frame encoder takes none. The level is ignored.
+    for (const name of ['snappy', 'lz4'] as const) {
+      assert.ok(getCodec(name, 0).compress(data).equals(getCodec(name).compress(data)))
+    }
+  })
+
+  it('a missing optional package is _NOT_IMPLEMENTED naming the package and the install command', () => {
+    assert.throws(
+      () => loadOptional('reliable-kafka-no-such-codec-package', 'snappy'),
+      (e: unknown) => {
+        assert.ok(e instanceof KafkaError)
+        assert.equal(e.code, '_NOT_IMPLEMENTED')
+        assert.match(e.message, /compression\.type=snappy/)
+        assert.match(e.message, /'reliable-kafka-no-such-codec-package'/)
+        assert.match(e.message, /npm install reliable-kafka-no-such-codec-package/)
+        return true
+      },
+    )
+  })
+
   it('registerCodec adds a codec and checks its attribute', () => {
+    const real = getCodec('zstd')
     const fake: Codec = { name: 'zstd', attribute: 4, compress: (d) => d, decompress: (d) => d }
     assert.throws(() => registerCodec({ ...fake, attribute: 3 }), KafkaError)
-    registerCodec(fake)
-    assert.equal(codecForAttribute(4), fake)
+    try {
+      registerCodec(fake)
+      assert.equal(codecForAttribute(4), fake)
+    } finally {
+      registerCodec(real)
+    }
   })
 
   it('unknown attribute values are _BAD_MSG', () => {
