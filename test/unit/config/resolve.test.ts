@@ -371,14 +371,15 @@ describe('value parsing', () => {
     configError(() => resolveProducerConfig({ ...BASE, debug: 'brokers' }), 'debug')
   })
 
-  it('compression.level and topic.metadata.refresh.interval.ms are validated but listed as not implemented', () => {
+  it('topic.metadata.refresh.interval.ms is validated but listed as not implemented; compression.level is implemented', () => {
     const c = resolveProducerConfig({
       ...BASE,
       'compression.type': 'gzip',
       'compression.level': 6,
       'topic.metadata.refresh.interval.ms': 1000,
     })
-    assert.deepEqual(c.notImplemented, ['compression.level', 'topic.metadata.refresh.interval.ms'])
+    assert.deepEqual(c.notImplemented, ['topic.metadata.refresh.interval.ms'])
+    assert.equal(c.compressionLevel, 6)
   })
 })
 
