@@ -1,0 +1,95 @@
+// reliable-kafka runner: produce(record, callback) in a loop, the README's basic pattern. When the
+// buffer is full (_QUEUE_FULL) it waits for deliveries and retries; it yields to the event loop every
+// 1,000 records so the sender can write while the loop produces.
+import { KafkaError, Producer, type ProducerConfig } from '../../src/index.js'
+import {
+  Histogram,
+  dueAt,
+  errMessage,
+  finishResult,
+  keyFor,
+  makePayloads,
+  printResult,
+  progressReporter,
+  readWorkload,
+  sleep,
+} from '../common.js'
+
+const w = readWorkload()
+const config: Record<string, unknown> = {
+  'bootstrap.servers': w.bootstrapServers,
+  'client.id': 'bench-ours',
+  acks: w.acks,
+  'enable.idempotence': w.idempotence,
+  'compression.type': w.compression,
+  'linger.ms': w.lingerMs,
+}
+if (w.batchSize !== null) config['batch.size'] = w.batchSize
+
+async function main(): Promise<void> {
+  if (w.id === 'W4') throw new Error('not implemented: transactions are not supported yet')
+  const producer = new Producer(config as ProducerConfig)
+  const payloads = makePayloads(w.recordSize)
+  const h = new Histogram()
+  const progress = progressReporter()
+  let delivered = 0
+  let errors = 0
+  let firstError: string | undefined
+  let outstanding = 0
+  let wake: (() => void) | null = null
+  let wakeBelow = 0
+
+  // Warm-up: one record so metadata, the connection and InitProducerId are not in the timing.
+  await producer.send({ topic: w.topic, key: 'warmup', value: payloads[0]! })
+
+  const start = performance.now()
+  let end = start
+  const onDelivery = (t0: number) => (err: KafkaError | null) => {
+    const now = performance.now()
+    outstanding--
+    if (err) {
+      errors++
+      firstError ??= errMessage(err)
+    } else {
+      delivered++
+      h.record(now - t0)
+    }
+    end = now
+    progress(delivered + errors)
+    if (wake && outstanding <= wakeBelow) {
+      const f = wake
+      wake = null
+      f()
+    }
+  }
+  for (let i = 0; i < w.records; i++) {
+    if (w.rate !== null) {
+      const due = dueAt(start, i, w.rate)
+      const now = performance.now()
+      if (due > now + 1) await sleep(due - now)
+    } else if (i % 1000 === 999) {
+      await new Promise<void>((r) => setImmediate(r))
+    }
+    const record = { topic: w.topic, key: w.keyed ? keyFor(i) : null, value: payloads[i % payloads.length]! }
+    for (;;) {
+      try {
+        producer.produce(record, onDelivery(performance.now()))
+        outstanding++
+        break
+      } catch (e) {
+        if (!(e instanceof KafkaError) || e.code !== '_QUEUE_FULL') throw e
+        wakeBelow = Math.floor(outstanding / 2)
+        await new Promise<void>((r) => (wake = r))
+      }
+    }
+  }
+  const remaining = await producer.flush(120_000)
+  if (remaining > 0) firstError ??= `${remaining} records undelivered after flush(120 s)`
+  await producer.close()
+  printResult(finishResult('ours', w, h, delivered, errors, end - start, { firstError }))
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`FATAL ${errMessage(e)}\n`)
+  process.exit(2)
+})
