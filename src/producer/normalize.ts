@@ -1,15 +1,27 @@
 import { KafkaError, type RecordHeader } from '../protocol/index.js'
-import type { ProducerRecord, RecordData, RecordHeaders } from './record.js'
+import type { RecordEntry } from './batch.js'
+import type { DeliveryCallback, ProducerRecord, RecordData, RecordHeaders } from './record.js'
 
-/** A record after validation: bytes, headers in wire order, a timestamp. */
-export interface NormalizedRecord {
-  readonly topic: string
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: RecordHeader[] | null
-  readonly timestamp: number
-  /** -1 when the partitioner decides. */
-  readonly partition: number
+/**
+ * A record after validation: bytes, headers in wire order, a timestamp. The same object later
+ * serves as its batch entry (callback, reserved bytes, deadline filled in on acceptance), so the
+ * per-record path allocates one object of ours instead of two; every field exists from the
+ * constructor on, so V8 keeps one shape for all of them.
+ */
+export class NormalizedRecord implements RecordEntry {
+  callback: DeliveryCallback | undefined = undefined
+  bytes = 0
+  deadline = 0
+
+  constructor(
+    readonly topic: string,
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: RecordHeader[] | null,
+    readonly timestamp: number,
+    /** -1 when the partitioner decides. */
+    readonly partition: number,
+  ) {}
 }
 
 /** Kafka's topic name rule (Topic.validate): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
@@ -102,5 +114,5 @@ export function normalizeRecord(record: ProducerRecord, now: number): Normalized
     }
     partition = p
   }
-  return { topic, key, value, headers: normalizeHeaders(record.headers), timestamp, partition }
+  return new NormalizedRecord(topic, key, value, normalizeHeaders(record.headers), timestamp, partition)
 }

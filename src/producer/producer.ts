@@ -7,7 +7,7 @@ import { BATCH_HEADER_SIZE, KafkaError, RecordBatchBuilder } from '../protocol/i
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
 import { Accumulator } from './accumulator.js'
-import type { ProducerBatch, RecordEntry } from './batch.js'
+import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
 import { IdempotenceState } from './idempotence.js'
 import { normalizeRecord, type NormalizedRecord } from './normalize.js'
@@ -347,18 +347,12 @@ export class Producer {
     callback: DeliveryCallback | undefined,
     acceptedAt: number,
   ): void {
-    const entry: RecordEntry = {
-      key: r.key,
-      value: r.value,
-      headers: r.headers,
-      timestamp: r.timestamp,
-      callback,
-      bytes,
-      deadline: acceptedAt + this.config.deliveryTimeoutMs,
-    }
+    r.callback = callback
+    r.bytes = bytes
+    r.deadline = acceptedAt + this.config.deliveryTimeoutMs
     // A new batch needs its linger timer armed; a full one may go now. Otherwise the sender is
     // already due to look at this partition, and waking it per record would only cost time.
-    const res = this.accumulator.append(r.topic, partition, entry, bytes)
+    const res = this.accumulator.append(r.topic, partition, r, bytes)
     if (res.newBatch || res.full) this.sender.wakeup()
   }
 
