@@ -1,4 +1,6 @@
+import { parseHostPort } from '../cluster/address.js'
 import { ConnectionPool } from '../cluster/connection-pool.js'
+import { resolveProducerConfig } from '../config/index.js'
 import { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'
 import { CreateTopicsApi, DeleteTopicsApi, KafkaError } from '../protocol/index.js'
@@ -45,16 +47,10 @@ export class Admin {
     })
     this.metadata = new Metadata(
       {
-        bootstrap: opts.bootstrapServers.split(',').map((s) => {
-          const i = s.trim().lastIndexOf(':')
-          return {
-            host: s
-              .trim()
-              .slice(0, i)
-              .replace(/^\[|\]$/g, ''),
-            port: Number(s.trim().slice(i + 1)),
-          }
-        }),
+        // The producer's own validation: default port 9092, PLAINTEXT:// prefixes, IPv6 brackets.
+        bootstrap: resolveProducerConfig({ 'bootstrap.servers': opts.bootstrapServers }).bootstrapServers.map(
+          parseHostPort,
+        ),
         metadataMaxAgeMs: 300_000,
         retryBackoffMs: 100,
         retryBackoffMaxMs: 1000,

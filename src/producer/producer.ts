@@ -1,4 +1,5 @@
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../config/index.js'
+import { parseHostPort } from '../cluster/address.js'
 import { ConnectionPool, type ConnectionFactory } from '../cluster/connection-pool.js'
 import { Metadata } from '../cluster/metadata.js'
 import type { TransportFactory } from '../network/transport.js'
@@ -550,12 +551,6 @@ export class Producer {
 
 /** Reports of records without headers share one empty, frozen list. */
 const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])
-
-function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
-  if (!m) throw new KafkaError('_INVALID_ARG', `bootstrap server '${s}' is not host:port`)
-  return { host: m[1]!, port: Number(m[2]) }
-}
 
 function toKafkaError(err: unknown): KafkaError {
   return err instanceof KafkaError ? err : new KafkaError('_APPLICATION', String(err), { cause: err })

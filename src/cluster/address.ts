@@ -1,0 +1,8 @@
+import { KafkaError } from '../protocol/index.js'
+
+/** Splits a validated "host:port" or "[v6]:port" into its parts. */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
+  if (!m) throw new KafkaError('_INVALID_ARG', `broker address '${s}' is not host:port`)
+  return { host: m[1]!, port: Number(m[2]) }
+}
