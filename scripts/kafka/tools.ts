@@ -258,3 +258,17 @@ export async function kcatConsume(opts: KcatConsumeOptions): Promise<KcatRecord[
   if (r.code !== 0) throw new Error(describe(`kcat ${args.join(' ')}`, r))
   return parseKcatOutput(r.stdout)
 }
+
+/**
+ * Reads until at least `count` records are there or `timeoutMs` passes, and returns what it read.
+ * For records whose producer gets no acknowledgement (acks=0): "sent" says nothing about when the
+ * broker has appended them, so a single read right after sending can race the broker.
+ */
+export async function kcatConsumeAtLeast(opts: KcatConsumeOptions, waitMs = 15_000): Promise<KcatRecord[]> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const got = await kcatConsume(opts)
+    if (got.length >= opts.count || Date.now() >= deadline) return got
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
