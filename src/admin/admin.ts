@@ -3,7 +3,7 @@ import { ConnectionPool } from '../cluster/connection-pool.js'
 import { resolveProducerConfig } from '../config/index.js'
 import { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'
-import { CreateTopicsApi, DeleteTopicsApi, KafkaError } from '../protocol/index.js'
+import { CreateTopicsApi, DeleteTopicsApi, KafkaError, ListOffsetsApi } from '../protocol/index.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 
@@ -116,7 +116,12 @@ export class Admin {
     )
   }
 
-  /** Waits until each topic is in the metadata with a leader for every partition. */
+  /**
+   * Waits until each topic is in the metadata with a leader for every partition, and each leader
+   * actually serves its partitions. The second step matters: metadata names a leader a moment
+   * before that broker has created the partition, and a Produce in that moment fails; with acks=0
+   * the broker can only answer by closing the connection, and the records are silently lost.
+   */
   async waitForTopics(names: string[], deadline: number): Promise<void> {
     for (const n of names) this.metadata.addTopic(n)
     for (;;) {
@@ -125,12 +130,51 @@ export class Admin {
         const t = this.metadata.topic(n)
         return t && t.partitions.length > 0 && t.available.length === t.partitions.length
       })
-      if (ready) return
+      if (ready && (await this.leadersServe(names))) return
       if (this.clock.now() >= deadline) {
         throw new KafkaError('_TIMED_OUT', `topics not ready in time: ${names.join(', ')}`)
       }
       await sleep(100)
     }
+  }
+
+  /** Asks each leader for the end offsets of its partitions: true when every one answers without error. */
+  private async leadersServe(names: string[]): Promise<boolean> {
+    const byLeader = new Map<number, Map<string, number[]>>()
+    for (const n of names) {
+      for (const p of this.metadata.topic(n)!.partitions) {
+        let topics = byLeader.get(p.leader)
+        if (!topics) byLeader.set(p.leader, (topics = new Map()))
+        let parts = topics.get(n)
+        if (!parts) topics.set(n, (parts = []))
+        parts.push(p.partition)
+      }
+    }
+    for (const [leader, topics] of byLeader) {
+      const broker = this.metadata.broker(leader)
+      if (!broker) return false
+      try {
+        const conn = await this.pool.get(broker)
+        const res = await conn.request(ListOffsetsApi, {
+          replicaId: -1,
+          isolationLevel: 0,
+          timeoutMs: this.requestTimeoutMs,
+          topics: [...topics].map(([name, partitions]) => ({
+            name,
+            partitions: partitions.map((partitionIndex) => ({
+              partitionIndex,
+              currentLeaderEpoch: -1,
+              timestamp: -1n, // latest
+              maxNumOffsets: 1,
+            })),
+          })),
+        })
+        if (res.topics.some((t) => t.partitions.some((p) => p.errorCode !== 0))) return false
+      } catch {
+        return false
+      }
+    }
+    return true
   }
 
   /** Partition count and leaders of a topic, or undefined when it does not exist. */
