@@ -392,6 +392,17 @@ class Cluster implements KafkaCluster {
  * Starts a KRaft cluster of 1 or 3 combined broker+controller nodes on 127.0.0.1 with fresh temp storage,
  * and resolves once every node's Metadata lists every broker.
  */
+/**
+ * A cluster id as Kafka makes them (Uuid.randomUuid): 16 random bytes in base64url, drawn again
+ * when the text starts with '-', which the storage tool's argument parser would take for an option.
+ */
+function randomClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const count = opts.nodes ?? 1
   if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
@@ -412,7 +423,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
     const voters = cluster.nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',')
     const rf = String(count === 1 ? 1 : 3)
     const minIsr = count === 1 ? '1' : '2'
-    const clusterId = randomBytes(16).toString('base64url')
+    const clusterId = randomClusterId()
 
     await Promise.all(
       cluster.nodes.map(async (node) => {
