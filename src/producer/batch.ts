@@ -20,10 +20,17 @@ export interface RecordEntry {
 /**
  * Records for one partition that travel in one RecordBatch. The records are encoded into the
  * builder as they are appended (so the bytes counted against buffer.memory are the bytes we
- * send); `entries` keep what the delivery reports need.
+ * send). What a delivery report needs besides the bytes is kept in flat arrays, not in an object
+ * per record: a record waiting for its acknowledgement costs the garbage collector a callback
+ * reference and a few numbers, and its key and value are read back from the batch's own bytes.
  */
 export class ProducerBatch {
-  readonly entries: RecordEntry[] = []
+  private n = 0
+  private callbacks: (DeliveryCallback | undefined)[] | null = null
+  private readonly timestamps: number[] = []
+  /** Per record: key start, key length, value start, value length (-1 length = null). */
+  private positions = new Int32Array(64)
+  private headerLists: (RecordHeader[] | null)[] | null = null
   readonly builder: RecordBatchBuilder
   /**
    * Delivery deadline of the batch: its creation time + delivery.timeout.ms (as in Java), or the
@@ -77,7 +84,27 @@ export class ProducerBatch {
   }
 
   get count(): number {
-    return this.entries.length
+    return this.n
+  }
+
+  callbackAt(i: number): DeliveryCallback | undefined {
+    return this.callbacks === null ? undefined : this.callbacks[i]
+  }
+
+  timestampAt(i: number): number {
+    return this.timestamps[i]!
+  }
+
+  keyAt(i: number): Buffer | null {
+    return this.builder.bytesAt(this.positions[4 * i]!, this.positions[4 * i + 1]!)
+  }
+
+  valueAt(i: number): Buffer | null {
+    return this.builder.bytesAt(this.positions[4 * i + 2]!, this.positions[4 * i + 3]!)
+  }
+
+  headersAt(i: number): RecordHeader[] | null {
+    return this.headerLists === null ? null : (this.headerLists[i] ?? null)
   }
 
   get sizeInBytes(): number {
@@ -91,18 +118,33 @@ export class ProducerBatch {
    */
   tryAppend(entry: RecordEntry, sizeBound: number, batchSize: number, maxRecords: number): boolean {
     if (this.closed) return false
-    if (
-      this.entries.length > 0 &&
-      (this.builder.sizeInBytes + sizeBound > batchSize || this.entries.length >= maxRecords)
-    ) {
+    const n = this.n
+    if (n > 0 && (this.builder.sizeInBytes + sizeBound > batchSize || n >= maxRecords)) {
       this.closed = true
       return false
     }
-    this.builder.append(entry.timestamp, entry.key, entry.value, entry.headers)
-    this.entries.push(entry)
+    const b = this.builder
+    b.append(entry.timestamp, entry.key, entry.value, entry.headers)
+    if (4 * n + 4 > this.positions.length) {
+      const grown = new Int32Array(this.positions.length * 2)
+      grown.set(this.positions)
+      this.positions = grown
+    }
+    const p = this.positions
+    p[4 * n] = b.lastKeyStart
+    p[4 * n + 1] = entry.key === null ? -1 : entry.key.length
+    p[4 * n + 2] = b.lastValueStart
+    p[4 * n + 3] = entry.value === null ? -1 : entry.value.length
+    this.timestamps.push(entry.timestamp)
+    if (entry.callback !== undefined) {
+      // Allocated on the first record that has a callback; earlier slots read as undefined.
+      ;(this.callbacks ??= [])[n] = entry.callback
+    }
+    if (entry.headers !== null) (this.headerLists ??= [])[n] = entry.headers
+    this.n = n + 1
     if (entry.deadline < this.deadline) this.deadline = entry.deadline
     this.reservedBytes += entry.bytes
-    if (this.builder.sizeInBytes >= batchSize || this.entries.length >= maxRecords) this.closed = true
+    if (b.sizeInBytes >= batchSize || this.n >= maxRecords) this.closed = true
     return true
   }
 }

@@ -485,21 +485,22 @@ export class Producer {
     const err = outcome.ok ? null : outcome.error
     const base = outcome.ok ? outcome.baseOffset : -1
     const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
-    const entries = batch.entries
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!
-      if (!e.callback && !this.config.deliveryReportCb) continue
-      this.deliver(e.callback, err, {
+    const count = batch.count
+    const drCb = this.config.deliveryReportCb
+    for (let i = 0; i < count; i++) {
+      const cb = batch.callbackAt(i) ?? drCb ?? undefined
+      if (!cb) continue
+      this.deliver(cb, err, {
         topic: batch.topic,
         partition: batch.partition,
         offset: base >= 0 ? base + i : -1,
-        timestamp: appendTime >= 0 ? appendTime : e.timestamp,
-        key: e.key,
-        value: e.value,
-        headers: e.headers ?? NO_HEADERS,
+        timestamp: appendTime >= 0 ? appendTime : batch.timestampAt(i),
+        key: batch.keyAt(i),
+        value: batch.valueAt(i),
+        headers: batch.headersAt(i) ?? NO_HEADERS,
       })
     }
-    this.recordsDone(entries.length)
+    this.recordsDone(count)
   }
 
   /**

@@ -45,6 +45,9 @@ export class RecordBatchBuilder {
   private maxTimestamp = 0
   private compressed: { codec: CompressionType; data: Buffer } | undefined
   private builtInPlace = false
+  /** Where the last appended record's key and value bytes start in the batch (see {@link bytesAt}). */
+  lastKeyStart = 0
+  lastValueStart = 0
 
   constructor(capacityHint: number) {
     this.buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_SIZE + 64, capacityHint))
@@ -116,8 +119,10 @@ export class RecordBatchBuilder {
     this.varlong(timestampDelta)
     this.varint(offsetDelta)
     this.varint(keyLen)
+    this.lastKeyStart = this.pos
     if (key !== null) this.copy(key)
     this.varint(valueLen)
+    this.lastValueStart = this.pos
     if (value !== null) this.copy(value)
     this.varint(headerCount)
     if (headers !== null && headerKeyLens !== undefined) {
@@ -173,6 +178,15 @@ export class RecordBatchBuilder {
     out.writeInt32BE(this.n, 57)
     out.writeUInt32BE(crc32c(out, 0, ATTRIBUTES_OFFSET), CRC_OFFSET)
     return out
+  }
+
+  /**
+   * A view of bytes this batch holds (a record's key or value, by the positions noted at append);
+   * null for length -1. No copy: the view shares the batch's memory, which never changes once
+   * written (growth copies into a new buffer, build() only writes the header).
+   */
+  bytesAt(start: number, length: number): Buffer | null {
+    return length < 0 ? null : this.buf.subarray(start, start + length)
   }
 
   private ensure(n: number): void {
