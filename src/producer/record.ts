@@ -35,6 +35,11 @@ export interface DeliveryReport {
   offset: number
   /** The record's timestamp (the broker's log-append time on topics configured for it). */
   timestamp: number
+  /**
+   * The key and value as sent (strings UTF-8 encoded). For a batched record these are views of
+   * the batch's bytes, not the Buffers you passed: equal content, and copy them (Buffer.from) if
+   * you keep many reports around, so that the batch's memory can be freed.
+   */
   key: Buffer | null
   value: Buffer | null
   /** In wire order; repeated keys are kept. */
