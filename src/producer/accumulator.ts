@@ -14,7 +14,21 @@ export interface AccumulatorOptions {
   lingerMs: number
   deliveryTimeoutMs: number
   clock: Clock
+  /** Batches are compressed: batch.size then bounds the estimated compressed size (as in Java). */
+  compressed?: boolean
+  /** No batch may grow beyond this many uncompressed bytes (message.max.bytes). */
+  maxBatchBytes?: number
 }
+
+/**
+ * Java's CompressionRatioEstimator: batch.size bounds a batch's *compressed* size, estimated from
+ * the ratio observed on the topic's earlier batches. The estimate starts at 1 (no gain), creeps
+ * down by 0.005 per better batch and jumps up by 0.05 per worse one, so an overestimate of the gain
+ * is corrected fast. A 5 % margin is added when the estimate is used.
+ */
+const RATIO_IMPROVING_STEP = 0.005
+const RATIO_DETERIORATING_STEP = 0.05
+const RATIO_MARGIN = 1.05
 
 export interface AppendResult {
   batch: ProducerBatch
@@ -36,7 +50,34 @@ export class Accumulator {
   /** Batches created and not yet completed, for flush() and close(). */
   private batchCount = 0
 
+  private readonly ratios = new Map<string, number>()
+
   constructor(private readonly opts: AccumulatorOptions) {}
+
+  /** Uncompressed bytes a batch of `topic` may hold so that it compresses to about batch.size. */
+  private budget(topic: string): number {
+    if (!this.opts.compressed) return this.opts.batchSize
+    const ratio = this.ratios.get(topic) ?? 1
+    const budget = Math.floor(this.opts.batchSize / (ratio * RATIO_MARGIN))
+    return Math.max(this.opts.batchSize, Math.min(budget, this.opts.maxBatchBytes ?? Infinity))
+  }
+
+  /** Feeds the ratio of a batch just compressed into the topic's estimate (sender, on first build). */
+  observeCompression(topic: string, uncompressedBytes: number, compressedBytes: number): void {
+    if (!this.opts.compressed || uncompressedBytes <= 0) return
+    const observed = compressedBytes / uncompressedBytes
+    const current = this.ratios.get(topic) ?? 1
+    const next =
+      observed > current
+        ? Math.max(current + RATIO_DETERIORATING_STEP, observed)
+        : Math.max(current - RATIO_IMPROVING_STEP, observed)
+    this.ratios.set(topic, Math.min(1, next))
+  }
+
+  /** The current compression ratio estimate for `topic` (1 = no gain assumed). */
+  compressionRatio(topic: string): number {
+    return this.ratios.get(topic) ?? 1
+  }
 
   queue(topic: string, partition: number): PartitionQueue {
     let parts = this.byTopic.get(topic)
@@ -56,21 +97,18 @@ export class Accumulator {
   append(topic: string, partition: number, entry: RecordEntry, sizeBound: number): AppendResult {
     const q = this.queue(topic, partition)
     const last = q.batches[q.batches.length - 1]
-    if (
-      last &&
-      !last.inFlight &&
-      last.tryAppend(entry, sizeBound, this.opts.batchSize, this.opts.batchNumMessages)
-    ) {
+    const budget = this.budget(topic)
+    if (last && !last.inFlight && last.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)) {
       return { batch: last, newBatch: false, full: last.closed }
     }
     const batch = new ProducerBatch(
       topic,
       partition,
-      Math.min(Math.max(this.opts.batchSize, sizeBound + 128), 1 << 30),
+      Math.min(Math.max(budget, sizeBound + 128), 1 << 30),
       this.opts.clock.now(),
       this.opts.deliveryTimeoutMs,
     )
-    batch.tryAppend(entry, sizeBound, this.opts.batchSize, this.opts.batchNumMessages)
+    batch.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)
     q.batches.push(batch)
     this.batchCount++
     return { batch, newBatch: true, full: batch.closed }

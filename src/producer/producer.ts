@@ -115,6 +115,8 @@ export class Producer {
       lingerMs: c.lingerMs,
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       clock: this.clock,
+      compressed: c.compressionType !== 'none',
+      maxBatchBytes: c.messageMaxBytes,
     })
     this.sender = new Sender(
       {

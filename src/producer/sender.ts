@@ -357,6 +357,7 @@ export class Sender {
       const freshStamp = this.idem !== null && !b.stamped
       if (freshStamp) this.idem!.stamp(b)
       if (!b.wire) {
+        const firstBuild = b.attempts === 0
         b.wire = b.builder.build({
           producerId: b.producerId,
           producerEpoch: b.producerEpoch,
@@ -364,6 +365,7 @@ export class Sender {
           transactional: false,
           codec: this.opts.codec,
         })
+        if (firstBuild) this.accumulator.observeCompression(b.topic, b.sizeInBytes, b.wire.length)
       }
       if (out.length > 0 && size + b.wire.length > this.opts.maxRequestBytes) {
         // Not sent after all: hand its sequence back, so that a stamp always means "sent under it"

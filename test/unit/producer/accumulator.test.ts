@@ -164,3 +164,35 @@ describe('Accumulator', () => {
     )
   })
 })
+
+describe('compression ratio estimate (Java CompressionRatioEstimator)', () => {
+  it('lets a compressed batch hold more than batch.size of records once a gain was observed', () => {
+    const { a } = acc({ batchSize: 16384, compressed: true, maxBatchBytes: 1_048_576 })
+    const { e, bound } = entry('x'.repeat(100))
+    // Before any observation the estimate is 1: batch.size bounds the uncompressed bytes.
+    const fill = (partition: number) => {
+      const batch = a.append('t', partition, e, bound).batch
+      for (let i = 0; i < 100_000 && a.append('t', partition, e, bound).batch === batch; i++);
+      return batch
+    }
+    const first = fill(0)
+    assert.ok(first.sizeInBytes <= 16384 && first.sizeInBytes > 16000)
+    assert.equal(a.compressionRatio('t'), 1)
+    // A batch that compressed to a quarter pulls the estimate down slowly (0.005 per batch)...
+    a.observeCompression('t', 16000, 4000)
+    assert.equal(a.compressionRatio('t'), 0.995)
+    for (let i = 0; i < 200; i++) a.observeCompression('t', 16000, 4000)
+    assert.equal(a.compressionRatio('t'), 0.25)
+    // ...so batches now hold about batch.size / (0.25 * 1.05) uncompressed bytes.
+    const bigger = fill(1)
+    assert.ok(bigger.sizeInBytes > 16384 * 3.5 && bigger.sizeInBytes <= 16384 / (0.25 * 1.05))
+    // A worse batch pushes the estimate up fast (at least +0.05, or straight to what was seen).
+    a.observeCompression('t', 16000, 12000)
+    assert.equal(a.compressionRatio('t'), 0.75)
+    // Other topics keep their own estimate; without compression batch.size is the plain limit.
+    assert.equal(a.compressionRatio('u'), 1)
+    const { a: plain } = acc({ batchSize: 16384 })
+    plain.observeCompression('t', 16000, 4000)
+    assert.equal(plain.compressionRatio('t'), 1)
+  })
+})
