@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import type { ProducerConfig } from '../../../src/config/index.js'
 import { Producer } from '../../../src/producer/producer.js'
-import type { DeliveryCallback, DeliveryReport } from '../../../src/producer/record.js'
 import {
   InitProducerIdApi,
   KafkaError,
@@ -18,6 +17,7 @@ import {
   type ProduceCall,
   type ReceivedRequest,
 } from '../../helpers/fake-broker.js'
+import { Deliveries } from '../../helpers/deliveries.js'
 
 const T0 = 1_700_000_000_000
 const NOT_LEADER_OR_FOLLOWER = 6
@@ -27,38 +27,6 @@ const UNKNOWN_PRODUCER_ID = 59
 const PRODUCER_FENCED = 90
 const CLUSTER_AUTHORIZATION_FAILED = 31
 const COORDINATOR_LOAD_IN_PROGRESS = 14
-
-/** Counts delivery callbacks per record id: every accepted record must get exactly one. */
-class Deliveries {
-  readonly calls = new Map<string, { err: KafkaError | null; report: DeliveryReport }[]>()
-  /** Record ids in the order their callbacks ran. */
-  readonly order: string[] = []
-
-  cb(id: string): DeliveryCallback {
-    this.calls.set(id, [])
-    return (err, report) => {
-      this.calls.get(id)!.push({ err, report })
-      this.order.push(id)
-    }
-  }
-
-  one(id: string): { err: KafkaError | null; report: DeliveryReport } {
-    const c = this.calls.get(id)
-    assert.ok(c, `record ${id} was never produced`)
-    assert.equal(c.length, 1, `record ${id} got ${c.length} callbacks`)
-    return c[0]!
-  }
-
-  assertAllOnce(): void {
-    for (const [id, c] of this.calls) assert.equal(c.length, 1, `record ${id} got ${c.length} callbacks`)
-  }
-
-  get total(): number {
-    let n = 0
-    for (const c of this.calls.values()) n += c.length
-    return n
-  }
-}
 
 const live: { producer: Producer; clock: ManualClock }[] = []
 

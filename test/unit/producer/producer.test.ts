@@ -2,42 +2,14 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import type { ProducerConfig } from '../../../src/config/index.js'
 import { Producer } from '../../../src/producer/producer.js'
-import type { DeliveryCallback, DeliveryReport } from '../../../src/producer/record.js'
+import type { DeliveryReport } from '../../../src/producer/record.js'
 import { KafkaError, RecordBatchBuilder } from '../../../src/protocol/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { seededRandom } from '../../../src/util/random.js'
 import { FakeCluster, settle, type FakeClusterOptions } from '../../helpers/fake-broker.js'
+import { Deliveries } from '../../helpers/deliveries.js'
 
 const T0 = 1_700_000_000_000
-
-/** Counts delivery callbacks per record id: every accepted record must get exactly one. */
-class Deliveries {
-  readonly calls = new Map<string, { err: KafkaError | null; report: DeliveryReport }[]>()
-
-  cb(id: string): DeliveryCallback {
-    this.calls.set(id, [])
-    return (err, report) => this.calls.get(id)!.push({ err, report })
-  }
-
-  /** The single outcome of `id`; fails if there were none or several. */
-  one(id: string): { err: KafkaError | null; report: DeliveryReport } {
-    const c = this.calls.get(id)
-    assert.ok(c, `record ${id} was never produced`)
-    assert.equal(c.length, 1, `record ${id} got ${c.length} callbacks`)
-    return c[0]!
-  }
-
-  /** Every record got exactly one callback. */
-  assertAllOnce(): void {
-    for (const [id, c] of this.calls) assert.equal(c.length, 1, `record ${id} got ${c.length} callbacks`)
-  }
-
-  get total(): number {
-    let n = 0
-    for (const c of this.calls.values()) n += c.length
-    return n
-  }
-}
 
 /** Producers of the running test; a failed test must not leave one keeping the process alive. */
 const live: { producer: Producer; clock: ManualClock }[] = []
