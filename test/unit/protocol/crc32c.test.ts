@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { crc32c } from '../../../src/protocol/crc32c.js'
+import { crc32c, crc32cImplementation, crc32cPortable } from '../../../src/protocol/crc32c.js'
 
 describe('crc32c', () => {
   it('matches the standard check value for "123456789"', () => {
@@ -22,5 +22,33 @@ describe('crc32c', () => {
       assert.equal(crc32c(data, crc32c(data, 0, 0, cut), cut), whole)
     }
     assert.equal(crc32c(data, 0, 3, 20), crc32c(data.subarray(3, 20)))
+  })
+})
+
+describe('crc32c native and portable agree', () => {
+  it('uses @node-rs/crc32 when installed (it is an optional dependency of this package)', () => {
+    assert.equal(
+      crc32cImplementation,
+      process.env['RELIABLE_KAFKA_PORTABLE_CRC'] === '1' ? 'portable' : 'native',
+    )
+  })
+  it('gives the portable result for every size, offset and continuation', () => {
+    let seed = 1
+    const data = Buffer.alloc(70_000)
+    for (let i = 0; i < data.length; i++) data[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff
+    for (const [start, end] of [
+      [0, 0],
+      [0, 63],
+      [0, 64],
+      [3, 1000],
+      [17, 70_000],
+      [65_000, 70_000],
+    ] as const) {
+      assert.equal(crc32c(data, 0, start, end), crc32cPortable(data, 0, start, end), `[${start}, ${end})`)
+    }
+    const view = new Uint8Array(data.buffer, data.byteOffset + 5, 9_000)
+    assert.equal(crc32c(view), crc32cPortable(view))
+    const first = crc32c(data, 0, 0, 30_000)
+    assert.equal(crc32c(data, first, 30_000, 70_000), crc32cPortable(data))
   })
 })
