@@ -107,12 +107,20 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'Bytes from a broker could not be decoded, or a produce response left a partition out. The connection is ' +
       `closed and the request retried. ${RETRIED} Report it as a bug with the broker version.`,
   },
+  _BAD_COMPRESSION: {
+    where: REPORT,
+    todo:
+      "The codec threw while compressing a batch (e.g. its native package is broken or out of memory); the batch's " +
+      "records fail with the codec's message as `cause` and are not retried. Check the codec package installation, " +
+      'or use another compression.type.',
+  },
   _NOT_IMPLEMENTED: {
     where: 'thrown by the constructor',
     todo:
-      'A configured feature does not exist in this release: transactional.id, compression.type snappy or zstd, ' +
-      'or lz4 without its optional package lz4-napi (the message names the package to install). Remove the key, ' +
-      'choose another codec, or install the package. See the README, Status.',
+      "A configured feature does not exist in this release (transactional.id), or a codec's optional package is " +
+      'missing: lz4 needs lz4-napi, snappy needs snappy, zstd needs @toondepauw/node-zstd on Node < 22.15 (the ' +
+      'message names the package to install). Remove the key, choose another codec, or install the package. See ' +
+      'the README, Status.',
   },
 
   _UNSUPPORTED_FEATURE: {

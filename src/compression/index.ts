@@ -20,6 +20,12 @@ export interface Codec {
   readonly attribute: number
   /** `level` undefined means the codec's default level; codecs without levels ignore it. */
   compress(data: Buffer, level?: number): Buffer
+  /**
+   * The same bytes as {@link compress}, computed off the JavaScript thread (libuv's thread pool),
+   * so the producer can keep encoding records while a batch compresses. Optional: codecs without it
+   * are always called synchronously. `data` must not change until the promise settles.
+   */
+  compressAsync?(data: Buffer, level?: number): Promise<Buffer>
   decompress(data: Buffer): Buffer
 }
 
@@ -51,10 +57,12 @@ export function registerCodec(codec: Codec): void {
 export function getCodec(name: CompressionType, level?: number | null): Codec {
   const codec = loadCodec(name)
   if (level === undefined || level === null) return codec
+  const compressAsync = codec.compressAsync?.bind(codec)
   return {
     name: codec.name,
     attribute: codec.attribute,
     compress: (data, l) => codec.compress(data, l ?? level),
+    ...(compressAsync && { compressAsync: (data: Buffer, l?: number) => compressAsync(data, l ?? level) }),
     decompress: (data) => codec.decompress(data),
   }
 }

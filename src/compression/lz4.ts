@@ -8,6 +8,8 @@ import { loadOptional } from './optional.js'
 
 interface Lz4Napi {
   compressFrameSync(data: Buffer): Buffer
+  /** Runs on libuv's thread pool (a napi-rs AsyncTask); same output as compressFrameSync. */
+  compressFrame(data: Uint8Array): Promise<Buffer>
   decompressFrameSync(data: Buffer): Buffer
 }
 
@@ -17,6 +19,7 @@ export function createLz4Codec(): Codec {
     name: 'lz4',
     attribute: 3,
     compress: (data) => lz4.compressFrameSync(data), // level ignored, see above
+    compressAsync: (data) => lz4.compressFrame(data),
     decompress: (data) => lz4.decompressFrameSync(data),
   }
 }

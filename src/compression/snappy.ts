@@ -13,6 +13,7 @@ import { loadOptional } from './optional.js'
 
 interface SnappyNapi {
   compressSync(data: Uint8Array): Buffer
+  compress(data: Uint8Array): Promise<Buffer>
   uncompressSync(data: Uint8Array, options?: { asBuffer?: boolean }): string | Buffer
 }
 
@@ -34,6 +35,19 @@ export function isXerialFramed(data: Buffer): boolean {
   return data.length >= XERIAL_HEADER_SIZE && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)
 }
 
+/** The xerial stream: header, then each raw snappy block behind its int32 length. */
+function xerialFrame(blocks: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [XERIAL_HEADER]
+  let size = XERIAL_HEADER_SIZE
+  for (const block of blocks) {
+    const len = Buffer.allocUnsafe(4)
+    len.writeInt32BE(block.length, 0)
+    parts.push(len, block)
+    size += 4 + block.length
+  }
+  return Buffer.concat(parts, size)
+}
+
 export function createSnappyCodec(): Codec {
   const snappy = loadOptional<SnappyNapi>('snappy', 'snappy')
 
@@ -51,16 +65,18 @@ export function createSnappyCodec(): Codec {
     attribute: 2,
     // Snappy has no levels (KIP-390 allows only 0): the level argument is ignored.
     compress: (data) => {
-      const parts: Buffer[] = [XERIAL_HEADER]
-      let size = XERIAL_HEADER_SIZE
+      const blocks: Buffer[] = []
       for (let at = 0; at < data.length; at += XERIAL_BLOCK_SIZE) {
-        const block = snappy.compressSync(data.subarray(at, at + XERIAL_BLOCK_SIZE))
-        const len = Buffer.allocUnsafe(4)
-        len.writeInt32BE(block.length, 0)
-        parts.push(len, block)
-        size += 4 + block.length
+        blocks.push(snappy.compressSync(data.subarray(at, at + XERIAL_BLOCK_SIZE)))
       }
-      return Buffer.concat(parts, size)
+      return xerialFrame(blocks)
+    },
+    compressAsync: async (data) => {
+      const pending: Promise<Buffer>[] = []
+      for (let at = 0; at < data.length; at += XERIAL_BLOCK_SIZE) {
+        pending.push(snappy.compress(data.subarray(at, at + XERIAL_BLOCK_SIZE)))
+      }
+      return xerialFrame(await Promise.all(pending))
     },
     decompress: (data) => {
       if (!isXerialFramed(data)) return uncompressBlock(data)

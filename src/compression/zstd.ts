@@ -9,14 +9,24 @@ import { loadOptional } from './optional.js'
 /** The zstd part of node:zlib on Node >= 22.15 (absent from @types/node 20). */
 interface ZlibZstd {
   zstdCompressSync(data: Buffer, options?: { params?: Record<number, number> }): Buffer
+  zstdCompress(
+    data: Buffer,
+    options: { params?: Record<number, number> },
+    callback: (err: Error | null, out: Buffer) => void,
+  ): void
   zstdDecompressSync(data: Buffer): Buffer
   constants: { ZSTD_c_compressionLevel: number }
 }
 
 /** @toondepauw/node-zstd 2.x: an Encoder is bound to one level; both classes also have async methods. */
 interface NodeZstd {
-  Encoder: new (level: number, dictionary?: Buffer | null) => { encodeSync(data: Buffer): Buffer }
+  Encoder: new (level: number, dictionary?: Buffer | null) => ZstdEncoder
   Decoder: new (dictionary?: Buffer | null) => { decodeSync(data: Buffer): Buffer }
+}
+
+interface ZstdEncoder {
+  encodeSync(data: Buffer): Buffer
+  encode(data: Buffer): Promise<Buffer>
 }
 
 export type ZstdImplementation = 'zlib' | 'package'
@@ -27,7 +37,9 @@ export const ZSTD_DEFAULT_LEVEL = 3
 
 function zlibZstd(): ZlibZstd | null {
   const z = zlib as unknown as Partial<ZlibZstd>
-  return typeof z.zstdCompressSync === 'function' && typeof z.zstdDecompressSync === 'function'
+  return typeof z.zstdCompressSync === 'function' &&
+    typeof z.zstdCompress === 'function' &&
+    typeof z.zstdDecompressSync === 'function'
     ? (z as ZlibZstd)
     : null
 }
@@ -61,6 +73,12 @@ export function createZstdCodec(implementation?: ZstdImplementation): Codec {
       attribute: 4,
       compress: (data, level) =>
         z.zstdCompressSync(data, { params: { [levelKey]: level ?? ZSTD_DEFAULT_LEVEL } }),
+      compressAsync: (data, level) =>
+        new Promise((resolve, reject) =>
+          z.zstdCompress(data, { params: { [levelKey]: level ?? ZSTD_DEFAULT_LEVEL } }, (err, out) =>
+            err ? reject(err) : resolve(out),
+          ),
+        ),
       decompress: (data) => {
         try {
           return z.zstdDecompressSync(data)
@@ -71,19 +89,21 @@ export function createZstdCodec(implementation?: ZstdImplementation): Codec {
     }
   }
   const pkg = loadOptional<NodeZstd>(ZSTD_PACKAGE, 'zstd')
-  const encoders = new Map<number, { encodeSync(data: Buffer): Buffer }>()
+  const encoders = new Map<number, ZstdEncoder>()
+  const encoderFor = (level: number): ZstdEncoder => {
+    let encoder = encoders.get(level)
+    if (encoder === undefined) {
+      encoder = new pkg.Encoder(level)
+      encoders.set(level, encoder)
+    }
+    return encoder
+  }
   const decoder = new pkg.Decoder()
   return {
     name: 'zstd',
     attribute: 4,
-    compress: (data, level = ZSTD_DEFAULT_LEVEL) => {
-      let encoder = encoders.get(level)
-      if (encoder === undefined) {
-        encoder = new pkg.Encoder(level)
-        encoders.set(level, encoder)
-      }
-      return encoder.encodeSync(data)
-    },
+    compress: (data, level = ZSTD_DEFAULT_LEVEL) => encoderFor(level).encodeSync(data),
+    compressAsync: (data, level = ZSTD_DEFAULT_LEVEL) => encoderFor(level).encode(data),
     decompress: (data) => {
       try {
         return decoder.decodeSync(data)

@@ -42,6 +42,10 @@ export class ProducerBatch {
   /** Not to be sent again before this time (retry backoff). */
   retryAt = 0
   inFlight = false
+  /** Its records are being compressed off the JavaScript thread; it is not sent before that ends. */
+  compressing = false
+  /** Compressing off-thread failed once; it is compressed inline at drain instead. */
+  compressFailed = false
   /** No more appends: it reached batch.size, or it was drained for sending. */
   closed = false
   reservedBytes = 0

@@ -409,6 +409,7 @@ export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
   ['_UNKNOWN_PARTITION', false, 'The partition does not exist in the topic.'],
   ['_FATAL', false, 'A fatal error occurred; the producer cannot continue.'],
   ['_BAD_MSG', false, 'Received bytes are malformed or truncated, or a checksum does not match.'],
+  ['_BAD_COMPRESSION', false, 'The compression codec failed to compress a batch.'],
   ['_NOT_IMPLEMENTED', false, 'The feature is not implemented in this client.'],
   [
     '_UNSUPPORTED_FEATURE',

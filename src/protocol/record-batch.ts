@@ -138,6 +138,28 @@ export class RecordBatchBuilder {
   }
 
   /**
+   * The encoded records (everything after the header): what a codec compresses. A view, valid and
+   * unchanging once no more records are appended.
+   */
+  recordsView(): Buffer {
+    return this.buf.subarray(BATCH_HEADER_SIZE, this.pos)
+  }
+
+  /** Whether the records are already compressed with `codec` (build() then only writes the header). */
+  hasCompressed(codec: CompressionType): boolean {
+    return this.compressed !== undefined && this.compressed.codec === codec
+  }
+
+  /**
+   * Hands in the records compressed elsewhere (off the JavaScript thread, by the codec's
+   * compressAsync over {@link recordsView}); build() uses them instead of compressing. Appending is
+   * over from here on.
+   */
+  setCompressed(codec: CompressionType, data: Buffer): void {
+    this.compressed = { codec, data }
+  }
+
+  /**
    * Stamps the header and returns the wire batch. May be called again (after a producer epoch bump
    * the batch is re-sent with new producer fields, KIP-360): the compressed records are cached and
    * only the header and CRC are redone. The first uncompressed build returns a view of the builder's
@@ -155,7 +177,7 @@ export class RecordBatchBuilder {
       }
     } else {
       if (this.compressed === undefined || this.compressed.codec !== opts.codec.name) {
-        const data = opts.codec.compress(this.buf.subarray(BATCH_HEADER_SIZE, this.pos))
+        const data = opts.codec.compress(this.recordsView())
         this.compressed = { codec: opts.codec.name, data }
       }
       const data = this.compressed.data

@@ -1,0 +1,280 @@
+// Batches compressed on the thread pool (Codec.compressAsync): a batch is not sent before its
+// compression ends, partition order and sequences hold whatever order compressions end in, and
+// every record still gets exactly one report when compression fails or the batch expires meanwhile.
+// The codec registered as 'lz4' here is real lz4 whose async half the test completes by hand.
+import assert from 'node:assert/strict'
+import { after, afterEach, describe, it } from 'node:test'
+import { type Codec, getCodec, registerCodec } from '../../../src/compression/index.js'
+import type { ProducerConfig } from '../../../src/config/index.js'
+import { Producer } from '../../../src/producer/producer.js'
+import { ASYNC_COMPRESSION_MIN_BYTES } from '../../../src/producer/sender.js'
+import { ManualClock } from '../../../src/util/clock.js'
+import { seededRandom } from '../../../src/util/random.js'
+import { FakeCluster, settle } from '../../helpers/fake-broker.js'
+import { Deliveries } from '../../helpers/deliveries.js'
+
+const T0 = 1_700_000_000_000
+const realLz4 = getCodec('lz4')
+
+interface Pending {
+  data: Buffer
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/** lz4 whose compressAsync waits for the test; counts the inline compressions. */
+class ControlledLz4 implements Codec {
+  readonly name = 'lz4' as const
+  readonly attribute = 3
+  readonly pending: Pending[] = []
+  inline = 0
+  inlineError: Error | null = null
+
+  compress(data: Buffer): Buffer {
+    this.inline++
+    if (this.inlineError) throw this.inlineError
+    return realLz4.compress(data)
+  }
+
+  compressAsync(data: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        // Copied at completion: the bytes must still be intact when the "worker" reads them.
+        data,
+        resolve: () => resolve(realLz4.compress(Buffer.from(data))),
+        reject,
+      })
+    })
+  }
+
+  decompress(data: Buffer): Buffer {
+    return realLz4.decompress(data)
+  }
+}
+
+const codec = new ControlledLz4()
+registerCodec(codec)
+after(() => registerCodec(realLz4))
+
+const live: { producer: Producer; clock: ManualClock }[] = []
+afterEach(async () => {
+  codec.pending.length = 0
+  codec.inline = 0
+  codec.inlineError = null
+  for (const { producer, clock } of live.splice(0)) {
+    const p = producer.close(0)
+    clock.advance(0)
+    await settle(5)
+    clock.advance(0)
+    await p
+  }
+})
+
+function setup(config: Record<string, unknown> = {}, partitions = 1) {
+  const cluster = new FakeCluster({ topics: { t: { partitions } } })
+  const clock = new ManualClock(T0)
+  const producer = new Producer(
+    {
+      'bootstrap.servers': cluster.bootstrap,
+      'compression.type': 'lz4',
+      'linger.ms': 1000,
+      'batch.size': 16384,
+      ...config,
+    } as ProducerConfig,
+    { clock, random: seededRandom(3), transport: cluster.transport },
+  )
+  live.push({ producer, clock })
+  const pump = async (ms = 0): Promise<void> => {
+    clock.advance(ms)
+    for (let i = 0; i < 4; i++) {
+      await settle(10)
+      clock.advance(0)
+    }
+  }
+  return { cluster, clock, producer, d: new Deliveries(), pump }
+}
+
+/** Metadata and the producer id, before the records under test. */
+async function warmUp(producer: Producer, pump: () => Promise<void>): Promise<void> {
+  const sent = producer.send({ topic: 't', value: 'warm' })
+  const flushed = producer.flush(5000)
+  await pump()
+  await sent
+  assert.equal(await flushed, 0)
+}
+
+/** Values of 1,000 bytes, distinct per id (so decoded order can be checked). */
+const value = (i: number): Buffer => Buffer.from(String(i).padStart(8, '0').repeat(125))
+
+describe('compression on the thread pool', () => {
+  it('a full batch is compressed asynchronously and sent only once that ends', async () => {
+    const { cluster, producer, d, pump } = setup()
+    await warmUp(producer, pump)
+    codec.inline = 0
+    // ~16 KiB of records: the first batch fills up (the compression estimate starts at 1).
+    for (let i = 0; i < 20; i++)
+      producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`r${i}`))
+    await pump()
+    const sentBefore = cluster.produceCalls.length
+    assert.ok(codec.pending.length >= 1, 'the full batch went to the thread pool')
+    assert.ok(codec.pending[0]!.data.length >= ASYNC_COMPRESSION_MIN_BYTES)
+    assert.equal(cluster.produceCalls.length, sentBefore, 'nothing sent while compressing')
+    codec.pending.shift()!.resolve()
+    await pump()
+    assert.equal(cluster.produceCalls.length, sentBefore + 1)
+    assert.equal(codec.inline, 0, 'the full batch was not compressed on the JavaScript thread')
+    const last = cluster.produceCalls.at(-1)!.partitions[0]!
+    assert.equal(last.batches[0]!.compression, 'lz4')
+    const firstCount = last.records.length
+    assert.ok(firstCount > 1 && firstCount < 20)
+    assert.deepEqual(
+      last.records.map((r) => r.value!.equals(value(last.records.indexOf(r)))),
+      last.records.map(() => true),
+    )
+    // The rest lingers; flush sends it (compressed the same way) and every record is reported.
+    const flushed = producer.flush(5000)
+    await pump()
+    while (codec.pending.length > 0) {
+      codec.pending.shift()!.resolve()
+      await pump()
+    }
+    assert.equal(await flushed, 0)
+    for (let i = 0; i < 20; i++) assert.equal(d.one(`r${i}`).err, null)
+    assert.deepEqual(
+      cluster
+        .log('t', 0)
+        .slice(-20)
+        .map((r) => r.value!.toString().slice(0, 8)),
+      Array.from({ length: 20 }, (_, i) => String(i).padStart(8, '0')),
+    )
+  })
+
+  it('keeps partition order and sequences when later batches finish compressing first', async () => {
+    const { cluster, producer, d, pump } = setup({ 'linger.ms': 0 })
+    await warmUp(producer, pump)
+    const before = cluster.produceCalls.length
+    // Three batches of ~16 KiB for partition 0, appended in one go.
+    for (let i = 0; i < 60; i++)
+      producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`r${i}`))
+    await pump()
+    assert.ok(codec.pending.length >= 3, `${codec.pending.length} compressions started`)
+    // Finish them newest first: nothing may overtake the oldest.
+    while (codec.pending.length > 1) {
+      codec.pending.pop()!.resolve()
+      await pump()
+      assert.equal(cluster.produceCalls.length, before, 'a later batch overtook the oldest')
+    }
+    codec.pending.pop()!.resolve()
+    await pump()
+    const flushed = producer.flush(5000)
+    for (let k = 0; k < 10 && codec.pending.length + producer.pending > 0; k++) {
+      while (codec.pending.length > 0) codec.pending.shift()!.resolve()
+      await pump()
+    }
+    assert.equal(await flushed, 0)
+    d.assertAllOnce()
+    const batches = cluster.produceCalls
+      .slice(before)
+      .flatMap((c) => c.partitions.flatMap((p) => p.batches))
+      .filter((b) => b.records.length > 0)
+    let seq = batches[0]!.baseSequence
+    for (const b of batches) {
+      assert.equal(b.baseSequence, seq, 'sequences contiguous in send order')
+      seq += b.records.length
+    }
+    assert.deepEqual(
+      cluster
+        .log('t', 0)
+        .slice(-60)
+        .map((r) => r.value!.toString().slice(0, 8)),
+      Array.from({ length: 60 }, (_, i) => String(i).padStart(8, '0')),
+    )
+  })
+
+  it('a batch sends as soon as its own compression ends; the ones behind it are not compressed twice', async () => {
+    const { cluster, producer, d, pump } = setup({ 'linger.ms': 0 })
+    await warmUp(producer, pump)
+    codec.inline = 0
+    const before = cluster.produceCalls.length
+    for (let i = 0; i < 60; i++)
+      producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`r${i}`))
+    await pump()
+    const started = codec.pending.length
+    assert.ok(started >= 3)
+    codec.pending.shift()!.resolve()
+    await pump()
+    const sent = cluster.produceCalls.slice(before).flatMap((c) => c.partitions.flatMap((p) => p.batches))
+    assert.equal(sent.length, 1, 'only the batch whose compression ended was sent')
+    assert.equal(
+      codec.inline,
+      0,
+      'the batches behind it wait for the thread pool instead of compressing inline',
+    )
+    assert.equal(codec.pending.length, started - 1)
+    while (codec.pending.length > 0) {
+      codec.pending.shift()!.resolve()
+      await pump()
+    }
+    const flushed = producer.flush(5000)
+    await pump()
+    assert.equal(await flushed, 0)
+    d.assertAllOnce()
+  })
+
+  it('small batches are compressed inline (no thread-pool round trip for a latency-bound batch)', async () => {
+    const { cluster, producer, d, pump } = setup({ 'linger.ms': 0 })
+    producer.produce({ topic: 't', value: 'small' }, d.cb('s'))
+    await pump()
+    assert.equal(codec.pending.length, 0)
+    assert.equal(codec.inline, 1)
+    assert.equal(d.one('s').err, null)
+    assert.equal(cluster.log('t', 0).at(-1)!.value!.toString(), 'small')
+  })
+
+  it('a failed async compression falls back to inline; if that fails too, the records fail once with _BAD_COMPRESSION', async () => {
+    const { producer, d, pump } = setup({ 'linger.ms': 0 })
+    await warmUp(producer, pump)
+    for (let i = 0; i < 5; i++) producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`a${i}`))
+    await pump()
+    codec.pending.shift()!.reject(new Error('worker failed'))
+    await pump()
+    for (let i = 0; i < 5; i++) assert.equal(d.one(`a${i}`).err, null, 'delivered after inline compression')
+
+    codec.inlineError = new Error('codec broken')
+    for (let i = 0; i < 5; i++) producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`b${i}`))
+    await pump()
+    codec.pending.shift()!.reject(new Error('worker failed'))
+    await pump()
+    for (let i = 0; i < 5; i++) {
+      const { err } = d.one(`b${i}`)
+      assert.equal(err?.code, '_BAD_COMPRESSION')
+      assert.match(err!.message, /codec broken/)
+    }
+    // The producer goes on: the next batch (codec working again) is delivered, sequences intact.
+    codec.inlineError = null
+    producer.produce({ topic: 't', partition: 0, value: 'after' }, d.cb('after'))
+    await pump()
+    assert.equal(d.one('after').err, null)
+    assert.equal(producer.fatal, null)
+  })
+
+  it('a batch that expires while compressing fails once with _MSG_TIMED_OUT; the late result is ignored', async () => {
+    const { cluster, producer, d, pump } = setup({
+      'linger.ms': 0,
+      'delivery.timeout.ms': 2000,
+      'request.timeout.ms': 1000,
+    })
+    await warmUp(producer, pump)
+    const before = cluster.produceCalls.length
+    for (let i = 0; i < 5; i++) producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`e${i}`))
+    await pump()
+    assert.equal(codec.pending.length, 1)
+    await pump(2001)
+    for (let i = 0; i < 5; i++) assert.equal(d.one(`e${i}`).err?.code, '_MSG_TIMED_OUT')
+    codec.pending.shift()!.resolve()
+    await pump()
+    assert.equal(cluster.produceCalls.length, before, 'the expired batch was not sent')
+    d.assertAllOnce()
+    assert.equal(producer.pending, 0)
+  })
+})
