@@ -1,4 +1,5 @@
 import type { Clock } from '../util/clock.js'
+import { RecordBatchBuilder } from '../protocol/index.js'
 import { ProducerBatch, type RecordEntry } from './batch.js'
 
 export interface PartitionQueue {
@@ -117,6 +118,57 @@ export class Accumulator {
   /** When the head batch of `q` may be sent because of linger (ignoring size and flush). */
   lingerDeadline(batch: ProducerBatch): number {
     return batch.createdAt + this.opts.lingerMs
+  }
+
+  /**
+   * Java's splitAndReenqueue: the broker refused `big` as too large (MESSAGE_TOO_LARGE), so its
+   * records move, in order, into smaller batches that take its place in the queue. Each part holds
+   * at most half of `big` (and at most batch.size), so repeated refusals end with one-record
+   * batches, which then fail for good. The topic's compression estimate goes back to 1 (no gain
+   * assumed), as in Java, so new batches are not built too large again. The parts are closed; the
+   * caller carries the idempotence stamp over.
+   */
+  splitAndReenqueue(big: ProducerBatch): ProducerBatch[] {
+    if (this.opts.compressed) this.ratios.set(big.topic, 1)
+    const budget = Math.min(this.opts.batchSize, Math.ceil(big.sizeInBytes / 2))
+    const parts: ProducerBatch[] = []
+    let part: ProducerBatch | undefined
+    let reserved = 0
+    for (let i = 0; i < big.count; i++) {
+      const key = big.keyAt(i)
+      const value = big.valueAt(i)
+      const headers = big.headersAt(i)
+      const bytes = RecordBatchBuilder.recordSizeUpperBound(key, value, headers)
+      const entry: RecordEntry = {
+        key,
+        value,
+        headers,
+        timestamp: big.timestampAt(i),
+        callback: big.callbackAt(i),
+        bytes,
+        deadline: big.deadline,
+      }
+      if (!part || !part.tryAppend(entry, bytes, budget, this.opts.batchNumMessages)) {
+        part = new ProducerBatch(big.topic, big.partition, budget + bytes, big.createdAt, 0)
+        part.deadline = big.deadline
+        part.tryAppend(entry, bytes, budget, this.opts.batchNumMessages)
+        parts.push(part)
+      }
+      reserved += bytes
+    }
+    // buffer.memory is released per batch: the parts together give back what `big` took.
+    parts[parts.length - 1]!.reservedBytes += big.reservedBytes - reserved
+    for (const p of parts) {
+      p.closed = true
+      p.fromSplit = true
+    }
+    const q = this.byTopic.get(big.topic)?.get(big.partition)
+    const at = q ? q.batches.indexOf(big) : -1
+    if (q && at >= 0) {
+      q.batches.splice(at, 1, ...parts)
+      this.batchCount += parts.length - 1
+    }
+    return parts
   }
 
   /** Removes a completed batch (it is always at or near the head of its queue). */

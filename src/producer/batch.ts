@@ -44,6 +44,11 @@ export class ProducerBatch {
   inFlight = false
   /** Its records are being compressed off the JavaScript thread; it is not sent before that ends. */
   compressing = false
+  /**
+   * A part of a batch the broker refused as too large: like a resent batch, it goes only once
+   * nothing ahead of it in its partition is in flight, so the parts land in order.
+   */
+  fromSplit = false
   /** Compressing off-thread failed once; it is compressed inline at drain instead. */
   compressFailed = false
   /** No more appends: it reached batch.size, or it was drained for sending. */

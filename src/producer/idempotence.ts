@@ -139,6 +139,19 @@ export class IdempotenceState {
     batch.unstamp()
   }
 
+  /**
+   * The parts of a batch split after MESSAGE_TOO_LARGE take over its sequence range, in order
+   * (Java's ProducerBatch.split): the broker wrote nothing of the big batch, so the partition's
+   * next sequence stays where it is and the parts fill the gap the big batch left.
+   */
+  stampSplit(big: ProducerBatch, parts: readonly ProducerBatch[]): void {
+    let seq = big.baseSequence
+    for (const p of parts) {
+      p.stamp(big.producerId, big.producerEpoch, seq)
+      seq = (seq + p.count) % SEQUENCE_LIMIT
+    }
+  }
+
   /** Whether `batch` carries the current producer id and epoch. */
   isCurrent(batch: ProducerBatch): boolean {
     return (
@@ -155,10 +168,26 @@ export class IdempotenceState {
     if (s.lastAcked < 0 || seqAfter(last, s.lastAcked)) s.lastAcked = last
   }
 
+  /**
+   * Whether the broker acknowledged a batch of this partition in the current epoch. Until it has,
+   * the sender keeps one batch in flight there: a broker with no state for a producer id accepts
+   * any first sequence (ProducerAppendInfo.checkSequence, since KIP-360), so a later batch could
+   * be written ahead of an earlier one that failed (e.g. split after MESSAGE_TOO_LARGE).
+   */
+  hasAcked(topic: string, partition: number): boolean {
+    return this.seq(topic, partition).lastAcked >= 0
+  }
+
   /** Whether `batch` is the first batch of its partition the broker has not acknowledged. */
   isNextInLine(batch: ProducerBatch): boolean {
     const s = this.seq(batch.topic, batch.partition)
     return batch.baseSequence === (s.lastAcked + 1) % SEQUENCE_LIMIT
+  }
+
+  /** Whether the broker acknowledged a sequence at or after `batch`'s first one. */
+  private ackedBeyond(batch: ProducerBatch): boolean {
+    const s = this.seq(batch.topic, batch.partition)
+    return s.lastAcked >= 0 && !seqAfter(batch.baseSequence, s.lastAcked)
   }
 
   /** Decides what a Produce error means for an idempotent batch. */
@@ -168,8 +197,12 @@ export class IdempotenceState {
         return 'duplicate'
       case 45: // OUT_OF_ORDER_SEQUENCE_NUMBER
         // A batch behind one that failed is out of order only because of that failure: resend
-        // it after its predecessor. Out of order while next in line is a real gap.
-        return this.isCurrent(batch) && !this.isNextInLine(batch) ? 'retry' : 'bump'
+        // it after its predecessor. Out of order while next in line is a real gap; and if the
+        // broker already acknowledged a later sequence, this one can never be written in this
+        // epoch either.
+        return this.isCurrent(batch) && !this.isNextInLine(batch) && !this.ackedBeyond(batch)
+          ? 'retry'
+          : 'bump'
       case 59: // UNKNOWN_PRODUCER_ID: the broker lost our state (KIP-360): start a new epoch.
         return 'bump'
       case 47: // INVALID_PRODUCER_EPOCH: a batch from an epoch we already left.

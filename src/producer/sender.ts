@@ -75,6 +75,9 @@ const STALE_METADATA_CODES = new Set([
  */
 export const ASYNC_COMPRESSION_MIN_BYTES = 4096
 
+/** The broker's answer to a batch over its max.message.bytes (RecordTooLargeException in Java). */
+const MESSAGE_TOO_LARGE = 10
+
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
 const ZERO_UUID = Buffer.alloc(16)
@@ -230,11 +233,14 @@ export class Sender {
     let inFlight = 0
     for (const b of q.batches) {
       if (!b.inFlight) {
+        if (b.fromSplit && inFlight > 0) return undefined
         if (!this.idem) return b
         // Idempotent ordering (as Java's drain does): a batch being resent keeps its sequence and
         // must reach the broker before anything after it, so it waits until every batch ahead of
         // it has its answer; and no more than 5 batches per partition are in flight.
         if (b.stamped && inFlight > 0) return undefined
+        // One batch at a time until the broker has acknowledged one in this epoch (see hasAcked).
+        if (inFlight > 0 && !this.idem.hasAcked(q.topic, q.partition)) return undefined
         if (inFlight >= MAX_IN_FLIGHT_PER_PARTITION) return undefined
         return b
       }
@@ -518,6 +524,10 @@ export class Sender {
           this.complete(b, Number(p.baseOffset), Number(p.logAppendTimeMs))
           continue
         }
+        if (p.errorCode === MESSAGE_TOO_LARGE && b.count > 1 && b.inFlight) {
+          this.splitTooLarge(b)
+          continue
+        }
         if (STALE_METADATA_CODES.has(p.errorCode)) refresh = true
         const detail = p.errorMessage ?? p.recordErrors?.map((e) => e.batchIndexErrorMessage).find((m) => m)
         const err = KafkaError.fromKafkaCode(
@@ -537,6 +547,21 @@ export class Sender {
     }
     if (refresh) this.metadata.requestUpdate()
     this.wakeup()
+  }
+
+  /**
+   * The broker refused a batch as larger than its max.message.bytes (a compressed batch can come
+   * out bigger than its estimate): its records go back to the queue in smaller batches, as Java's
+   * Sender does, instead of failing. Not counted as a retry. An idempotent batch's parts keep its
+   * sequence range, so batches behind it (answered OUT_OF_ORDER_SEQUENCE_NUMBER meanwhile) are
+   * retried after them as usual.
+   */
+  private splitTooLarge(big: ProducerBatch): void {
+    big.inFlight = false
+    const parts = this.accumulator.splitAndReenqueue(big)
+    // isCurrent holds here (an epoch bump waits until no request is in flight); checked anyway so
+    // that a stale stamp is never copied: unstamped parts get fresh sequences at drain.
+    if (this.idem && big.stamped && this.idem.isCurrent(big)) this.idem.stampSplit(big, parts)
   }
 
   /** Produce errors of an idempotent producer, by the rules the broker applies (see idempotence.ts). */

@@ -192,6 +192,22 @@ describe('IdempotenceState', () => {
       assert.equal(s.classify(c, 45), 'retry')
     })
 
+    it('OUT_OF_ORDER_SEQUENCE_NUMBER (45) after the broker acknowledged a later batch → bump', () => {
+      // A broker with no state for the producer id took c first (any first sequence is accepted):
+      // a and b can never be written in this epoch, retrying them would only run into their timeout.
+      const s = ready()
+      const a = batch(2)
+      const b = batch(1)
+      const c = batch(1)
+      stampAll(s, a, b, c)
+      assert.equal(s.hasAcked('t', 0), false)
+      s.onAcked(c)
+      assert.equal(s.hasAcked('t', 0), true)
+      assert.equal(s.hasAcked('t', 1), false)
+      assert.equal(s.classify(b, 45), 'bump')
+      assert.equal(s.classify(a, 45), 'bump')
+    })
+
     it('UNKNOWN_PRODUCER_ID (59) → bump, whatever the position', () => {
       const s = ready()
       const a = batch(1)

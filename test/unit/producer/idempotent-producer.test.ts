@@ -27,6 +27,7 @@ const UNKNOWN_PRODUCER_ID = 59
 const PRODUCER_FENCED = 90
 const CLUSTER_AUTHORIZATION_FAILED = 31
 const COORDINATOR_LOAD_IN_PROGRESS = 14
+const MESSAGE_TOO_LARGE = 10
 
 const live: { producer: Producer; clock: ManualClock }[] = []
 
@@ -117,8 +118,32 @@ function initReply(
   }
 }
 
+/** The partition's log, without the warm-up records of {@link firstAck}. */
 function values(cluster: FakeCluster, partition = 0): string[] {
-  return cluster.log('t', partition).map((r) => r.value!.toString())
+  return cluster
+    .log('t', partition)
+    .map((r) => r.value!.toString())
+    .filter((v) => v !== 'w')
+}
+
+/**
+ * Gets one batch acknowledged on each of `partitions` (the record 'w', sequence 0): until the broker
+ * has acknowledged one in the current epoch, a partition has one batch in flight at a time
+ * (IdempotenceState.hasAcked). Then forgets those requests, so the test counts its own from 0.
+ */
+async function firstAck(
+  cluster: FakeCluster,
+  producer: Producer,
+  pump: () => Promise<void>,
+  partitions: number[] = [0],
+): Promise<void> {
+  const handler = cluster.produceHandler
+  cluster.produceHandler = () => 'ok'
+  const sent = partitions.map((partition) => producer.send({ topic: 't', partition, value: 'w' }))
+  await pump()
+  await Promise.all(sent)
+  cluster.produceCalls.length = 0
+  cluster.produceHandler = handler
 }
 
 /**
@@ -264,16 +289,40 @@ describe('idempotent Producer (against the fake broker)', () => {
     await closeIdle(producer, pump)
   })
 
+  it('a partition has one batch in flight until the broker acknowledges one in the epoch', async () => {
+    // A broker without state for this producer id accepts any first sequence: were b in flight
+    // beside a, and a refused (say, as too large), b would be written ahead of it.
+    const { cluster, producer, d, pump } = setup({ 'batch.num.messages': 1 })
+    cluster.produceHandler = () => 'hold'
+    for (const id of ['a', 'b', 'c']) producer.produce({ topic: 't', value: id }, d.cb(id))
+    await pump()
+    await pump(100)
+    assert.deepEqual(stamps(cluster.produceCalls), [[1000n, 0, 0, ['a']]])
+    cluster.produceCalls[0]!.release()
+    await pump()
+    assert.deepEqual(stamps(cluster.produceCalls).slice(1), [
+      [1000n, 0, 1, ['b']],
+      [1000n, 0, 2, ['c']],
+    ])
+    assert.equal(cluster.produceCalls.filter((c) => !c.answered).length, 2, 'then several at once')
+    for (const c of cluster.produceCalls) c.release()
+    await pump()
+    assert.deepEqual(values(cluster), ['a', 'b', 'c'])
+    d.assertAllOnce()
+    await closeIdle(producer, pump)
+  })
+
   it('3 batches in flight: NOT_LEADER for the first, OUT_OF_ORDER for the others → all resent in order, no bump', async () => {
     const { cluster, producer, d, errors, pump } = setup({ 'batch.num.messages': 2 })
+    await firstAck(cluster, producer, pump)
     cluster.produceHandler = () => 'hold'
     const ids = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']
     for (const id of ids) producer.produce({ topic: 't', value: id }, d.cb(id))
     await pump()
     assert.deepEqual(stamps(cluster.produceCalls), [
-      [1000n, 0, 0, ['r0', 'r1']],
-      [1000n, 0, 2, ['r2', 'r3']],
-      [1000n, 0, 4, ['r4', 'r5']],
+      [1000n, 0, 1, ['r0', 'r1']],
+      [1000n, 0, 3, ['r2', 'r3']],
+      [1000n, 0, 5, ['r4', 'r5']],
     ])
     assert.equal(cluster.produceCalls.length, 3, 'three requests in flight')
     const [c0, c1, c2] = cluster.produceCalls
@@ -289,7 +338,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       for (let i = 0; i < 4; i++) await pump(100)
       assert.equal(cluster.produceCalls.length, 4 + k, `resend ${k} and nothing after it`)
       assert.deepEqual(stamps([cluster.produceCalls[3 + k]!]), [
-        [1000n, 0, 2 * k, [ids[2 * k]!, ids[2 * k + 1]!]],
+        [1000n, 0, 1 + 2 * k, [ids[2 * k]!, ids[2 * k + 1]!]],
       ])
       assert.ok(
         cluster.produceCalls[3 + k]!.partitions[0]!.raw.equals(cluster.produceCalls[k]!.partitions[0]!.raw),
@@ -303,7 +352,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     assert.deepEqual(d.order, ids)
     assert.deepEqual(
       ids.map((id) => [d.one(id).err, d.one(id).report.offset]),
-      ids.map((_, i) => [null, i]),
+      ids.map((_, i) => [null, i + 1]),
     )
     assert.equal(producer.idempotence!.bumps, 0)
     assert.deepEqual(producer.idempotence!.producerId, { producerId: 1000n, epoch: 0 })
@@ -351,6 +400,7 @@ describe('idempotent Producer (against the fake broker)', () => {
 
   it('a bump waits for every in-flight request, then restamps the unacknowledged batches in order', async () => {
     const { cluster, producer, d, pump } = setup({ 'batch.num.messages': 1 })
+    await firstAck(cluster, producer, pump)
     cluster.produceHandler = () => 'hold'
     for (const id of ['a', 'b', 'c']) producer.produce({ topic: 't', value: id }, d.cb(id))
     await pump()
@@ -365,9 +415,9 @@ describe('idempotent Producer (against the fake broker)', () => {
     cluster.produceHandler = () => 'ok'
     for (let i = 0; i < 5; i++) await pump(300)
     assert.deepEqual(stamps(cluster.produceCalls), [
-      [1000n, 0, 0, ['a']],
-      [1000n, 0, 1, ['b']],
-      [1000n, 0, 2, ['c']],
+      [1000n, 0, 1, ['a']],
+      [1000n, 0, 2, ['b']],
+      [1000n, 0, 3, ['c']],
       [1000n, 1, 0, ['a']],
       [1000n, 1, 1, ['b']],
       [1000n, 1, 2, ['c']],
@@ -444,6 +494,7 @@ describe('idempotent Producer (against the fake broker)', () => {
   it('with batches in flight behind a non-retriable failure, they are resent under a new epoch and delivered', async () => {
     const INVALID_RECORD = 87
     const { cluster, producer, d, pump } = setup({ 'batch.num.messages': 1, 'delivery.timeout.ms': 60_000 })
+    await firstAck(cluster, producer, pump)
     const check = sequenceChecker((call) => (call.seq === 0 ? INVALID_RECORD : undefined))
     cluster.produceHandler = () => 'hold'
     for (const id of ['bad', 'b', 'c']) producer.produce({ topic: 't', value: id }, d.cb(id))
@@ -484,6 +535,7 @@ describe('idempotent Producer (against the fake broker)', () => {
 
   it('never has more than 5 batches of one partition in flight', async () => {
     const { cluster, producer, d, pump } = setup({ 'batch.num.messages': 1 })
+    await firstAck(cluster, producer, pump)
     cluster.produceHandler = () => 'hold'
     const n = 12
     for (let i = 0; i < n; i++) producer.produce({ topic: 't', value: `${i}` }, d.cb(`${i}`))
@@ -502,7 +554,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     assert.equal(cluster.produceCalls.length, n)
     assert.deepEqual(
       stamps(cluster.produceCalls).map((s) => s[2]),
-      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => i + 1),
     )
     d.assertAllOnce()
     assert.deepEqual(
@@ -521,6 +573,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       { 'batch.num.messages': 1, 'retry.backoff.ms': 100 },
       { brokers, topics: { t: { partitions: [{ leader: 1 }, { leader: 2 }] } } },
     )
+    await firstAck(cluster, producer, pump, [0, 1])
     cluster.produceHandler = (call) => (call.nodeId === 1 ? 'hold' : 'ok')
     for (let i = 0; i < 5; i++) producer.produce({ topic: 't', partition: 0, value: `${i}` }, d.cb(`${i}`))
     await pump()
@@ -555,7 +608,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       (c) => c.nodeId === 2 && c.partitions.some((p) => p.partition === 0),
     )
     assert.equal(p0On2.length, 1)
-    assert.deepEqual(stamps(p0On2), [[1000n, 0, 5, ['5']]])
+    assert.deepEqual(stamps(p0On2), [[1000n, 0, 6, ['5']]])
     assert.equal(d.one('0').err, null)
     // Let everything finish.
     for (const c of cluster.produceCalls) if (!c.answered) c.release()
@@ -616,6 +669,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       { 'batch.num.messages': 1 },
       { brokers, topics: { t: { partitions: [{ leader: 1 }, { leader: 2 }] } } },
     )
+    await firstAck(cluster, producer, pump)
     cluster.produceHandler = () => 'hold'
     for (const id of ['a0', 'a1']) producer.produce({ topic: 't', partition: 0, value: id }, d.cb(id))
     producer.produce({ topic: 't', partition: 1, value: 'b0' }, d.cb('b0'))
@@ -686,5 +740,52 @@ describe('idempotent Producer (against the fake broker)', () => {
     assert.equal(producer.fatal, null)
     assert.deepEqual(errors, [])
     await closeIdle(producer, pump)
+  })
+
+  it('a batch refused as MESSAGE_TOO_LARGE is split in order and keeps its sequence range; a lone record still too large fails once', async () => {
+    const { cluster, producer, d, errors, pump } = setup({ 'linger.ms': 50, 'batch.size': 100_000 })
+    const LIMIT = 5000 // the "broker's" max.message.bytes for this test
+    cluster.produceHandler = sequenceChecker((call, partition) =>
+      call.partitions.find((p) => p.partition === partition)!.bytes > LIMIT ? MESSAGE_TOO_LARGE : undefined,
+    )
+    const ids: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const id = `r${String(i).padStart(2, '0')}`
+      ids.push(id)
+      // r25 alone is over the limit: it ends up in a batch of its own and fails.
+      const size = i === 25 ? 6000 : 480
+      producer.produce({ topic: 't', partition: 0, value: id + 'x'.repeat(size) }, d.cb(id))
+    }
+    const flushed = producer.flush(10_000)
+    for (let k = 0; k < 10; k++) await pump(100)
+    assert.equal(await flushed, 0)
+    d.assertAllOnce()
+    for (const id of ids) {
+      const { err } = d.one(id)
+      if (id === 'r25') {
+        assert.equal(err?.code, 'MESSAGE_TOO_LARGE')
+        assert.equal(err?.retriable, false)
+      } else assert.equal(err, null, `${id}: ${err?.message}`)
+    }
+    // Everything else is in the log once, in produce order.
+    assert.deepEqual(
+      values(cluster).map((v) => v.slice(0, 3)),
+      ids.filter((id) => id !== 'r25'),
+    )
+    // The first refused batch held all 40 records; the parts that were accepted before r25 failed
+    // carry its sequence range, contiguous from 0.
+    const sent = stamps(cluster.produceCalls)
+    assert.equal(sent[0]![3].length, 40)
+    const accepted = sent.filter((s) => s[3].reduce((n, v) => n + v.length, 0) < LIMIT && s[1] === 0)
+    let seq = 0
+    for (const [, , base, vals] of accepted.filter((s) => !s[3].some((v) => v.startsWith('r25')))) {
+      if (vals[0]! > 'r25') break
+      assert.equal(base, seq)
+      seq += vals.length
+    }
+    assert.equal(seq, 25, 'r00..r24 delivered under the original epoch with contiguous sequences')
+    assert.equal(producer.fatal, null)
+    assert.deepEqual(errors, [])
+    assert.equal(producer.pending, 0)
   })
 })

@@ -435,6 +435,36 @@ describe('Producer (against the fake broker)', () => {
     await closeIdle(producer, pump)
   })
 
+  it('a batch refused as MESSAGE_TOO_LARGE is split and resent in order, not counted as a retry', async () => {
+    const { cluster, producer, d, pump } = setup({
+      'enable.idempotence': false,
+      retries: 0,
+      'linger.ms': 50,
+      'batch.size': 100_000,
+    })
+    const LIMIT = 4000
+    cluster.produceHandler = (call) => ({
+      partitions: (_t, partition) =>
+        call.partitions.find((p) => p.partition === partition)!.bytes > LIMIT ? { errorCode: 10 } : undefined,
+    })
+    const ids = Array.from({ length: 30 }, (_, i) => `v${String(i).padStart(2, '0')}`)
+    for (const id of ids) producer.produce({ topic: 't', value: id + 'y'.repeat(500) }, d.cb(id))
+    const flushed = producer.flush(10_000)
+    for (let k = 0; k < 6; k++) await pump(60)
+    assert.equal(await flushed, 0)
+    for (const id of ids) assert.equal(d.one(id).err, null)
+    assert.deepEqual(
+      cluster.log('t', 0).map((r) => r.value!.toString().slice(0, 3)),
+      ids,
+    )
+    // Offsets follow the log: each part reports its own base offset.
+    assert.deepEqual(
+      ids.map((id) => d.one(id).report.offset),
+      ids.map((_, i) => i),
+    )
+    assert.ok(cluster.produceCalls.length >= 4, 'split at least twice (30 x ~540 B against 4,000 B)')
+  })
+
   it('max.in.flight=1 keeps the order across a retry', async () => {
     const { cluster, producer, d, pump } = setup({
       'max.in.flight.requests.per.connection': 1,
