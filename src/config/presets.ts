@@ -9,9 +9,10 @@ import type { ProducerConfig } from './producer-config.js'
  * presets sets enable.idempotence: with acks 1 or 0 (logs, metrics) idempotence is then turned off
  * silently, as in Java; set it explicitly only when acks is all.
  *
- * A note on the 1 MiB batches (batch, logs): the broker's default max.message.bytes is 1048588 bytes, so
- * a 1 MiB batch fits only once compressed (zstd, which these presets use), or when the sender splits
- * batches rejected with MESSAGE_TOO_LARGE, as Java does.
+ * A note on the 1 MiB batches (batch, logs): the broker's default max.message.bytes is 1048588 bytes.
+ * batch.size bounds the estimated compressed size and message.max.bytes the uncompressed one, so a batch
+ * over the broker's limit takes incompressible data or a topic with a lower limit; the sender then
+ * splits the batch the broker refuses with MESSAGE_TOO_LARGE, as Java does.
  */
 export const presets = {
   /**
