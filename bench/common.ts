@@ -256,3 +256,74 @@ export async function runBatched(
   await Promise.all(inflight)
   return finishResult(client, w, h, delivered, errors, end - start, { firstError, notes })
 }
+
+/** The note every W4 result carries: its p50/p99/p999 are per transaction, not per record. */
+export const W4_LATENCY_NOTE = 'W4 latency = per-transaction begin→commit'
+
+/** W4: a transactional.id unique to this run (`bench-<client>-<pid>`), so no run fences another. */
+export function transactionalIdFor(client: string, pid: number = process.pid): string {
+  return `bench-${client}-${pid}`
+}
+
+/** W4: how many transactions a workload asks for (records / txnSize). */
+export function transactionCount(w: Workload): number {
+  return Math.ceil(w.records / (w.txnSize ?? 1))
+}
+
+/** W4 stops after this many failed transactions in a row (a fenced or broken producer fails them all). */
+export const MAX_CONSECUTIVE_TXN_FAILURES = 5
+
+/**
+ * The W4 loop for every Node client: transactions run one after another, each of `txnSize` records
+ * (keys `keyFor(i)`, values from `makePayloads`, `i` counting records across transactions). `txn` must
+ * begin a transaction, send the records, commit it, and resolve once the commit is acknowledged (or
+ * abort and reject). A transaction's latency is from that call (begin) to its resolution (commit
+ * acknowledged); its records count as delivered only when the commit succeeded. One warm-up
+ * transaction with a single record (InitProducerId, coordinator lookup, metadata) runs before the timing.
+ */
+export async function runTransactions(
+  client: string,
+  w: Workload,
+  txn: (messages: { key: string | null; value: Buffer }[]) => Promise<void>,
+  notes: string[],
+): Promise<ClientResult> {
+  const payloads = makePayloads(w.recordSize)
+  const size = w.txnSize ?? 1
+  const h = new Histogram()
+  const progress = progressReporter()
+  let delivered = 0
+  let errors = 0
+  let firstError: string | undefined
+  let failedInARow = 0
+  await txn([{ key: 'warmup', value: payloads[0]! }])
+  const start = performance.now()
+  let end = start
+  for (let from = 0; from < w.records; from += size) {
+    const n = Math.min(size, w.records - from)
+    const messages: { key: string | null; value: Buffer }[] = []
+    for (let i = from; i < from + n; i++) {
+      messages.push({ key: w.keyed ? keyFor(i) : null, value: payloads[i % payloads.length]! })
+    }
+    const t0 = performance.now()
+    try {
+      await txn(messages)
+      end = performance.now()
+      h.record(end - t0)
+      delivered += n
+      failedInARow = 0
+    } catch (e) {
+      end = performance.now()
+      errors += n
+      firstError ??= errMessage(e)
+      if (++failedInARow >= MAX_CONSECUTIVE_TXN_FAILURES) {
+        notes.push(`stopped after ${failedInARow} failed transactions in a row`)
+        break
+      }
+    }
+    progress(delivered + errors)
+  }
+  return finishResult(client, w, h, delivered, errors, end - start, {
+    firstError,
+    notes: [W4_LATENCY_NOTE, ...notes],
+  })
+}

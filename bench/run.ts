@@ -14,7 +14,17 @@ import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
 import { DEFAULT_KAFKA_VERSION, cacheRoot, ensureKafkaJars, jvmCommonFlags } from '../scripts/kafka/jars.js'
 import { Admin } from '../src/index.js'
-import { RESULT_PREFIX, makePayloads, type ClientResult, type Workload, type WorkloadId } from './common.js'
+import {
+  Histogram,
+  RESULT_PREFIX,
+  W4_LATENCY_NOTE,
+  makePayloads,
+  transactionCount,
+  transactionalIdFor,
+  type ClientResult,
+  type Workload,
+  type WorkloadId,
+} from './common.js'
 import { startSink, type Sink } from './sink.js'
 
 const CLIENTS = ['ours', 'kafkajs', 'confluent', 'platformatic', 'java'] as const
@@ -226,6 +236,41 @@ interface Row {
   result?: ClientResult
 }
 
+/** SIGKILLs a child and, on Linux, its own children (the JVM under /usr/bin/time), by pid. */
+function killTree(pid: number | undefined): void {
+  if (pid === undefined) return
+  let children: number[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    // not Linux, or already gone
+  }
+  for (const c of children) {
+    try {
+      process.kill(c, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+interface ChildRun {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+  /** Why the harness killed the child, if it did. */
+  killed?: string
+}
+
 function runChild(
   label: string,
   cmd: string,
@@ -234,13 +279,20 @@ function runChild(
   total: number,
   timeoutMs: number,
   parseProgress: (line: string) => number | null,
-): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  stallMs?: number,
+): Promise<ChildRun> {
   return new Promise((resolvePromise) => {
     const t0 = Date.now()
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let done = 0
+    let lastChange = t0
+    let killed: string | undefined
+    const kill = (why: string): void => {
+      killed ??= why
+      killTree(child.pid)
+    }
     const draw = (): void => {
       const pct = total > 0 ? Math.min(100, (done / total) * 100) : 0
       const bar = '#'.repeat(Math.round(pct / 5)).padEnd(20, '.')
@@ -248,13 +300,19 @@ function runChild(
         `${label} [${bar}] ${pct.toFixed(0).padStart(3)}%  ${done}/${total}  ${((Date.now() - t0) / 1000).toFixed(0)}s`,
       )
     }
-    const ticker = setInterval(draw, 500)
-    const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const ticker = setInterval(() => {
+      draw()
+      if (stallMs !== undefined && Date.now() - lastChange > stallMs)
+        kill(`killed (no progress for ${stallMs / 1000} s)`)
+    }, 500)
+    const killer = setTimeout(() => kill(`killed (timeout ${Math.round(timeoutMs / 1000)} s)`), timeoutMs)
     const onLines = (text: string, into: 'out' | 'err'): void => {
       for (const line of text.split('\n')) {
         const n = parseProgress(line)
-        if (n !== null) done = n
-        else if (line && into === 'err') stderr += line + '\n'
+        if (n !== null) {
+          if (n !== done) lastChange = Date.now()
+          done = n
+        } else if (line && into === 'err') stderr += line + '\n'
       }
     }
     let outBuf = ''
@@ -281,7 +339,7 @@ function runChild(
       clearTimeout(killer)
       stdout += outBuf
       if (errBuf) stderr += errBuf
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - t0 })
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - t0, ...(killed ? { killed } : {}) })
     })
   })
 }
@@ -306,6 +364,7 @@ async function runNodeClient(client: ClientId, w: Workload, problems: Map<Client
     w.records,
     timeoutFor(w),
     nodeProgress,
+    stallFor(w),
   )
   const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
   if (line)
@@ -320,11 +379,24 @@ async function runNodeClient(client: ClientId, w: Workload, problems: Map<Client
       reason: reason.replace(/^(Error: )?(unavailable: )?/, ''),
     }
   if (/_NOT_IMPLEMENTED/.test(reason)) return { client, workload: w.id, status: 'unavailable', reason }
-  return { client, workload: w.id, status: 'failed', reason: r.code === null ? `killed (timeout)` : reason }
+  return {
+    client,
+    workload: w.id,
+    status: 'failed',
+    reason: r.killed ?? (r.code === null ? 'killed (signal)' : reason),
+  }
 }
 
 function timeoutFor(w: Workload): number {
+  // W4 runs its transactions one after another, and a client that waits out a retry backoff after every
+  // commit takes about a second each (see README): allow 2 s each, plus the stall watchdog below.
+  if (w.txnSize) return Math.max(120_000, transactionCount(w) * 2000)
   return Math.max(120_000, w.records * (w.recordSize > 500 ? 2 : 0.5))
+}
+
+/** W4 only: kill a runner whose progress has not moved for this long (no transaction takes a minute). */
+function stallFor(w: Workload): number | undefined {
+  return w.txnSize ? 60_000 : undefined
 }
 
 // "100000 records sent, 81234.5 records/sec (7.75 MB/sec), 123.45 ms avg latency, 567.00 ms max latency,
@@ -332,19 +404,9 @@ function timeoutFor(w: Workload): number {
 const JAVA_SUMMARY =
   /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/
 
-async function runJava(w: Workload, libs: string, payloadFile: string): Promise<Row> {
-  if (w.id === 'W4')
-    return { client: 'java', workload: w.id, status: 'not run', reason: 'W4 not run for peers' }
-  const props = [
-    `bootstrap.servers=${w.bootstrapServers}`,
-    `acks=${w.acks}`,
-    `enable.idempotence=${w.idempotence}`,
-    `compression.type=${w.compression}`,
-    `linger.ms=${w.lingerMs}`,
-    'client.id=bench-java',
-  ]
-  if (w.batchSize !== null) props.push(`batch.size=${w.batchSize}`)
-  const args = [
+/** `/usr/bin/time` + a JVM on the Kafka jars, as kafka-producer-perf-test.sh starts it. */
+function javaArgs(libs: string, main: string[]): string[] {
+  return [
     '-f',
     'RUSAGE %M %U %S',
     'java',
@@ -355,6 +417,35 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
     `-Dlog4j2.configurationFile=${join(dirname(libs), 'log4j2-tools.xml')}`,
     '-cp',
     `${libs}/*`,
+    ...main,
+  ]
+}
+
+/** The last lines of a JVM's stderr without GNU time's line, or its exit code. */
+function javaFailure(r: ChildRun): string {
+  if (r.killed) return r.killed
+  return (
+    r.stderr
+      .replace(/RUSAGE.*/, '')
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join(' | ') || `exit ${r.code}`
+  )
+}
+
+async function runJava(w: Workload, libs: string, payloadFile: string): Promise<Row> {
+  if (w.id === 'W4') return runJavaTransactions(w, libs, payloadFile)
+  const props = [
+    `bootstrap.servers=${w.bootstrapServers}`,
+    `acks=${w.acks}`,
+    `enable.idempotence=${w.idempotence}`,
+    `compression.type=${w.compression}`,
+    `linger.ms=${w.lingerMs}`,
+    'client.id=bench-java',
+  ]
+  if (w.batchSize !== null) props.push(`batch.size=${w.batchSize}`)
+  const args = javaArgs(libs, [
     'org.apache.kafka.tools.ProducerPerformance',
     '--topic',
     w.topic,
@@ -366,7 +457,7 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
     String(w.rate ?? -1),
     '--producer-props',
     ...props,
-  ]
+  ])
   let sent = 0
   const r = await runChild(
     `${w.id} ${'java'.padEnd(12)}`,
@@ -386,16 +477,7 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
   )
   const m = JAVA_SUMMARY.exec(r.stdout)
   const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr)
-  if (!m) {
-    const reason =
-      r.stderr
-        .replace(/RUSAGE.*/, '')
-        .trim()
-        .split('\n')
-        .slice(-2)
-        .join(' | ') || `exit ${r.code}`
-    return { client: 'java', workload: w.id, status: 'failed', reason }
-  }
+  if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
   const msgs = Number(m[2])
   return {
     client: 'java',
@@ -420,6 +502,90 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
         'ProducerPerformance: unkeyed records (it has no key option); latency percentiles in whole ms',
         'timing includes JVM warm-up and the first metadata fetch; RSS/CPU from /usr/bin/time (whole JVM)',
       ],
+    },
+  }
+}
+
+// "TXN_SUMMARY transactions=200 committed=200 failed=0 delivered=10000 errors=0 elapsed_ms=1234.567 first_error="
+const JAVA_TXN_SUMMARY =
+  /TXN_SUMMARY transactions=(\d+) committed=(\d+) failed=(\d+) delivered=(\d+) errors=(\d+) elapsed_ms=([\d.]+) first_error=(.*)/
+
+/**
+ * W4 for Java: bench/java/TransactionsPerf.java through the JDK's source launcher (no build step), as
+ * ProducerPerformance can bound transactions only by time. It prints one latency per committed
+ * transaction; they go through the same Histogram as the Node runners' latencies.
+ */
+async function runJavaTransactions(w: Workload, libs: string, payloadFile: string): Promise<Row> {
+  const source = join(repoRoot, 'bench/java/TransactionsPerf.java')
+  const args = javaArgs(libs, [
+    source,
+    '--bootstrap-servers',
+    w.bootstrapServers,
+    '--topic',
+    w.topic,
+    '--transactions',
+    String(transactionCount(w)),
+    '--txn-size',
+    String(w.txnSize ?? 1),
+    '--payload-file',
+    payloadFile,
+    '--transactional-id',
+    transactionalIdFor('java'),
+    '--acks',
+    w.acks,
+    '--compression',
+    w.compression,
+    '--linger-ms',
+    String(w.lingerMs),
+  ])
+  const r = await runChild(
+    `${w.id} ${'java'.padEnd(12)}`,
+    '/usr/bin/time',
+    args,
+    process.env,
+    w.records,
+    timeoutFor(w),
+    nodeProgress,
+    stallFor(w),
+  )
+  const m = JAVA_TXN_SUMMARY.exec(r.stdout)
+  const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr)
+  if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
+  const h = new Histogram()
+  const lat = /^TXN_LATENCIES_MS (.*)$/m.exec(r.stdout)?.[1] ?? ''
+  for (const v of lat.split(',')) if (v) h.record(Number(v))
+  const delivered = Number(m[4])
+  const elapsedMs = Number(m[6])
+  const secs = elapsedMs / 1000
+  const msgs = secs > 0 ? delivered / secs : 0
+  const notes = [
+    W4_LATENCY_NOTE,
+    'bench/java/TransactionsPerf.java (JDK source launcher): initTransactions, then per transaction beginTransaction, send() each record, commitTransaction',
+    'timing starts after JVM start-up and one warm-up transaction; RSS/CPU from /usr/bin/time (whole JVM, including compiling the source file in memory)',
+  ]
+  if (Number(m[3]) > 0 && Number(m[2]) + Number(m[3]) < Number(m[1]))
+    notes.push(`stopped after ${m[3]} failed transactions`)
+  return {
+    client: 'java',
+    workload: w.id,
+    status: 'ok',
+    result: {
+      client: 'java',
+      workload: w.id,
+      records: w.records,
+      delivered,
+      errors: Number(m[5]),
+      elapsedMs: Math.round(elapsedMs),
+      msgsPerSec: msgs,
+      mbPerSec: (msgs * w.recordSize) / 1e6,
+      p50Ms: h.quantile(0.5),
+      p99Ms: h.quantile(0.99),
+      p999Ms: h.quantile(0.999),
+      maxMs: h.count ? h.max : null,
+      peakRssMb: ru ? Number(ru[1]) / 1024 : 0,
+      cpuMs: ru ? (Number(ru[2]) + Number(ru[3])) * 1000 : 0,
+      ...(m[7] ? { firstError: m[7].trim() } : {}),
+      notes,
     },
   }
 }
@@ -550,13 +716,12 @@ async function main(): Promise<void> {
       const spec = workloadSpec(id, args.quick)
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
-        if (id === 'W4') {
+        if (id === 'W4' && client === 'ours') {
           rows.push({
             client,
             workload: id,
-            status: client === 'ours' ? 'not implemented' : 'not run',
-            reason:
-              client === 'ours' ? 'transactions are not implemented yet' : 'W4 is not run for peers yet',
+            status: 'not implemented',
+            reason: 'transactions are not implemented yet',
           })
           continue
         }

@@ -2,6 +2,8 @@
 // delivery reports (dr_cb) polled on librdkafka's background thread (setPollInBackground, which its
 // docs recommend for high-throughput producers). produce() in a loop; on ERR__QUEUE_FULL it waits for
 // deliveries and retries, like the runner for our producer.
+// W4: the same Producer with transactional.id; initTransactions() once, then per transaction
+// beginTransaction(), 50 produce() calls, commitTransaction() (which flushes the records first).
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import {
@@ -15,17 +17,101 @@ import {
   printResult,
   progressReporter,
   readWorkload,
+  runTransactions,
   sleep,
+  transactionalIdFor,
 } from '../common.js'
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+/** The part of the librdkafka-style (node-rdkafka compatible) API this runner uses. */
+interface RdKafkaError {
+  code: number
+  message: string
+}
+type RdCallback = (err: RdKafkaError | null) => void
+interface RdProducer {
+  connect(): void
+  once(event: 'ready', listener: () => void): void
+  once(event: 'connection.failure', listener: (err: unknown) => void): void
+  on(event: 'delivery-report', listener: (err: unknown, report: { opaque: unknown }) => void): void
+  setPollInBackground(enabled: boolean): void
+  produce(
+    topic: string,
+    partition: number | null,
+    value: Buffer | undefined,
+    key: string | null,
+    timestamp: number | null,
+    opaque: unknown,
+  ): void
+  flush(timeoutMs: number, cb: (err: unknown) => void): void
+  disconnect(cb: () => void): void
+  initTransactions(timeoutMs: number, cb: RdCallback): void
+  beginTransaction(cb: RdCallback): void
+  commitTransaction(timeoutMs: number, cb: RdCallback): void
+  abortTransaction(timeoutMs: number, cb: RdCallback): void
+}
+interface ConfluentModule {
+  CODES: { ERRORS: { ERR__QUEUE_FULL: number } }
+  Producer: new (conf: Record<string, unknown>) => RdProducer
+}
+
 const w = readWorkload()
 const require = createRequire(join(peersDir(), 'package.json'))
 
+/** Promise around a librdkafka-style callback API call. */
+function call(fn: (cb: RdCallback) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())))
+}
+
+async function connect(Kafka: ConfluentModule, conf: Record<string, unknown>): Promise<RdProducer> {
+  const producer = new Kafka.Producer(conf)
+  await new Promise<void>((resolve, reject) => {
+    producer.once('ready', () => resolve())
+    producer.once('connection.failure', (e: unknown) => reject(e))
+    producer.connect()
+  })
+  producer.setPollInBackground(true)
+  return producer
+}
+
+/** W4: begin, 50 produce() calls, commit; the commit flushes the records and waits for the EndTxn. */
+async function runW4(Kafka: ConfluentModule, conf: Record<string, unknown>): Promise<void> {
+  const producer = await connect(Kafka, { ...conf, 'transactional.id': transactionalIdFor('confluent') })
+  let recordErrors = 0
+  let firstRecordError: string | undefined
+  producer.on('delivery-report', (err: unknown) => {
+    if (err) {
+      recordErrors++
+      firstRecordError ??= errMessage(err)
+    }
+  })
+  await call((cb) => producer.initTransactions(30_000, cb))
+  const result = await runTransactions(
+    'confluent',
+    w,
+    async (messages) => {
+      await call((cb) => producer.beginTransaction(cb))
+      try {
+        for (const m of messages) producer.produce(w.topic, null, m.value, m.key, null, null)
+        await call((cb) => producer.commitTransaction(30_000, cb))
+      } catch (e) {
+        await call((cb) => producer.abortTransaction(30_000, cb)).catch(() => {})
+        throw e
+      }
+    },
+    [
+      'librdkafka delivery reports polled in the background (setPollInBackground)',
+      'initTransactions once; per transaction beginTransaction, produce() each record, commitTransaction',
+    ],
+  )
+  if (recordErrors > 0)
+    result.notes?.push(`${recordErrors} failed delivery reports, first: ${firstRecordError}`)
+  await new Promise<void>((r) => producer.disconnect(() => r()))
+  printResult(result)
+}
+
 async function main(): Promise<void> {
-  const Kafka = require('@confluentinc/kafka-javascript') as any
-  if (w.id === 'W4') throw new Error('W4 not run for confluent in this harness')
-  const QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL as number
+  const Kafka = require('@confluentinc/kafka-javascript') as ConfluentModule
+  const QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL
   const conf: Record<string, unknown> = {
     'bootstrap.servers': w.bootstrapServers,
     'client.id': 'bench-confluent',
@@ -36,13 +122,8 @@ async function main(): Promise<void> {
     dr_cb: true,
   }
   if (w.batchSize !== null) conf['batch.size'] = w.batchSize
-  const producer = new Kafka.Producer(conf)
-  await new Promise<void>((resolve, reject) => {
-    producer.once('ready', () => resolve())
-    producer.once('connection.failure', (e: unknown) => reject(e))
-    producer.connect()
-  })
-  producer.setPollInBackground(true)
+  if (w.id === 'W4') return runW4(Kafka, conf)
+  const producer = await connect(Kafka, conf)
 
   const payloads = makePayloads(w.recordSize)
   const h = new Histogram()

@@ -2,39 +2,102 @@
 // API is `producer.send({ messages })` resolving once the broker acknowledged; it has no linger
 // accumulator on send(), so like kafkajs it sends 1,000 records per call with 4 calls in flight, and in
 // W3 each record is its own send().
+// W4: a producer with `transactionalId` (and idempotent); per transaction
+// `const txn = await producer.beginTransaction(); await txn.send({ messages }); await txn.commit()`.
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { errMessage, peersDir, printResult, readWorkload, runBatched } from '../common.js'
+import {
+  errMessage,
+  peersDir,
+  printResult,
+  readWorkload,
+  runBatched,
+  runTransactions,
+  transactionCount,
+  transactionalIdFor,
+} from '../common.js'
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+/** The part of @platformatic/kafka's API this runner uses. */
+interface PlatformaticMessage {
+  topic: string
+  key: string | undefined
+  value: Buffer
+}
+interface PlatformaticTransaction {
+  send(options: { messages: PlatformaticMessage[] }): Promise<unknown>
+  commit(): Promise<void>
+  abort(): Promise<void>
+}
+interface PlatformaticProducer {
+  send(options: { messages: PlatformaticMessage[] }): Promise<unknown>
+  beginTransaction(): Promise<PlatformaticTransaction>
+  close(): Promise<void>
+  on(event: 'client:performWithRetry:retry', listener: (operationId: string) => void): void
+}
+interface PlatformaticModule {
+  Producer: new (options: Record<string, unknown>) => PlatformaticProducer
+  stringSerializers: unknown
+  ProduceAcks: { ALL: number }
+}
+
 const w = readWorkload()
 
 async function main(): Promise<void> {
   const entry = join(peersDir(), 'node_modules/@platformatic/kafka/dist/index.js')
-  const pk = (await import(pathToFileURL(entry).href)) as any
-  if (w.id === 'W4') throw new Error('W4 not run for platformatic in this harness')
-  const notes: string[] = ['no linger on send(): batches of 1,000 records per send() call, 4 calls in flight']
+  const pk = (await import(pathToFileURL(entry).href)) as PlatformaticModule
+  const transactional = w.id === 'W4'
   const producer = new pk.Producer({
     clientId: 'bench-platformatic',
     bootstrapBrokers: w.bootstrapServers.split(','),
     serializers: pk.stringSerializers,
-    idempotent: w.idempotence,
+    idempotent: w.idempotence || transactional, // beginTransaction() requires an idempotent producer
     acks: pk.ProduceAcks.ALL,
     compression: w.compression,
     autocreateTopics: false,
+    ...(transactional ? { transactionalId: transactionalIdFor('platformatic') } : {}),
   })
-  const sendMessages = (messages: { key: string | null; value: Buffer }[]): Promise<unknown> =>
-    producer.send({
-      messages: messages.map((m) => ({ topic: w.topic, key: m.key ?? undefined, value: m.value })),
+  const toMessages = (messages: { key: string | null; value: Buffer }[]): PlatformaticMessage[] =>
+    messages.map((m) => ({ topic: w.topic, key: m.key ?? undefined, value: m.value }))
+  let result
+  if (transactional) {
+    // Counted to show the retries: right after a commit the broker answers AddPartitionsToTxn with
+    // CONCURRENT_TRANSACTIONS until it has finished the previous transaction, and @platformatic/kafka
+    // retries after its retryDelay (default 1000 ms).
+    const retries = new Map<string, number>()
+    producer.on('client:performWithRetry:retry', (operationId) => {
+      retries.set(operationId, (retries.get(operationId) ?? 0) + 1)
     })
-  await sendMessages([{ key: 'warmup', value: Buffer.from('warmup') }])
-  const result = await runBatched(
-    'platformatic',
-    w,
-    sendMessages,
-    { batchRecords: 1000, concurrency: 4 },
-    notes,
-  )
+    result = await runTransactions(
+      'platformatic',
+      w,
+      async (messages) => {
+        const txn = await producer.beginTransaction()
+        try {
+          await txn.send({ messages: toMessages(messages) })
+          await txn.commit()
+        } catch (e) {
+          await txn.abort().catch(() => {})
+          throw e
+        }
+      },
+      [
+        'one send() of all records of a transaction between beginTransaction() and commit()',
+        'no linger: @platformatic/kafka sends when send() is called',
+      ],
+    )
+    const counted = [...retries].map(([op, n]) => `${n} ${op}`).join(', ')
+    result.notes?.push(
+      `retries (retryDelay default 1000 ms) over ${transactionCount(w) + 1} transactions (incl. warm-up): ${counted || 'none'}`,
+    )
+  } else {
+    const notes: string[] = [
+      'no linger on send(): batches of 1,000 records per send() call, 4 calls in flight',
+    ]
+    const sendMessages = (messages: { key: string | null; value: Buffer }[]): Promise<unknown> =>
+      producer.send({ messages: toMessages(messages) })
+    await sendMessages([{ key: 'warmup', value: Buffer.from('warmup') }])
+    result = await runBatched('platformatic', w, sendMessages, { batchRecords: 1000, concurrency: 4 }, notes)
+  }
   await producer.close()
   printResult(result)
 }
