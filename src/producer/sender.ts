@@ -27,11 +27,6 @@ export interface SenderOptions {
   /** Upper bound of one Produce request's size (message.max.bytes / max.request.size). */
   maxRequestBytes: number
   codec: Codec
-  /**
-   * Batches with at least this many bytes of records are compressed on libuv's thread pool (when
-   * the codec can), the rest inline. Default {@link ASYNC_COMPRESSION_MIN_BYTES}; Infinity = never.
-   */
-  asyncCompressionMinBytes?: number
   clock: Clock
   random: RandomSource
   /** Runs `fn` soon, after the current synchronous work (setImmediate by default). */
@@ -441,8 +436,7 @@ export class Sender {
       codec.compressAsync === undefined ||
       b.wire !== null ||
       b.compressFailed ||
-      b.sizeInBytes - BATCH_HEADER_SIZE <
-        (this.opts.asyncCompressionMinBytes ?? ASYNC_COMPRESSION_MIN_BYTES) ||
+      b.sizeInBytes - BATCH_HEADER_SIZE < ASYNC_COMPRESSION_MIN_BYTES ||
       b.builder.hasCompressed(codec.name)
     ) {
       return false
