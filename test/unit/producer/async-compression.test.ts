@@ -5,15 +5,10 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, describe, it } from 'node:test'
 import { type Codec, getCodec, registerCodec } from '../../../src/compression/index.js'
-import type { ProducerConfig } from '../../../src/config/index.js'
-import { Producer } from '../../../src/producer/producer.js'
+import type { Producer } from '../../../src/producer/producer.js'
 import { ASYNC_COMPRESSION_MIN_BYTES } from '../../../src/producer/sender.js'
-import { ManualClock } from '../../../src/util/clock.js'
-import { seededRandom } from '../../../src/util/random.js'
-import { FakeCluster, settle } from '../../helpers/fake-broker.js'
 import { Deliveries } from '../../helpers/deliveries.js'
-
-const T0 = 1_700_000_000_000
+import { closeFakeProducers, fakeProducer, type FakeProducer } from '../../helpers/fake-producer.js'
 const realLz4 = getCodec('lz4')
 
 interface Pending {
@@ -56,42 +51,20 @@ const codec = new ControlledLz4()
 registerCodec(codec)
 after(() => registerCodec(realLz4))
 
-const live: { producer: Producer; clock: ManualClock }[] = []
 afterEach(async () => {
   codec.pending.length = 0
   codec.inline = 0
   codec.inlineError = null
-  for (const { producer, clock } of live.splice(0)) {
-    const p = producer.close(0)
-    clock.advance(0)
-    await settle(5)
-    clock.advance(0)
-    await p
-  }
+  await closeFakeProducers()
 })
 
-function setup(config: Record<string, unknown> = {}, partitions = 1) {
-  const cluster = new FakeCluster({ topics: { t: { partitions } } })
-  const clock = new ManualClock(T0)
-  const producer = new Producer(
-    {
-      'bootstrap.servers': cluster.bootstrap,
-      'compression.type': 'lz4',
-      'linger.ms': 1000,
-      'batch.size': 16384,
-      ...config,
-    } as ProducerConfig,
-    { clock, random: seededRandom(3), transport: cluster.transport },
+function setup(config: Record<string, unknown> = {}): FakeProducer & { d: Deliveries } {
+  const rig = fakeProducer(
+    { 'compression.type': 'lz4', 'linger.ms': 1000, 'batch.size': 16384, ...config },
+    { topics: { t: { partitions: 1 } } },
+    3,
   )
-  live.push({ producer, clock })
-  const pump = async (ms = 0): Promise<void> => {
-    clock.advance(ms)
-    for (let i = 0; i < 4; i++) {
-      await settle(10)
-      clock.advance(0)
-    }
-  }
-  return { cluster, clock, producer, d: new Deliveries(), pump }
+  return { ...rig, d: new Deliveries() }
 }
 
 /** Metadata and the producer id, before the records under test. */

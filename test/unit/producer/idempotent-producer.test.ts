@@ -8,18 +8,20 @@ import {
   type InitProducerIdRequest,
   type InitProducerIdResponse,
 } from '../../../src/protocol/index.js'
-import { ManualClock } from '../../../src/util/clock.js'
-import { seededRandom } from '../../../src/util/random.js'
-import {
+import type {
   FakeCluster,
-  settle,
-  type FakeClusterOptions,
-  type ProduceCall,
-  type ReceivedRequest,
+  FakeClusterOptions,
+  ProduceCall,
+  ReceivedRequest,
 } from '../../helpers/fake-broker.js'
 import { Deliveries } from '../../helpers/deliveries.js'
+import {
+  closeFakeProducers,
+  closeIdle,
+  fakeProducer,
+  type FakeProducer,
+} from '../../helpers/fake-producer.js'
 
-const T0 = 1_700_000_000_000
 const NOT_LEADER_OR_FOLLOWER = 6
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 const DUPLICATE_SEQUENCE_NUMBER = 46
@@ -29,57 +31,18 @@ const CLUSTER_AUTHORIZATION_FAILED = 31
 const COORDINATOR_LOAD_IN_PROGRESS = 14
 const MESSAGE_TOO_LARGE = 10
 
-const live: { producer: Producer; clock: ManualClock }[] = []
-
-afterEach(async () => {
-  for (const { producer, clock } of live.splice(0)) {
-    const p = producer.close(0)
-    clock.advance(0)
-    await settle(5)
-    clock.advance(0)
-    await p
-  }
-})
+afterEach(closeFakeProducers)
 
 function setup(
   config: ProducerConfig | Record<string, unknown> = {},
   clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
-): {
-  cluster: FakeCluster
-  clock: ManualClock
-  producer: Producer
-  d: Deliveries
-  errors: KafkaError[]
-  pump: (ms?: number) => Promise<void>
-} {
-  const cluster = new FakeCluster(clusterOpts)
-  const clock = new ManualClock(T0)
+): FakeProducer & { d: Deliveries; errors: KafkaError[] } {
   const errors: KafkaError[] = []
-  const producer = new Producer(
-    {
-      'bootstrap.servers': cluster.bootstrap,
-      'linger.ms': 0,
-      error_cb: (e: KafkaError) => errors.push(e),
-      ...config,
-    } as ProducerConfig,
-    { clock, random: seededRandom(7), transport: cluster.transport },
+  const rig = fakeProducer(
+    { 'linger.ms': 0, error_cb: (e: KafkaError) => errors.push(e), ...config },
+    clusterOpts,
   )
-  live.push({ producer, clock })
-  const pump = async (ms = 0): Promise<void> => {
-    clock.advance(ms)
-    for (let i = 0; i < 4; i++) {
-      await settle(10)
-      clock.advance(0)
-    }
-  }
-  return { cluster, clock, producer, d: new Deliveries(), errors, pump }
-}
-
-async function closeIdle(producer: Producer, pump: () => Promise<void>): Promise<void> {
-  assert.equal(producer.pending, 0)
-  const p = producer.close(0)
-  await pump()
-  await p
+  return { ...rig, d: new Deliveries(), errors }
 }
 
 /** One sent batch as [producerId, epoch, baseSequence, record values]. */

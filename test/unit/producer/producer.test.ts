@@ -1,63 +1,25 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import type { ProducerConfig } from '../../../src/config/index.js'
-import { Producer } from '../../../src/producer/producer.js'
 import type { DeliveryReport } from '../../../src/producer/record.js'
 import { KafkaError, RecordBatchBuilder } from '../../../src/protocol/index.js'
-import { ManualClock } from '../../../src/util/clock.js'
-import { seededRandom } from '../../../src/util/random.js'
-import { FakeCluster, settle, type FakeClusterOptions } from '../../helpers/fake-broker.js'
+import type { FakeClusterOptions } from '../../helpers/fake-broker.js'
 import { Deliveries } from '../../helpers/deliveries.js'
+import {
+  T0,
+  closeFakeProducers,
+  closeIdle,
+  fakeProducer,
+  type FakeProducer,
+} from '../../helpers/fake-producer.js'
 
-const T0 = 1_700_000_000_000
-
-/** Producers of the running test; a failed test must not leave one keeping the process alive. */
-const live: { producer: Producer; clock: ManualClock }[] = []
-
-afterEach(async () => {
-  for (const { producer, clock } of live.splice(0)) {
-    const p = producer.close(0)
-    clock.advance(0)
-    await settle(5)
-    clock.advance(0)
-    await p
-  }
-})
+afterEach(closeFakeProducers)
 
 function setup(
   config: ProducerConfig | Record<string, unknown> = {},
   clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
-): {
-  cluster: FakeCluster
-  clock: ManualClock
-  producer: Producer
-  d: Deliveries
-  pump: (ms?: number) => Promise<void>
-} {
-  const cluster = new FakeCluster(clusterOpts)
-  const clock = new ManualClock(T0)
-  const producer = new Producer(
-    { 'bootstrap.servers': cluster.bootstrap, 'linger.ms': 0, ...config } as ProducerConfig,
-    { clock, random: seededRandom(7), transport: cluster.transport },
-  )
-  live.push({ producer, clock })
-  /** Moves time by `ms`, then lets I/O, promises and zero-delay timers run to quiescence. */
-  const pump = async (ms = 0): Promise<void> => {
-    clock.advance(ms)
-    for (let i = 0; i < 4; i++) {
-      await settle(10)
-      clock.advance(0)
-    }
-  }
-  return { cluster, clock, producer, d: new Deliveries(), pump }
-}
-
-/** Closes a producer whose records are all reported (nothing outstanding). */
-async function closeIdle(producer: Producer, pump: () => Promise<void>): Promise<void> {
-  assert.equal(producer.pending, 0)
-  const p = producer.close(0)
-  await pump()
-  await p
+): FakeProducer & { d: Deliveries } {
+  return { ...fakeProducer({ 'linger.ms': 0, ...config }, clusterOpts), d: new Deliveries() }
 }
 
 describe('Producer (against the fake broker)', () => {
