@@ -476,9 +476,31 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
     },
   )
   const m = JAVA_SUMMARY.exec(r.stdout)
-  const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr)
   if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
   const msgs = Number(m[2])
+  return javaRow(w, r.stderr, {
+    delivered: Number(m[1]),
+    errors: 0,
+    elapsedMs: Math.round((Number(m[1]) / msgs) * 1000),
+    msgsPerSec: msgs,
+    p50Ms: Number(m[6]),
+    p99Ms: Number(m[8]),
+    p999Ms: Number(m[9]),
+    maxMs: Number(m[5]),
+    notes: [
+      'ProducerPerformance: unkeyed records (it has no key option); latency percentiles in whole ms',
+      'timing includes JVM warm-up and the first metadata fetch; RSS/CPU from /usr/bin/time (whole JVM)',
+    ],
+  })
+}
+
+/** A finished Java run's row: peak RSS and CPU time from /usr/bin/time's RUSAGE line in `stderr`. */
+function javaRow(
+  w: Workload,
+  stderr: string,
+  fields: Omit<ClientResult, 'client' | 'workload' | 'records' | 'mbPerSec' | 'peakRssMb' | 'cpuMs'>,
+): Row {
+  const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(stderr)
   return {
     client: 'java',
     workload: w.id,
@@ -487,21 +509,10 @@ async function runJava(w: Workload, libs: string, payloadFile: string): Promise<
       client: 'java',
       workload: w.id,
       records: w.records,
-      delivered: Number(m[1]),
-      errors: 0,
-      elapsedMs: Math.round((Number(m[1]) / msgs) * 1000),
-      msgsPerSec: msgs,
-      mbPerSec: (msgs * w.recordSize) / 1e6,
-      p50Ms: Number(m[6]),
-      p99Ms: Number(m[8]),
-      p999Ms: Number(m[9]),
-      maxMs: Number(m[5]),
+      ...fields,
+      mbPerSec: (fields.msgsPerSec * w.recordSize) / 1e6,
       peakRssMb: ru ? Number(ru[1]) / 1024 : 0,
       cpuMs: ru ? (Number(ru[2]) + Number(ru[3])) * 1000 : 0,
-      notes: [
-        'ProducerPerformance: unkeyed records (it has no key option); latency percentiles in whole ms',
-        'timing includes JVM warm-up and the first metadata fetch; RSS/CPU from /usr/bin/time (whole JVM)',
-      ],
     },
   }
 }
@@ -549,7 +560,6 @@ async function runJavaTransactions(w: Workload, libs: string, payloadFile: strin
     stallFor(w),
   )
   const m = JAVA_TXN_SUMMARY.exec(r.stdout)
-  const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr)
   if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
   const h = new Histogram()
   const lat = /^TXN_LATENCIES_MS (.*)$/m.exec(r.stdout)?.[1] ?? ''
@@ -565,29 +575,18 @@ async function runJavaTransactions(w: Workload, libs: string, payloadFile: strin
   ]
   if (Number(m[3]) > 0 && Number(m[2]) + Number(m[3]) < Number(m[1]))
     notes.push(`stopped after ${m[3]} failed transactions`)
-  return {
-    client: 'java',
-    workload: w.id,
-    status: 'ok',
-    result: {
-      client: 'java',
-      workload: w.id,
-      records: w.records,
-      delivered,
-      errors: Number(m[5]),
-      elapsedMs: Math.round(elapsedMs),
-      msgsPerSec: msgs,
-      mbPerSec: (msgs * w.recordSize) / 1e6,
-      p50Ms: h.quantile(0.5),
-      p99Ms: h.quantile(0.99),
-      p999Ms: h.quantile(0.999),
-      maxMs: h.count ? h.max : null,
-      peakRssMb: ru ? Number(ru[1]) / 1024 : 0,
-      cpuMs: ru ? (Number(ru[2]) + Number(ru[3])) * 1000 : 0,
-      ...(m[7] ? { firstError: m[7].trim() } : {}),
-      notes,
-    },
-  }
+  return javaRow(w, r.stderr, {
+    delivered,
+    errors: Number(m[5]),
+    elapsedMs: Math.round(elapsedMs),
+    msgsPerSec: msgs,
+    p50Ms: h.quantile(0.5),
+    p99Ms: h.quantile(0.99),
+    p999Ms: h.quantile(0.999),
+    maxMs: h.count ? h.max : null,
+    ...(m[7] ? { firstError: m[7].trim() } : {}),
+    notes,
+  })
 }
 
 // ---------------------------------------------------------------- table
