@@ -12,6 +12,8 @@ export class NormalizedRecord implements RecordEntry {
   callback: DeliveryCallback | undefined = undefined
   bytes = 0
   deadline = 0
+  /** Its bytes are copies of the caller's (see {@link detached}). */
+  private owned = false
 
   constructor(
     readonly topic: string,
@@ -22,16 +24,50 @@ export class NormalizedRecord implements RecordEntry {
     /** -1 when the partitioner decides. */
     readonly partition: number,
   ) {}
+
+  /**
+   * A copy whose key, value and header values are this producer's own bytes. A record that is not
+   * encoded into its batch at the call (its topic's metadata is unknown, or send() waits for buffer
+   * space) is held for a while; a caller that reuses its Buffer after produce() returns must not
+   * change what gets written (what was accepted is what is sent). Strings were encoded into fresh
+   * Buffers already, but copying them too keeps this path simple and it is the cold one.
+   */
+  detached(): NormalizedRecord {
+    if (this.owned) return this
+    const headers =
+      this.headers === null
+        ? null
+        : this.headers.map(([k, v]): RecordHeader => [k, v === null ? null : copy(v)])
+    const own = new NormalizedRecord(
+      this.topic,
+      this.key === null ? null : copy(this.key),
+      this.value === null ? null : copy(this.value),
+      headers,
+      this.timestamp,
+      this.partition,
+    )
+    own.owned = true
+    return own
+  }
+}
+
+function copy(b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(b.length)
+  b.copy(out)
+  return out
 }
 
 /** Kafka's topic name rule (Topic.validate): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
 const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/
 
-/** The last name that passed: producers mostly write to one topic, so the regex runs once. */
-let lastValidTopic = ''
+/**
+ * The last name that passed: producers mostly write to one topic, so the regex runs once. Starts as
+ * a value no topic can equal (a string would let that string through unchecked: `''` did).
+ */
+let lastValidTopic: string | null = null
 
 export function validateTopic(topic: unknown): string {
-  if (topic === lastValidTopic) return topic
+  if (topic === lastValidTopic) return topic as string
   if (typeof topic !== 'string' || !TOPIC_RE.test(topic) || topic === '.' || topic === '..') {
     throw new KafkaError(
       'INVALID_TOPIC_EXCEPTION',
@@ -50,6 +86,13 @@ function toBytes(v: unknown, what: string): Buffer {
     '_INVALID_ARG',
     `${what} must be a string, Buffer, Uint8Array or null, got ${v === undefined ? 'undefined' : typeof v === 'object' && v !== null ? (v.constructor?.name ?? 'object') : typeof v}`,
   )
+}
+
+/** A lower bound of the bytes `v` encodes to (0 for what toBytes would refuse). */
+function minBytes(v: unknown): number {
+  if (typeof v === 'string') return v.length
+  if (v instanceof Uint8Array) return v.byteLength
+  return 0
 }
 
 function toNullableBytes(v: unknown, what: string): Buffer | null {
@@ -82,7 +125,11 @@ function normalizeHeaders(h: RecordHeaders | undefined): RecordHeader[] | null {
  * (`_INVALID_ARG`, `INVALID_TOPIC_EXCEPTION`) for input that can never be sent, so the mistake
  * surfaces at the call site instead of in a delivery report.
  */
-export function normalizeRecord(record: ProducerRecord, now: number): NormalizedRecord {
+export function normalizeRecord(
+  record: ProducerRecord,
+  now: number,
+  maxRecordBytes = Infinity,
+): NormalizedRecord {
   if (record === null || typeof record !== 'object') {
     throw new KafkaError(
       '_INVALID_ARG',
@@ -92,6 +139,17 @@ export function normalizeRecord(record: ProducerRecord, now: number): Normalized
   const topic = validateTopic(record.topic)
   if (!('value' in record) || record.value === undefined) {
     throw new KafkaError('_INVALID_ARG', `record for ${topic} has no value (pass null for a tombstone)`)
+  }
+  // A string encodes to at least one UTF-8 byte per UTF-16 code unit: a record that cannot fit is
+  // refused before a huge string is encoded only to be thrown away (a 200 MB string costs ~0.5 s
+  // of event loop and its size again in memory to encode).
+  const atLeast = minBytes(record.value) + minBytes(record.key)
+  if (atLeast > maxRecordBytes) {
+    throw new KafkaError(
+      'MESSAGE_TOO_LARGE',
+      `record for ${topic} has at least ${atLeast} bytes of key and value, over message.max.bytes=${maxRecordBytes}`,
+      { retriable: false },
+    )
   }
   const value = toNullableBytes(record.value, 'value')
   const key = record.key === undefined ? null : toNullableBytes(record.key, 'key')

@@ -151,7 +151,7 @@ export class Producer {
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     this.checkOpen()
     const now = this.clock.now()
-    const r = normalizeRecord(record, now)
+    const r = normalizeRecord(record, now, this.maxRecordBytes)
     const bytes = this.recordBytes(r)
     const partition = this.choosePartitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
@@ -172,14 +172,22 @@ export class Producer {
    */
   async send(record: ProducerRecord): Promise<DeliveryReport> {
     this.checkOpen()
-    const r = normalizeRecord(record, this.clock.now())
+    let r = normalizeRecord(record, this.clock.now(), this.maxRecordBytes)
     const bytes = this.recordBytes(r)
     let partition = this.choosePartitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
+      // The caller may reuse its buffers as soon as send() returns its promise, long before the
+      // record is encoded into a batch.
+      r = r.detached()
       await this.limits.acquire(bytes, this.config.maxBlockMs)
       if (this.state !== 'open') {
         this.limits.release(bytes, 1)
-        this.checkOpen()
+        if (this.fatalError) throw this.fatalError
+        // close() started while this call waited: the record was accepted by the call and is now
+        // given up on, exactly as the records close() fails (docs/producer.md, close()).
+        throw new KafkaError('_DESTROY', 'producer closed while send() waited for buffer space', {
+          retriable: false,
+        })
       }
       try {
         partition = this.choosePartitionIfKnown(r, bytes)
@@ -334,7 +342,8 @@ export class Producer {
     if (partition < 0) {
       let list = this.waiting.get(r.topic)
       if (!list) this.waiting.set(r.topic, (list = []))
-      list.push({ record: r, bytes, callback, acceptedAt: now })
+      // Encoded into a batch only once metadata arrives: hold our own copy of the caller's bytes.
+      list.push({ record: r.detached(), bytes, callback, acceptedAt: now })
       this.metadata.addTopic(r.topic)
       // Deadlines only grow with acceptance time, so a timer already armed is early enough.
       if (!this.waitingTimer) this.armWaitingTimer()
