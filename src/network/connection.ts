@@ -40,9 +40,28 @@ export interface RequestOptions {
   noResponse?: boolean
   /** Overrides request.timeout.ms for this request. */
   timeoutMs?: number
+  /** Overrides the bound on the answer's size (see {@link maxResponseBytes}). */
+  maxResponseBytes?: number
 }
 
 export type VersionRange = { minVersion: number; maxVersion: number }
+
+/**
+ * The connection was lost before a request was fully handed to the socket. A broker closes the
+ * connection as soon as it reads the size of a request over its socket.request.max.bytes, so a
+ * large request that meets this again and again is likely too large for the broker; the sender
+ * decides what to do with that (see the sender's handling of unwritten requests).
+ */
+export class UnwrittenRequestError extends KafkaError {
+  constructor(
+    message: string,
+    /** Size of the request frame, size prefix included. */
+    readonly requestBytes: number,
+    cause: KafkaError,
+  ) {
+    super('_TRANSPORT', message, { retriable: true, cause })
+  }
+}
 
 interface Pending {
   readonly correlationId: number
@@ -50,12 +69,37 @@ interface Pending {
   readonly resolve: (v: unknown) => void
   readonly reject: (e: KafkaError) => void
   readonly apiName: string
+  /** The largest answer accepted for this request: a larger frame closes the connection. */
+  readonly maxResponseBytes: number
+  /** Size of the request frame. */
+  readonly requestBytes: number
+  /** The whole request was handed to the socket. */
+  written: boolean
   timer: TimerHandle | null
 }
 
 const CLIENT_SOFTWARE_NAME = 'reliable-kafka'
 const CLIENT_SOFTWARE_VERSION = '0.1.0'
-const MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+const MIB = 1024 * 1024
+
+/**
+ * The largest answer we buffer for a request, by API: a broken or hostile broker must not make us
+ * hold hundreds of MB for a response that cannot legitimately be that large. A Produce answer
+ * lists partitions and at most one error per record, so it is bounded by the request's own size;
+ * Metadata grows with the cluster (64 MiB is ~500,000 partitions); Fetch is only used by tools.
+ */
+export function maxResponseBytes(apiKey: number, requestBytes: number): number {
+  switch (apiKey) {
+    case 0: // Produce
+      return MIB + 2 * requestBytes
+    case 1: // Fetch
+      return 256 * MIB
+    case 3: // Metadata
+      return 64 * MIB
+    default:
+      return 8 * MIB
+  }
+}
 
 /**
  * One TCP connection to one broker. Requests are pipelined: several may be outstanding, each
@@ -73,7 +117,8 @@ export class Connection {
   readonly nodeId: number
   private state: 'new' | 'connecting' | 'ready' | 'closed' = 'new'
   private socket: Duplex | null = null
-  private readonly frames = new FrameReader(MAX_RESPONSE_BYTES)
+  /** Each answer is bounded by the request it answers: the i-th frame of a read answers the i-th pending request. */
+  private readonly frames = new FrameReader((i) => this.responseLimit(i))
   private readonly pending = new Map<number, Pending>()
   private nextCorrelationId = 1
   private versions = new Map<number, VersionRange>()
@@ -195,7 +240,12 @@ export class Connection {
       } catch (err) {
         // A broker that rejects the version may answer in v0 layout, which the newer decoder
         // cannot read; retry with v0 explicitly.
-        if (attempt === 0 && err instanceof KafkaError && err.code === '_BAD_MSG') {
+        if (
+          attempt === 0 &&
+          err instanceof KafkaError &&
+          err.code === '_BAD_MSG' &&
+          this.state === 'connecting'
+        ) {
           version = 0
           continue
         }
@@ -242,6 +292,12 @@ export class Connection {
   }
 
   private send<Req, Res>(api: ApiDefinition<Req, Res>, msg: Req, opts: RequestOptions): Promise<Res | null> {
+    // Also during the handshake: a request written to a closed socket would wait for its timeout.
+    if (this.state === 'closed') {
+      return Promise.reject(
+        this.closeError ?? new KafkaError('_TRANSPORT', `connection to ${this.address} is closed`),
+      )
+    }
     let version: number
     try {
       version = opts.version ?? this.versionFor(api as ApiDefinition<unknown, unknown>, opts.maxVersion)
@@ -261,6 +317,7 @@ export class Connection {
       )
     }
     const socket = this.socket!
+    const requestBytes = frameBytes(frame)
 
     if (opts.noResponse) {
       return new Promise<null>((resolve, reject) => {
@@ -281,34 +338,69 @@ export class Connection {
         resolve: resolve as (v: unknown) => void,
         reject,
         apiName: api.name,
+        maxResponseBytes: opts.maxResponseBytes ?? maxResponseBytes(api.apiKey, requestBytes),
+        requestBytes,
+        written: false,
         timer: null,
       }
       const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs
       p.timer = this.clock.setTimeout(() => {
         p.timer = null
-        this.pending.delete(correlationId)
-        reject(
-          new KafkaError(
-            '_TIMED_OUT',
-            `${api.name} request to ${this.address} timed out after ${timeoutMs} ms`,
-            {
-              retriable: true,
-            },
-          ),
-        )
-        this.close(
-          new KafkaError(
-            '_TRANSPORT',
-            `${this.address}: connection closed after a ${api.name} request timed out`,
-          ),
-        )
+        // Timers run before Node reads the sockets in an event-loop turn: after a long stretch of
+        // synchronous work (slow delivery callbacks) the answer may be waiting unread. Look again
+        // after this turn's reads (setImmediate runs after the poll phase) before giving up on it.
+        setImmediate(() => {
+          if (this.pending.get(correlationId) === p) this.timeOut(p, timeoutMs)
+        })
       }, timeoutMs)
       this.pending.set(correlationId, p)
       if (this.pending.size === 1) this.holdProcess(true)
       writeChunks(socket, frame, (err) => {
         if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+        else p.written = true
       })
     })
+  }
+
+  /** No answer within the request timeout: that request fails and the connection is closed. */
+  private timeOut(p: Pending, timeoutMs: number): void {
+    this.pending.delete(p.correlationId)
+    p.reject(
+      new KafkaError(
+        '_TIMED_OUT',
+        `${p.apiName} request to ${this.address} timed out after ${timeoutMs} ms`,
+        {
+          retriable: true,
+        },
+      ),
+    )
+    this.close(
+      new KafkaError(
+        '_TRANSPORT',
+        `${this.address}: connection closed after a ${p.apiName} request timed out`,
+      ),
+    )
+  }
+
+  /** The size bound of the `i`-th answer to come (0 when no request is waiting for one). */
+  private responseLimit(i: number): number {
+    for (const p of this.pending.values()) if (i-- === 0) return p.maxResponseBytes
+    return 0
+  }
+
+  /**
+   * The byte stream cannot be trusted any more (an impossible frame, an answer to no request, an
+   * answer we cannot decode): close the connection. Every request on it fails with a retriable
+   * error, so its records are retried on a new connection within delivery.timeout.ms, exactly as
+   * after a lost connection; the broker may well have written them (idempotence makes the retry
+   * safe).
+   */
+  private corrupt(reason: string): void {
+    this.close(
+      new KafkaError('_BAD_MSG', `${this.address}: ${reason}; connection closed, requests retried`, {
+        retriable: true,
+      }),
+    )
   }
 
   private onData(chunk: Buffer): void {
@@ -316,12 +408,16 @@ export class Connection {
     try {
       frames = this.frames.push(chunk)
     } catch (err) {
-      this.close(new KafkaError('_BAD_MSG', `${this.address}: ${(err as Error).message}`))
+      const oldest = this.pending.values().next().value
+      this.corrupt(
+        `${(err as Error).message}${oldest ? ` for a ${oldest.apiName} response` : ' with no request outstanding'}`,
+      )
       return
     }
     for (const frame of frames) {
+      if (this.state === 'closed') return
       if (frame.length < 4) {
-        this.close(new KafkaError('_BAD_MSG', `${this.address}: response frame of ${frame.length} bytes`))
+        this.corrupt(`response frame of ${frame.length} bytes`)
         return
       }
       const correlationId = frame.readInt32BE(0)
@@ -329,12 +425,7 @@ export class Connection {
       if (!p) {
         // A response to a request that already timed out cannot arrive (the timeout closes the
         // connection), so an unknown id means the stream is out of step: start over.
-        this.close(
-          new KafkaError(
-            '_BAD_MSG',
-            `${this.address}: response with unknown correlation id ${correlationId}`,
-          ),
-        )
+        this.corrupt(`response with unknown correlation id ${correlationId}`)
         return
       }
       this.pending.delete(correlationId)
@@ -344,15 +435,15 @@ export class Connection {
       try {
         value = p.decode(new Reader(frame))
       } catch (err) {
-        const e =
-          err instanceof KafkaError
-            ? err
-            : new KafkaError(
-                '_BAD_MSG',
-                `${this.address}: cannot decode ${p.apiName} response: ${(err as Error).message}`,
-              )
-        p.reject(e)
-        continue
+        const reason = `cannot decode ${p.apiName} response: ${(err as Error)?.message ?? String(err)}`
+        if (this.state === 'connecting') {
+          // The handshake decides: a broker refusing our ApiVersions version may answer in v0 layout.
+          p.reject(new KafkaError('_BAD_MSG', `${this.address}: ${reason}`, { retriable: true, cause: err }))
+          continue
+        }
+        this.pending.set(p.correlationId, p) // failed by corrupt() with the others
+        this.corrupt(reason)
+        return
       }
       p.resolve(value)
     }
@@ -378,11 +469,25 @@ export class Connection {
     this.pending.clear()
     for (const p of pending) {
       if (p.timer) this.clock.clearTimeout(p.timer)
-      p.reject(this.closeError)
+      p.reject(
+        p.written || this.closeError.code !== '_TRANSPORT'
+          ? this.closeError
+          : new UnwrittenRequestError(
+              `${this.closeError.message} (before the ${p.requestBytes}-byte ${p.apiName} request was fully written)`,
+              p.requestBytes,
+              this.closeError,
+            ),
+      )
     }
     this.socket?.destroy()
     if (wasStarted) this.opts.onClose?.(this, err)
   }
+}
+
+function frameBytes(chunks: Buffer[]): number {
+  let n = 0
+  for (const c of chunks) n += c.length
+  return n
 }
 
 /** Writes a frame's chunks as one unit (cork/uncork → a single writev for large batches). */

@@ -8,7 +8,12 @@ export class FrameReader {
   private buffered = 0
   private need = -1
 
-  constructor(private readonly maxFrameBytes: number) {}
+  /**
+   * `maxFrameBytes` bounds every frame, or is asked per frame: `i` counts the frames this push()
+   * has completed before the one whose size was just read, so a connection can bound each answer
+   * by the request it answers (Kafka answers a connection's requests in order).
+   */
+  constructor(private readonly maxFrameBytes: number | ((i: number) => number)) {}
 
   /** Feeds bytes; returns the complete frames (without their size prefix) now available. */
   push(chunk: Buffer): Buffer[] {
@@ -19,8 +24,11 @@ export class FrameReader {
       if (this.need < 0) {
         if (this.buffered < 4) break
         const size = this.peekInt32()
-        if (size < 0 || size > this.maxFrameBytes) {
-          throw new RangeError(`invalid response frame size ${size} (limit ${this.maxFrameBytes})`)
+        const limit =
+          typeof this.maxFrameBytes === 'number' ? this.maxFrameBytes : this.maxFrameBytes(frames.length)
+        if (size < 0 || size > limit) {
+          // Checked on the 4-byte prefix, before anything is buffered for the frame.
+          throw new RangeError(`invalid response frame size ${size} (limit ${limit})`)
         }
         this.take(4)
         this.need = size

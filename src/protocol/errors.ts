@@ -67,8 +67,11 @@ export class KafkaError extends Error {
   static fromKafkaCode(kafkaCode: number, message?: string | null): KafkaError {
     const info = byCode.get(kafkaCode)
     if (info === undefined) {
-      const text = message ?? `Unknown broker error code ${kafkaCode}`
-      return new KafkaError('UNKNOWN_SERVER_ERROR', text, { kafkaCode })
+      // The number is all an operator can look up: it stays in the message, not only in kafkaCode.
+      const unknown = `unknown broker error code ${kafkaCode}`
+      return new KafkaError('UNKNOWN_SERVER_ERROR', message ? `${message}: ${unknown}` : unknown, {
+        kafkaCode,
+      })
     }
     return new KafkaError(info.name, message ?? info.description, { kafkaCode })
   }
