@@ -200,14 +200,28 @@ export class Metadata {
   }
 
   private apply(res: MetadataResponse): void {
-    if (res.brokers.length > 0) {
+    const brokers = res.brokers.filter(validBroker)
+    if (brokers.length > 0) {
       this.brokers.clear()
-      for (const b of res.brokers)
-        this.brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port })
+      for (const b of brokers) this.brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port })
     }
     for (const t of res.topics) {
       const name = t.name
       if (name === null) continue
+      const invalid = t.errorCode === 0 ? invalidPartitions(t.partitions) : null
+      if (invalid !== null) {
+        // Every byte from the network is checked before it sizes anything: partitions are stored
+        // at their index, and one index of 2^31-2 would make an array the process cannot survive.
+        // The topic's records fail with this error (it is not retriable) instead.
+        this.topicErrors.set(
+          name,
+          new KafkaError('_BAD_MSG', `the broker sent invalid metadata for topic ${name}: ${invalid}`, {
+            retriable: false,
+          }),
+        )
+        this.topics.delete(name)
+        continue
+      }
       if (t.errorCode !== 0) {
         this.topicErrors.set(name, KafkaError.fromKafkaCode(t.errorCode, `topic ${name}`))
         // A topic we knew keeps its last partitions while the error is a transient one.
@@ -225,17 +239,18 @@ export class Metadata {
         } else {
           partitions[p.partitionIndex] = {
             partition: p.partitionIndex,
-            leader: p.errorCode === 5 ? -1 : p.leaderId,
+            // A leader the broker list does not name cannot be reached: as good as none (the
+            // sender asks for fresh metadata until the leader is known).
+            leader: p.errorCode === 5 || !this.brokers.has(p.leaderId) ? -1 : p.leaderId,
             leaderEpoch: p.leaderEpoch,
             errorCode: p.errorCode,
           }
         }
       }
-      const dense = Array.from({ length: partitions.length }, (_, i) => partitions[i]!).filter(Boolean)
       this.topics.set(name, {
         name,
-        partitions: dense,
-        available: dense.filter((p) => p.leader >= 0).map((p) => p.partition),
+        partitions,
+        available: partitions.filter((p) => p.leader >= 0).map((p) => p.partition),
       })
     }
   }
@@ -266,3 +281,25 @@ export class Metadata {
 }
 
 const ZERO_UUID = Buffer.alloc(16)
+
+function validBroker(b: { nodeId: number; host: string; port: number }): boolean {
+  return b.nodeId >= 0 && b.host.length > 0 && Number.isInteger(b.port) && b.port > 0 && b.port <= 0xffff
+}
+
+/**
+ * Why a topic's partition list cannot be used, or null: the indexes must be exactly 0..n-1 for
+ * the n partitions listed (in any order), as every broker sends them.
+ */
+function invalidPartitions(partitions: readonly { partitionIndex: number }[]): string | null {
+  const n = partitions.length
+  const seen = new Uint8Array(n)
+  for (const p of partitions) {
+    const i = p.partitionIndex
+    if (!Number.isInteger(i) || i < 0 || i >= n) {
+      return `partition index ${i} with ${n} partition(s) listed (indexes must be 0 to ${n - 1})`
+    }
+    if (seen[i]) return `partition ${i} listed twice`
+    seen[i] = 1
+  }
+  return null
+}

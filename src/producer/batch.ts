@@ -1,4 +1,4 @@
-import { RecordBatchBuilder, type RecordHeader } from '../protocol/index.js'
+import { RecordBatchBuilder, type KafkaError, type RecordHeader } from '../protocol/index.js'
 import type { DeliveryCallback } from './record.js'
 
 /** One accepted record, kept until its delivery report is sent. */
@@ -49,6 +49,14 @@ export class ProducerBatch {
    * nothing ahead of it in its partition is in flight, so the parts land in order.
    */
   fromSplit = false
+  /** The last error that made it wait for a retry: the cause given when it times out. */
+  lastError: KafkaError | null = null
+  /**
+   * Times the broker closed the connection before a large request carrying this batch was fully
+   * written (a request over the broker's socket.request.max.bytes): it then goes alone, and after
+   * a few such closes it is split or fails instead of being resent until delivery.timeout.ms.
+   */
+  unwrittenCloses = 0
   /** Compressing off-thread failed once; it is compressed inline at drain instead. */
   compressFailed = false
   /** No more appends: it reached batch.size, or it was drained for sending. */

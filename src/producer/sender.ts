@@ -9,7 +9,7 @@ import {
 } from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
-import type { Connection } from '../network/connection.js'
+import { UnwrittenRequestError, type Connection } from '../network/connection.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
@@ -72,6 +72,16 @@ export const ASYNC_COMPRESSION_MIN_BYTES = 4096
 
 /** The broker's answer to a batch over its max.message.bytes (RecordTooLargeException in Java). */
 const MESSAGE_TOO_LARGE = 10
+
+/**
+ * A broker closes the connection when a request is over its socket.request.max.bytes (100 MiB by
+ * default), as soon as it has read the size. A request at least this large that loses its
+ * connection before it was fully written counts towards that diagnosis; smaller ones are too
+ * small to be refused that way by any sensible broker setting and are retried as usual.
+ */
+const LARGE_REQUEST_BYTES = 1024 * 1024
+/** Unwritten large requests after which a batch sent alone is split, or fails if it is one record. */
+const MAX_UNWRITTEN_CLOSES = 3
 
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
@@ -372,6 +382,9 @@ export class Sender {
       const q = queues[(start + k) % n]!
       const b = this.nextToSend(q)
       if (!b || b.retryAt > now) continue
+      // A batch whose large request was cut off by the broker goes alone, so that a too-large
+      // request is told apart from a too-large batch (see onRequestError).
+      if (b.unwrittenCloses > 0 && out.length > 0) continue
       const isLast = q.batches[q.batches.length - 1] === b
       if (isLast && !b.closed && this.flushing === 0 && this.accumulator.lingerDeadline(b) > now) continue
       if (this.awaitsCompression(b)) continue
@@ -417,6 +430,7 @@ export class Sender {
       b.attempts++
       size += b.wire.length + 64
       out.push(b)
+      if (b.unwrittenCloses > 0) break
     }
     return out
   }
@@ -594,8 +608,45 @@ export class Sender {
   private onRequestError(batches: ProducerBatch[], err: KafkaError): void {
     // The connection is gone or timed out; the leader may have moved with it.
     this.metadata.requestUpdate()
+    if (err instanceof UnwrittenRequestError && err.requestBytes >= LARGE_REQUEST_BYTES) {
+      if (batches.length === 1 && ++batches[0]!.unwrittenCloses >= MAX_UNWRITTEN_CLOSES) {
+        this.onRefusedRequest(batches[0]!, err)
+        this.wakeup()
+        return
+      }
+      // Several batches: each goes alone from now on, so the one too large is found.
+      for (const b of batches) if (b.unwrittenCloses === 0) b.unwrittenCloses = 1
+    }
     for (const b of batches) this.retryOrFail(b, err)
     this.wakeup()
+  }
+
+  /**
+   * The broker cut the connection MAX_UNWRITTEN_CLOSES times while a request holding only `b` was
+   * being written: `b` is larger than the broker accepts in one request. Its records are split
+   * into smaller batches as for MESSAGE_TOO_LARGE; a single record that large fails, with the
+   * reason, instead of being resent (and its bytes copied over the network) until
+   * delivery.timeout.ms.
+   */
+  private onRefusedRequest(b: ProducerBatch, err: UnwrittenRequestError): void {
+    if (!b.inFlight) return // expired meanwhile
+    if (b.count > 1) {
+      this.splitTooLarge(b)
+      return
+    }
+    b.inFlight = false
+    if (this.idem && b.stamped) this.idem.requestBump()
+    this.fail(
+      b,
+      new KafkaError(
+        'MESSAGE_TOO_LARGE',
+        `the broker closed the connection ${b.unwrittenCloses} times while receiving a ${err.requestBytes}-byte ` +
+          `Produce request holding only this record for ${b.topic}[${b.partition}]: it is larger than the ` +
+          `broker's socket.request.max.bytes (default 104857600). Lower message.max.bytes (max.request.size) ` +
+          `below that limit, or raise it on the broker`,
+        { retriable: false, cause: err },
+      ),
+    )
   }
 
   private retryOrFail(b: ProducerBatch, err: KafkaError): void {
@@ -603,6 +654,7 @@ export class Sender {
     b.inFlight = false
     const now = this.opts.clock.now()
     if (err.retriable && b.attempts <= this.opts.retries && now < b.deadline) {
+      b.lastError = err
       b.retryAt =
         now + backoffMs(b.attempts, this.opts.retryBackoffMs, this.opts.retryBackoffMaxMs, this.opts.random)
       return
@@ -624,7 +676,7 @@ export class Sender {
     // broker may or may not have it. Java bumps the epoch in that case (KIP-360) so later batches
     // do not fail with OUT_OF_ORDER_SEQUENCE_NUMBER forever.
     if (this.idem && b.stamped) this.idem.requestBump()
-    this.fail(b, timedOut(b, now, null))
+    this.fail(b, timedOut(b, now, b.lastError))
   }
 
   /** Fails every batch (fatal error, close): in-flight ones too; late responses are ignored. */
@@ -658,7 +710,11 @@ export class Sender {
       () => {
         this.timer = null
         this.timerAt = Infinity
-        this.run()
+        // Not run() here: timers fire before Node reads the sockets in an event-loop turn, so
+        // after slow delivery callbacks an answer may be waiting unread while its batch's deadline
+        // has passed. wakeup() runs the pass after this turn's reads: a batch whose answer has
+        // arrived is completed by it, never expired.
+        this.wakeup()
       },
       Math.max(0, at - now),
     )
@@ -670,7 +726,7 @@ function timedOut(b: ProducerBatch, now: number, last: KafkaError | null): Kafka
     '_MSG_TIMED_OUT',
     `${b.count} record(s) for ${b.topic}[${b.partition}] not delivered within delivery.timeout.ms ` +
       `(${now - b.createdAt} ms since the batch was created, ${b.attempts} attempt(s))` +
-      (last ? `; last error: ${last.message}` : ''),
+      (last ? `; last error: ${last.code}: ${last.message}` : ''),
     last ? { cause: last } : {},
   )
 }
