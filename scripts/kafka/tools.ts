@@ -45,6 +45,22 @@ export interface KcatConsumeOptions {
   timeoutMs?: number
 }
 
+export interface KcatProduceOptions {
+  bootstrapServers: string
+  topic: string
+  /** One record per line (no newlines inside). With `keyDelimiter`, `<key><delimiter><value>`. */
+  lines: string[]
+  /**
+   * kcat's `-K`: a line is split at the first delimiter into key and value; a line without the delimiter
+   * has a null key, and a line starting with it an empty (non-null) key.
+   */
+  keyDelimiter?: string
+  /** librdkafka properties (`-X key=value`), e.g. `partitioner: 'fnv1a'`. */
+  properties?: Record<string, string>
+  /** Overall limit for the kcat process. Default 30 s. */
+  timeoutMs?: number
+}
+
 export interface KcatRecord {
   partition: number
   offset: number
@@ -243,6 +259,22 @@ export function parseKcatOutput(out: Buffer): KcatRecord[] {
     records.push({ partition: p, offset: o, timestamp: t, key, value, headers })
   }
   return records
+}
+
+/**
+ * Produces `lines` with kcat (librdkafka's producer, so its partitioners place the records) and resolves
+ * once kcat has exited cleanly, which it does only when every record was delivered.
+ */
+export async function kcatProduce(opts: KcatProduceOptions): Promise<void> {
+  ensureKcat()
+  if (opts.lines.some((l) => l.includes('\n'))) throw new Error('kcatProduce: a line contains a newline')
+  const args = ['-P', '-q', '-b', opts.bootstrapServers, '-t', opts.topic]
+  if (opts.keyDelimiter !== undefined) args.push('-K', opts.keyDelimiter)
+  args.push(...repeated('-X', opts.properties))
+  const child = spawnTracked('kcat', args, ['pipe', 'pipe', 'pipe'])
+  const stdin = opts.lines.length === 0 ? '' : `${opts.lines.join('\n')}\n`
+  const r = await run(child, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, stdin)
+  if (r.code !== 0) throw new Error(describe(`kcat ${args.join(' ')}`, r))
 }
 
 /**

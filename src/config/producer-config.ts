@@ -321,8 +321,11 @@ export interface ProducerConfig {
    * How records without an explicit partition are placed. murmur2_random: keyed records go where the Java
    * client and KafkaJS put them (murmur2 of the key), null keys stick to one partition per batch.size
    * (KIP-480, KIP-794). murmur2, consistent, consistent_random, fnv1a, fnv1a_random, random: librdkafka's
-   * partitioners. A function (key, partitionCount, availablePartitions) => partition gives full control; an
-   * invalid result fails that record with _UNKNOWN_PARTITION.
+   * partitioners, placing each key where librdkafka does: murmur2 as Java; consistent: CRC-32 of the key;
+   * fnv1a: absolute value of the signed 32-bit FNV-1a hash (as Sarama). The _random variants make null keys
+   * sticky (consistent_random empty keys too); murmur2, consistent and fnv1a hash a null key as an empty
+   * one. A function (key, partitionCount, availablePartitions) => partition gives full control; an invalid
+   * result fails that record with _UNKNOWN_PARTITION.
    *
    * Default: `murmur2_random` (Java-compatible; librdkafka's default is consistent_random).
    */

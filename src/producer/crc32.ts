@@ -20,7 +20,11 @@ export function crc32(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0
 }
 
-/** Unsigned 32-bit FNV-1a of `data`, as librdkafka's `fnv1a` partitioners compute it (rdfnv1a.c). */
+/**
+ * Unsigned 32-bit FNV-1a of `data` (the standard hash, like Go's hash/fnv `New32a`). librdkafka's `fnv1a`
+ * partitioners do not take this value modulo the partition count as it is: see `fnv1aPartitionHash` in
+ * partitioner.ts.
+ */
 export function fnv1a(data: Uint8Array): number {
   let h = 0x811c9dc5
   for (let i = 0; i < data.length; i++) {

@@ -20,15 +20,24 @@ export type PartitionerFunction = (
 /**
  * The `partitioner` config value: one of librdkafka's partitioner names, or a function.
  *
- * - `murmur2_random` (default): keyed records use Java's murmur2 over all partitions, exactly as Java's
- *   BuiltInPartitioner; null-key records are sticky (KIP-480, KIP-794). Functionally Java's default.
+ * Every named hash partitioner puts a key on the partition librdkafka puts it on (checked against kcat in
+ * test/integration/partitioning.test.ts). librdkafka's rules (src/rdkafka_msg.c, `rd_kafka_msg_partitioner_*`
+ * and `rd_kafka_msg_partitioner()`, which sends null keys of the `_random` variants to its sticky partition):
+ *
+ * - `murmur2_random` (default): `(murmur2(key) & 0x7fffffff) % partitionCount` over all partitions, the same
+ *   as Java's BuiltInPartitioner; null-key records are sticky (KIP-480, KIP-794); an empty key is a key.
+ *   Functionally Java's default.
  * - `murmur2`: like `murmur2_random`, but a null key is hashed as an empty key, so all null-key records go
- *   to one partition (librdkafka's behaviour).
- * - `consistent_random` (librdkafka's default): CRC-32 of the key; null and empty keys are sticky.
- * - `consistent`: CRC-32 of the key; null and empty keys all map to one partition.
- * - `fnv1a` / `fnv1a_random`: FNV-1a hash of the key (librdkafka's, as in Sarama); null key → one partition /
- *   sticky.
- * - `random`: every record, keyed or not, to a random available partition.
+ *   to one partition.
+ * - `consistent_random` (librdkafka's default): `crc32(key) % partitionCount` (unsigned CRC-32); null and
+ *   empty keys are sticky.
+ * - `consistent`: `crc32(key) % partitionCount`; null and empty keys both hash as empty, to partition 0.
+ * - `fnv1a` / `fnv1a_random`: `|(int32) fnv1a(key)| % partitionCount`: librdkafka (rdfnv1a.c) takes the
+ *   absolute value of the *signed* 32-bit FNV-1a hash, as Sarama's default hash partitioner does, so for
+ *   the half of the keys whose hash has the top bit set the partition is usually not the unsigned hash's.
+ *   `fnv1a` hashes a null key as an empty one; `fnv1a_random` makes null keys sticky and hashes empty keys.
+ * - `random`: every record, keyed or not, to a random available partition. (librdkafka's `random` makes
+ *   null keys sticky; ours does not.)
  */
 export type PartitionerSetting =
   | 'murmur2_random'
@@ -154,6 +163,17 @@ function randomAvailable(random: () => number, partitionCount: number, available
 const EMPTY = Buffer.alloc(0)
 
 /**
+ * The number librdkafka's `fnv1a` partitioners take modulo the partition count (`rd_fnv1a()` in
+ * rdfnv1a.c): the absolute value of the FNV-1a hash read as a signed 32-bit integer. For the one hash
+ * whose absolute value does not fit, INT32_MIN, C's negation wraps back to INT32_MIN, which rd_fnv1a
+ * returns as the unsigned 2^31; Math.abs gives 2^31 too (kcat agrees: the key `k3D52m9`, hash 0x80000000,
+ * lands on partition 2^31 % n).
+ */
+export function fnv1aPartitionHash(key: Uint8Array): number {
+  return Math.abs(fnv1a(key) | 0)
+}
+
+/**
  * Builds the partitioner for a `partitioner` setting. Keyed hashing always spans all partitions, never
  * only the available ones, so that a key's partition does not move when a leader is briefly missing
  * (Java's BuiltInPartitioner and librdkafka agree on this).
@@ -185,11 +205,12 @@ export function createPartitioner(setting: PartitionerSetting, opts: Partitioner
     case 'consistent':
       return { partition: (_t, key, _b, n) => crc32(key ?? EMPTY) % n }
     case 'fnv1a':
-      return { partition: (_t, key, _b, n) => fnv1a(key ?? EMPTY) % n }
+      return { partition: (_t, key, _b, n) => fnv1aPartitionHash(key ?? EMPTY) % n }
     case 'fnv1a_random':
+      // Only a null key is sticky: librdkafka hashes an empty key here, unlike consistent_random.
       return {
         partition: (topic, key, bytes, n, available) =>
-          key === null ? sticky.next(topic, bytes, n, available) : fnv1a(key) % n,
+          key === null ? sticky.next(topic, bytes, n, available) : fnv1aPartitionHash(key) % n,
       }
     case 'random':
       return { partition: (_t, _key, _b, n, available) => randomAvailable(random, n, available) }

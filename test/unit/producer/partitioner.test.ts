@@ -4,6 +4,8 @@ import {
   checkPartition,
   crc32,
   createPartitioner,
+  fnv1a,
+  fnv1aPartitionHash,
   murmur2,
   toPositive,
   type PartitionerFunction,
@@ -117,13 +119,35 @@ describe('librdkafka partitioners', () => {
     assert.equal(p.partition('t', b(''), 1, 10, []), 7)
   })
 
-  it('fnv1a and fnv1a_random', () => {
-    // FNV-1a 32 of "a" is 0xe40c292c.
+  it('fnv1a and fnv1a_random take |signed hash|, like rd_fnv1a', () => {
+    // FNV-1a 32 of "a" is 0xe40c292c, -468965076 as int32; of "" the offset basis 0x811c9dc5, -2128831035.
+    assert.equal(fnv1a(b('a')), 0xe40c292c)
+    assert.equal(fnv1aPartitionHash(b('a')), 468965076)
     const p = createPartitioner('fnv1a', { batchSize: 100, random: scripted(0) })
-    assert.equal(p.partition('t', b('a'), 1, 1000, []), 0xe40c292c % 1000)
-    assert.equal(p.partition('t', null, 1, 1000, []), 0x811c9dc5 % 1000)
+    assert.equal(p.partition('t', b('a'), 1, 1000, []), 468965076 % 1000)
+    assert.equal(p.partition('t', null, 1, 1000, []), 2128831035 % 1000)
+    assert.equal(p.partition('t', b(''), 1, 1000, []), 2128831035 % 1000)
     const r = createPartitioner('fnv1a_random', { batchSize: 100, random: scripted(0.5) })
     assert.equal(r.partition('t', null, 1, 10, []), 5)
+    // Only null keys are sticky: an empty key is hashed.
+    assert.equal(r.partition('t', b(''), 1, 1000, []), 2128831035 % 1000)
+  })
+
+  it("rd_fnv1a's unit-test vectors (Go's hash/fnv, then the absolute value)", () => {
+    // From librdkafka src/rdfnv1a.c unittest_fnv1a(); all non-negative as int32, so equal to rd_fnv1a().
+    const vectors: [string, number][] = [
+      ['kafka', 0xd33c4e1],
+      ['giberish123456789', 0x77a58295],
+      ['1234', 0x23bdd03],
+      ['PreAmbleWillBeRemoved,ThePrePartThatIs', 0x65cbd69c],
+      ['', 0x7ee3623b],
+    ]
+    for (const [s, expected] of vectors) assert.equal(fnv1aPartitionHash(b(s)), expected, s)
+  })
+
+  it('INT32_MIN: |hash| is 2^31, as C wraps it and rd_fnv1a returns it unsigned', () => {
+    assert.equal(fnv1a(b('k3D52m9')), 0x80000000)
+    assert.equal(fnv1aPartitionHash(b('k3D52m9')), 2 ** 31)
   })
 
   it('random picks among available partitions for every record', () => {
@@ -186,4 +210,67 @@ describe('checkPartition', () => {
       )
     }
   })
+})
+
+/**
+ * Partitions chosen by librdkafka itself, not computed by our code: each key was produced with
+ * `kcat -P -K: -X partitioner=<name>` (kcat 1.7.1, librdkafka 2.0.2, Debian's kcat package) into topics of
+ * 6 and 7 partitions on a local broker, and read back with `kcat -C -e -f '%K|%k|%p\n'`. A null key is a
+ * line without the `:`. The _random variants, run the same way, placed every key where the plain ones did,
+ * except null keys (and consistent_random's empty key), which went to a random partition.
+ * test/integration/partitioning.test.ts repeats the comparison against kcat on every run.
+ */
+const LIBRDKAFKA_PLACEMENT: {
+  key: string | null
+  fnv1aHashNegative: boolean
+  fnv1a: [number, number]
+  murmur2: [number, number]
+  consistent: [number, number]
+}[] = [
+  // key, signed FNV-1a < 0, then [partition of 6, partition of 7] per partitioner
+  { key: 'a', fnv1aHashNegative: true, fnv1a: [0, 6], murmur2: [4, 5], consistent: [3, 4] },
+  { key: 'foobar', fnv1aHashNegative: true, fnv1a: [0, 4], murmur2: [0, 0], consistent: [5, 6] },
+  { key: '21', fnv1aHashNegative: true, fnv1a: [0, 3], murmur2: [0, 3], consistent: [4, 6] },
+  { key: 'user-1', fnv1aHashNegative: true, fnv1a: [0, 1], murmur2: [2, 3], consistent: [2, 5] },
+  { key: 'user-2', fnv1aHashNegative: true, fnv1a: [3, 0], murmur2: [2, 0], consistent: [4, 3] },
+  { key: 'user-3', fnv1aHashNegative: true, fnv1a: [2, 5], murmur2: [5, 0], consistent: [0, 2] },
+  { key: 'user-4', fnv1aHashNegative: true, fnv1a: [3, 2], murmur2: [1, 3], consistent: [3, 4] },
+  { key: 'user-5', fnv1aHashNegative: true, fnv1a: [2, 0], murmur2: [4, 1], consistent: [3, 6] },
+  { key: 'k3D52m9', fnv1aHashNegative: true, fnv1a: [2, 2], murmur2: [0, 2], consistent: [2, 2] }, // INT32_MIN
+  { key: 'k71q4Ij', fnv1aHashNegative: true, fnv1a: [2, 2], murmur2: [5, 3], consistent: [5, 5] }, // INT32_MIN
+  { key: '', fnv1aHashNegative: true, fnv1a: [3, 2], murmur2: [3, 2], consistent: [0, 0] },
+  { key: null, fnv1aHashNegative: true, fnv1a: [3, 2], murmur2: [3, 2], consistent: [0, 0] },
+  { key: 'kafka', fnv1aHashNegative: false, fnv1a: [5, 4], murmur2: [4, 3], consistent: [5, 6] },
+  { key: 'abc', fnv1aHashNegative: false, fnv1a: [5, 5], murmur2: [3, 4], consistent: [0, 5] },
+]
+
+describe("librdkafka's placement (golden values from kcat)", () => {
+  const keyOf = (k: string | null): Buffer | null => (k === null ? null : b(k))
+  const label = (k: string | null): string => (k === null ? 'null key' : JSON.stringify(k))
+
+  it('the fixture has keys whose signed FNV-1a hash is negative, and says which', () => {
+    for (const { key, fnv1aHashNegative } of LIBRDKAFKA_PLACEMENT) {
+      assert.equal((fnv1a(keyOf(key) ?? b('')) | 0) < 0, fnv1aHashNegative, label(key))
+    }
+    assert.ok(LIBRDKAFKA_PLACEMENT.filter((r) => r.fnv1aHashNegative).length >= 8)
+  })
+
+  for (const name of ['fnv1a', 'murmur2', 'consistent'] as const) {
+    for (const [i, n] of [6, 7].entries()) {
+      it(`${name} and ${name}_random, ${n} partitions`, () => {
+        const plain = createPartitioner(name, { batchSize: 100, random: scripted(0) })
+        const rand = createPartitioner(`${name}_random`, { batchSize: 100, random: scripted(0) })
+        for (const row of LIBRDKAFKA_PLACEMENT) {
+          const key = keyOf(row.key)
+          const expected = row[name][i]!
+          assert.equal(plain.partition('t', key, 1, n, []), expected, `${name}, ${label(row.key)}`)
+          // The _random variants make null keys sticky, and consistent_random empty keys too.
+          const sticky = key === null || (name === 'consistent' && key.length === 0)
+          if (!sticky) {
+            assert.equal(rand.partition('t', key, 1, n, []), expected, `${name}_random, ${label(row.key)}`)
+          }
+        }
+      })
+    }
+  }
 })
