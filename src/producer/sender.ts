@@ -126,6 +126,10 @@ export class Sender {
   private initAttempts = 0
   private initRetryAt = 0
   private fatalReported = false
+  /** A pass that may expire in-flight batches is scheduled (see run()). */
+  private expiryPassScheduled = false
+  /** The current pass runs after an event-loop turn that read the sockets: in-flight batches may expire. */
+  private expiryPass = false
 
   constructor(
     private readonly opts: SenderOptions,
@@ -170,6 +174,7 @@ export class Sender {
     const now = this.opts.clock.now()
     let nextWake = Infinity
     const byLeader = new Map<number, PartitionQueue[]>()
+    let inFlightExpired = false
 
     for (const q of this.accumulator.queues) {
       if (q.batches.length === 0) continue
@@ -178,6 +183,14 @@ export class Sender {
       for (let i = 0; i < q.batches.length; i++) {
         const b = q.batches[i]!
         if (b.deadline <= now) {
+          // An in-flight batch may have its answer waiting unread: after synchronous work that
+          // outlasted its deadline (slow delivery callbacks), this pass can run before Node has
+          // read the sockets again. It expires only in a pass of a later event-loop turn, after
+          // that turn's reads; if its answer came, it is complete by then.
+          if (b.inFlight && !this.expiryPass) {
+            inFlightExpired = true
+            continue
+          }
           this.expire(b, now)
           i--
         } else {
@@ -212,6 +225,8 @@ export class Sender {
       list.push(q)
     }
 
+    if (inFlightExpired) this.scheduleExpiryPass()
+
     if (this.idem && !this.idempotenceReady(now)) {
       if (this.initRetryAt > now) nextWake = Math.min(nextWake, this.initRetryAt)
       this.arm(nextWake, now)
@@ -231,6 +246,25 @@ export class Sender {
       }
     }
     this.arm(nextWake, now)
+  }
+
+  /**
+   * Runs a pass allowed to expire in-flight batches after the event loop has read the sockets:
+   * passes run from setImmediate (wakeup), and an immediate scheduled from one runs in the next
+   * turn, after its poll phase.
+   */
+  private scheduleExpiryPass(): void {
+    if (this.expiryPassScheduled) return
+    this.expiryPassScheduled = true
+    this.schedule(() => {
+      this.expiryPassScheduled = false
+      this.expiryPass = true
+      try {
+        this.run()
+      } finally {
+        this.expiryPass = false
+      }
+    })
   }
 
   /** The oldest batch of `q` that is not in flight, if it may be sent next. */

@@ -61,6 +61,15 @@ function holdMetadata(cluster: FakeCluster): (() => void)[] {
   return held
 }
 
+/** A response frame: size, correlation id, body. */
+function frameOf(correlationId: number, body: Buffer): Buffer {
+  const b = Buffer.alloc(8 + body.length)
+  b.writeInt32BE(4 + body.length, 0)
+  b.writeInt32BE(correlationId, 4)
+  body.copy(b, 8)
+  return b
+}
+
 describe('Connection', () => {
   it('handshakes with ApiVersions at our newest version and learns the broker ranges', async () => {
     const { cluster, conn } = setup()
@@ -293,10 +302,56 @@ describe('Connection', () => {
       c.send(MetadataApi, req.apiVersion, req.correlationId + 100, body)
       return 'hold'
     }
-    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), { code: '_BAD_MSG' })
+    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), {
+      code: '_BAD_MSG',
+      retriable: true,
+    })
     assert.equal(conn.isClosed, true)
     assert.equal(closes[0]!.code, '_BAD_MSG')
   })
+
+  for (const [what, reply] of [
+    ['an answer to no request', (id: number) => frameOf(id + 7, Buffer.alloc(2))],
+    ['garbage under the right correlation id', (id: number) => frameOf(id, Buffer.from([0xff, 0xff, 0xff]))],
+    ['an impossible frame size', () => Buffer.from([0x7f, 0xff, 0xff, 0xff])],
+  ] as const) {
+    it(`fails connect() at once on ${what} to ApiVersions, without waiting for a timeout`, async () => {
+      const clock = new ManualClock()
+      const hostile = (): Duplex => {
+        const s: Duplex = new Duplex({
+          read() {},
+          write: (chunk: Buffer, _e, cb) => {
+            cb()
+            // Every request is answered with the hostile bytes, like a broken or hostile broker.
+            process.nextTick(() => s.push(reply(chunk.readInt32BE(8))))
+          },
+        })
+        ;(s as Duplex & { connecting: boolean }).connecting = false
+        return s
+      }
+      const conn = new Connection({
+        host: 'h',
+        port: 1,
+        nodeId: 1,
+        clientId: 'unit',
+        requestTimeoutMs: 30_000,
+        connectTimeoutMs: 60_000,
+        transport: hostile,
+        clock,
+      })
+      // The manual clock never moves: only a failure that needs no timer can settle this.
+      const outcome = await Promise.race([
+        conn.connect().then(
+          () => 'connected',
+          (e: KafkaError) => e,
+        ),
+        settle(50).then(() => 'still waiting'),
+      ])
+      assert.ok(outcome instanceof KafkaError, `connect() ${String(outcome)}`)
+      assert.equal(outcome.code, '_BAD_MSG')
+      assert.equal(conn.isClosed, true)
+    })
+  }
 
   it('fails connect() with a retriable _TRANSPORT error when the broker refuses', async () => {
     const { cluster, conn, closes } = setup()

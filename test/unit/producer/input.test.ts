@@ -102,6 +102,19 @@ describe('Producer input validation', () => {
     await closeNow(producer, clock)
   })
 
+  it('the empty topic name is refused even as the first topic a process produces to', async () => {
+    // A fresh instance of the module, as in a new process: its cache of the last valid name is empty.
+    const fresh = (await import(
+      `../../../src/producer/normalize.js?first-topic=${Date.now()}`
+    )) as typeof import('../../../src/producer/normalize.js')
+    assert.throws(
+      () => fresh.validateTopic(''),
+      (err: KafkaError) => err.code === 'INVALID_TOPIC_EXCEPTION',
+    )
+    assert.equal(fresh.validateTopic('ok'), 'ok')
+    assert.throws(() => fresh.validateTopic(''), /invalid topic name/)
+  })
+
   it('a number, an object, a boolean or undefined as value is _INVALID_ARG', async () => {
     const { producer } = make()
     await refused(

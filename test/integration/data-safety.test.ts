@@ -1,0 +1,121 @@
+// Data safety against the real broker: a reused Buffer is written as it was when accepted, slow
+// delivery callbacks do not expire records the broker has acknowledged, and a request larger than
+// the broker's socket.request.max.bytes fails with the reason after a few tries instead of being
+// resent until delivery.timeout.ms.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { KafkaError, Producer, type DeliveryReport } from '../../src/index.js'
+import { sharedBootstrapServers, withPrivateKafka } from '../helpers/kafka.js'
+import { createTopic, uniqueTopic } from '../helpers/topics.js'
+
+test('a Buffer reused right after produce() is written as it was accepted, cold and warm', async () => {
+  const bootstrap = sharedBootstrapServers()
+  const topic = uniqueTopic('reuse')
+  await createTopic(bootstrap, { name: topic, numPartitions: 1 })
+  const producer = new Producer({ 'bootstrap.servers': bootstrap, 'linger.ms': 5 })
+  const buf = Buffer.alloc(16)
+  const expected: string[] = []
+  const produceBurst = (tag: string): void => {
+    for (let i = 0; i < 50; i++) {
+      const v = `${tag}-${String(i).padStart(6, '0')}`.padEnd(16, '.')
+      buf.write(v)
+      producer.produce({ topic, key: buf.subarray(0, 4), value: buf, headers: { h: buf } })
+      expected.push(v)
+    }
+    buf.fill(0x21) // what a pooled buffer looks like once the application moved on
+  }
+  produceBurst('cold') // before the producer knows the topic: records wait for metadata
+  assert.equal(await producer.flush(30_000), 0)
+  produceBurst('warm')
+  assert.equal(await producer.flush(30_000), 0)
+  await producer.close()
+  const got = await kcatConsume({ bootstrapServers: bootstrap, topic, count: expected.length })
+  assert.deepEqual(
+    got.map((r) => r.value!.toString()),
+    expected,
+  )
+  assert.deepEqual(
+    got.map((r) => r.headers[0]![1].toString()),
+    expected,
+  )
+  assert.deepEqual(
+    got.map((r) => r.key!.toString()),
+    expected.map((v) => v.slice(0, 4)),
+  )
+})
+
+test('delivery callbacks slower than delivery.timeout.ms do not expire acknowledged records', async () => {
+  const bootstrap = sharedBootstrapServers()
+  const topic = uniqueTopic('slow-callbacks')
+  await createTopic(bootstrap, { name: topic, numPartitions: 1 })
+  const producer = new Producer({
+    'bootstrap.servers': bootstrap,
+    'enable.idempotence': false,
+    'linger.ms': 0,
+    'batch.num.messages': 10,
+    'request.timeout.ms': 1000,
+    'delivery.timeout.ms': 1500,
+  })
+  // Open the connection and learn the topic first, so the three batches go out back to back.
+  await producer.send({ topic, value: 'warm-up' })
+  const outcomes = new Map<number, KafkaError | DeliveryReport>()
+  for (let i = 0; i < 30; i++) {
+    producer.produce({ topic, value: `r${i}` }, (err, report) => {
+      outcomes.set(i, err ?? report)
+      // The first batch's callbacks take 2 s in all, while the answers to the next two batches
+      // arrive and wait, unread, past their delivery deadline.
+      if (i < 10) {
+        const end = Date.now() + 200
+        while (Date.now() < end) {
+          /* a slow, synchronous callback */
+        }
+      }
+    })
+  }
+  assert.equal(await producer.flush(30_000), 0)
+  await producer.close()
+  const failed = [...outcomes].filter(([, o]) => o instanceof KafkaError)
+  assert.deepEqual(
+    failed.map(([i, e]) => `r${i}: ${(e as KafkaError).message}`),
+    [],
+  )
+  assert.equal(outcomes.size, 30)
+  const got = await kcatConsume({ bootstrapServers: bootstrap, topic, count: 31 })
+  assert.equal(got.length, 31, 'each record written once')
+})
+
+test('a record over the broker socket.request.max.bytes fails with the reason after a few tries', async () => {
+  await withPrivateKafka(
+    { nodes: 1, brokerProps: { 'socket.request.max.bytes': String(2 * 1024 * 1024) } },
+    async (cluster) => {
+      const bootstrap = cluster.bootstrapServers
+      const topic = uniqueTopic('request-too-large')
+      await createTopic(bootstrap, { name: topic, numPartitions: 1 })
+      const producer = new Producer({
+        'bootstrap.servers': bootstrap,
+        // The client's limits raised far above what the broker reads in one request.
+        'message.max.bytes': 40 * 1024 * 1024,
+        'buffer.memory': 128 * 1024 * 1024,
+        'delivery.timeout.ms': 120_000,
+        'linger.ms': 0,
+      })
+      const started = Date.now()
+      const big = producer.send({ topic, value: Buffer.alloc(24 * 1024 * 1024, 0x61) }).then(
+        () => null,
+        (e: KafkaError) => e,
+      )
+      const err = await big
+      const elapsed = Date.now() - started
+      assert.ok(err instanceof KafkaError, 'the oversized record fails')
+      assert.equal(err.code, 'MESSAGE_TOO_LARGE')
+      assert.equal(err.retriable, false)
+      assert.match(err.message, /socket\.request\.max\.bytes/)
+      assert.ok(elapsed < 60_000, `failed after ${elapsed} ms, not at delivery.timeout.ms`)
+      // The producer goes on: a small record to the same topic is delivered.
+      const report = await producer.send({ topic, value: 'small' })
+      assert.equal(report.offset, 0)
+      await producer.close()
+    },
+  )
+})
