@@ -11,6 +11,7 @@ import { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
 import { IdempotenceState } from './idempotence.js'
+import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
 import { normalizeRecord, type NormalizedRecord } from './normalize.js'
 import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
 import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
@@ -22,14 +23,6 @@ export interface ProducerDependencies {
   random?: RandomSource
   transport?: TransportFactory
   connectionFactory?: ConnectionFactory
-}
-
-/** A record accepted while its topic's metadata is not known yet. */
-interface WaitingRecord {
-  readonly record: NormalizedRecord
-  readonly bytes: number
-  readonly callback: DeliveryCallback | undefined
-  readonly acceptedAt: number
 }
 
 type State = 'open' | 'closing' | 'closed' | 'fatal'
@@ -53,8 +46,7 @@ export class Producer {
   private fatalError: KafkaError | null = null
   /** Producer id, epoch and sequences when enable.idempotence is on (null otherwise). */
   readonly idempotence: IdempotenceState | null
-  private readonly waiting = new Map<string, WaitingRecord[]>()
-  private waitingTimer: TimerHandle | null = null
+  private readonly waiting: MetadataWaitQueue
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -139,6 +131,28 @@ export class Producer {
       this.pool,
       (batch, outcome) => this.onBatchDone(batch, outcome),
     )
+    this.waiting = new MetadataWaitQueue({
+      clock: this.clock,
+      metadata: this.metadata,
+      deliveryTimeoutMs: c.deliveryTimeoutMs,
+      topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
+      choosePartition: (w, info) =>
+        checkPartition(
+          w.record.partition >= 0
+            ? w.record.partition
+            : this.partitioner.partition(
+                info.name,
+                w.record.key,
+                w.bytes,
+                info.partitions.length,
+                info.available,
+              ),
+          info.partitions.length,
+          info.name,
+        ),
+      append: (w, partition) => this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt),
+      fail: (w, err) => this.failWaiting(w, err),
+    })
   }
 
   /**
@@ -252,8 +266,7 @@ export class Producer {
       })
       this.limits.rejectWaiters(err)
       this.sender.close()
-      for (const list of this.waiting.values()) for (const w of list) this.failWaiting(w, err)
-      this.waiting.clear()
+      this.waiting.failAll(err)
       for (const q of this.accumulator.queues) {
         for (const b of [...q.batches]) {
           // Failed here even if in flight: the answer or connection error that comes later for it
@@ -263,7 +276,7 @@ export class Producer {
           this.onBatchDone(b, { ok: false, error: err })
         }
       }
-      if (this.waitingTimer) this.clock.clearTimeout(this.waitingTimer)
+      this.waiting.close()
       this.metadata.close()
       this.pool.close()
       this.setKeepAlive(false)
@@ -294,8 +307,7 @@ export class Producer {
     if (this.state === 'open') this.state = 'fatal'
     this.reportError(err)
     this.limits.rejectWaiters(err)
-    for (const list of this.waiting.values()) for (const w of list) this.failWaiting(w, err)
-    this.waiting.clear()
+    this.waiting.failAll(err)
     this.sender.failAll(err)
   }
 
@@ -340,13 +352,8 @@ export class Producer {
     this.outstanding++
     if (this.outstanding === 1) this.setKeepAlive(true)
     if (partition < 0) {
-      let list = this.waiting.get(r.topic)
-      if (!list) this.waiting.set(r.topic, (list = []))
       // Encoded into a batch only once metadata arrives: hold our own copy of the caller's bytes.
-      list.push({ record: r.detached(), bytes, callback, acceptedAt: now })
-      this.metadata.addTopic(r.topic)
-      // Deadlines only grow with acceptance time, so a timer already armed is early enough.
-      if (!this.waitingTimer) this.armWaitingTimer()
+      this.waiting.add({ record: r.detached(), bytes, callback, acceptedAt: now })
       return
     }
     this.append(r, bytes, partition, callback, now)
@@ -368,112 +375,10 @@ export class Producer {
     if (res.newBatch || res.full) this.sender.wakeup()
   }
 
-  /** Metadata changed: records waiting for their topic go on, or fail when the wait is over. */
+  /** Metadata changed: the sender re-checks leaders, records waiting for their topic go on. */
   private onMetadata(): void {
     this.sender.wakeup()
-    if (this.waiting.size === 0) return
-    const now = this.clock.now()
-    for (const [topic, list] of this.waiting) {
-      const info = this.metadata.topic(topic)
-      if (info) {
-        this.waiting.delete(topic)
-        for (const w of list) {
-          let p: number
-          try {
-            p =
-              w.record.partition >= 0
-                ? w.record.partition
-                : this.partitioner.partition(
-                    topic,
-                    w.record.key,
-                    w.bytes,
-                    info.partitions.length,
-                    info.available,
-                  )
-            checkPartition(p, info.partitions.length, topic)
-          } catch (err) {
-            this.failWaiting(w, toKafkaError(err))
-            continue
-          }
-          this.append(w.record, w.bytes, p, w.callback, w.acceptedAt)
-        }
-        continue
-      }
-      const err = this.metadata.topicError(topic)
-      if (err && !err.retriable) {
-        // TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION, …: waiting will not help.
-        this.waiting.delete(topic)
-        for (const w of list) this.failWaiting(w, err)
-        continue
-      }
-      this.expireWaiting(topic, list, now, err)
-    }
-    this.armWaitingTimer()
-  }
-
-  /**
-   * Bounded wait for an unknown topic: a topic the cluster says does not exist fails after
-   * topic.metadata.propagation.max.ms with `_UNKNOWN_TOPIC` (it may just have been created);
-   * without any answer from the cluster the record waits until its delivery.timeout.ms.
-   */
-  private expireWaiting(
-    topic: string,
-    list: WaitingRecord[],
-    now: number,
-    err: KafkaError | undefined,
-  ): void {
-    const keep: WaitingRecord[] = []
-    for (const w of list) {
-      if (err && now >= w.acceptedAt + this.config.topicMetadataPropagationMaxMs) {
-        this.failWaiting(
-          w,
-          new KafkaError(
-            '_UNKNOWN_TOPIC',
-            `topic ${topic} does not exist (still unknown after topic.metadata.propagation.max.ms=` +
-              `${this.config.topicMetadataPropagationMaxMs}): ${err.message}`,
-            { kafkaCode: err.kafkaCode, cause: err },
-          ),
-        )
-      } else if (now >= w.acceptedAt + this.config.deliveryTimeoutMs) {
-        this.failWaiting(
-          w,
-          new KafkaError(
-            '_MSG_TIMED_OUT',
-            `record for ${topic} not delivered within delivery.timeout.ms=${this.config.deliveryTimeoutMs}: ` +
-              `no metadata for the topic` +
-              (err ? ` (${err.message})` : ' (no broker answered)'),
-          ),
-        )
-      } else keep.push(w)
-    }
-    if (keep.length === 0) this.waiting.delete(topic)
-    else this.waiting.set(topic, keep)
-  }
-
-  private armWaitingTimer(): void {
-    if (this.waitingTimer) this.clock.clearTimeout(this.waitingTimer)
-    this.waitingTimer = null
-    let next = Infinity
-    for (const list of this.waiting.values()) {
-      for (const w of list) {
-        next = Math.min(
-          next,
-          w.acceptedAt + this.config.topicMetadataPropagationMaxMs,
-          w.acceptedAt + this.config.deliveryTimeoutMs,
-        )
-      }
-    }
-    if (next === Infinity) return
-    this.waitingTimer = this.clock.setTimeout(
-      () => {
-        this.waitingTimer = null
-        const now = this.clock.now()
-        for (const [topic, list] of this.waiting)
-          this.expireWaiting(topic, list, now, this.metadata.topicError(topic))
-        this.armWaitingTimer()
-      },
-      Math.max(0, next - this.clock.now()),
-    )
+    this.waiting.onMetadata()
   }
 
   private failWaiting(w: WaitingRecord, err: KafkaError): void {
@@ -563,7 +468,3 @@ export class Producer {
 
 /** Reports of records without headers share one empty, frozen list. */
 const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])
-
-function toKafkaError(err: unknown): KafkaError {
-  return err instanceof KafkaError ? err : new KafkaError('_APPLICATION', String(err), { cause: err })
-}
