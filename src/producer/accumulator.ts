@@ -99,7 +99,7 @@ export class Accumulator {
     const q = this.queue(topic, partition)
     const last = q.batches[q.batches.length - 1]
     const budget = this.budget(topic)
-    if (last && !last.inFlight && last.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)) {
+    if (last && last.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)) {
       return { batch: last, newBatch: false, full: last.closed }
     }
     const batch = new ProducerBatch(
@@ -159,7 +159,7 @@ export class Accumulator {
     // buffer.memory is released per batch: the parts together give back what `big` took.
     parts[parts.length - 1]!.reservedBytes += big.reservedBytes - reserved
     for (const p of parts) {
-      p.closed = true
+      if (p.state === 'open') p.moveTo('sealed')
       p.fromSplit = true
     }
     const q = this.byTopic.get(big.topic)?.get(big.partition)

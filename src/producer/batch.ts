@@ -1,6 +1,34 @@
 import { RecordBatchBuilder, type KafkaError, type RecordHeader } from '../protocol/index.js'
 import type { DeliveryCallback } from './record.js'
 
+/**
+ * Where a batch is in its life. One state instead of a flag per fact, so that what may happen next
+ * is written down once ({@link BATCH_TRANSITIONS}) and checked at every change.
+ *
+ * - `open`: takes appends.
+ * - `sealed`: no more appends (it reached batch.size, or it is a part of a split batch); not
+ *   compressed yet.
+ * - `compressing`: its records are being compressed on libuv's thread pool.
+ * - `ready`: compressed, or answered with a retriable error: it waits for its turn (and backoff).
+ * - `inFlight`: in a Produce request that has no answer yet.
+ * - `done`: it has its outcome (delivered, failed, expired) or was replaced by its split parts;
+ *   it is out of its queue.
+ */
+export type BatchState = 'open' | 'sealed' | 'compressing' | 'ready' | 'inFlight' | 'done'
+
+/** The legal changes of state. Anything else is a bug in the sender, and throws. */
+export const BATCH_TRANSITIONS: Readonly<Record<BatchState, readonly BatchState[]>> = {
+  // Full; compressed off-thread as soon as it is closed; drained as it is; failed (close, fatal).
+  open: ['sealed', 'compressing', 'inFlight', 'done'],
+  sealed: ['compressing', 'inFlight', 'done'],
+  // Compressed; the thread pool failed (compressed inline at drain instead); expired meanwhile.
+  compressing: ['ready', 'sealed', 'done'],
+  ready: ['inFlight', 'done'],
+  // Answered: retry (back to ready), or an outcome, or split into parts (done, parts go on).
+  inFlight: ['ready', 'done'],
+  done: [],
+}
+
 /** One accepted record, kept until its delivery report is sent. */
 export interface RecordEntry {
   readonly key: Buffer | null
@@ -37,13 +65,11 @@ export class ProducerBatch {
    * earliest deadline of a record in it that was accepted before the batch existed.
    */
   deadline: number
+  private current: BatchState = 'open'
   /** Produce attempts so far (1 after the first send). */
   attempts = 0
   /** Not to be sent again before this time (retry backoff). */
   retryAt = 0
-  inFlight = false
-  /** Its records are being compressed off the JavaScript thread; it is not sent before that ends. */
-  compressing = false
   /**
    * A part of a batch the broker refused as too large: like a resent batch, it goes only once
    * nothing ahead of it in its partition is in flight, so the parts land in order.
@@ -59,8 +85,6 @@ export class ProducerBatch {
   unwrittenCloses = 0
   /** Compressing off-thread failed once; it is compressed inline at drain instead. */
   compressFailed = false
-  /** No more appends: it reached batch.size, or it was drained for sending. */
-  closed = false
   reservedBytes = 0
   /** The bytes sent, built on first drain and reused by retries so a retry is the same batch. */
   wire: Buffer | null = null
@@ -78,6 +102,30 @@ export class ProducerBatch {
   ) {
     this.builder = new RecordBatchBuilder(capacity)
     this.deadline = createdAt + deliveryTimeoutMs
+  }
+
+  get state(): BatchState {
+    return this.current
+  }
+
+  /** Changes state; throws on a change {@link BATCH_TRANSITIONS} does not allow. */
+  moveTo(next: BatchState): void {
+    if (!BATCH_TRANSITIONS[this.current].includes(next)) {
+      throw new Error(
+        `batch for ${this.topic}[${this.partition}]: illegal state change ${this.current} → ${next}`,
+      )
+    }
+    this.current = next
+  }
+
+  /** In a Produce request that has no answer yet. */
+  get inFlight(): boolean {
+    return this.current === 'inFlight'
+  }
+
+  /** Takes no more appends. */
+  get closed(): boolean {
+    return this.current !== 'open'
   }
 
   /** Whether the batch carries an idempotence stamp (it has been sent under that stamp). */
@@ -134,10 +182,10 @@ export class ProducerBatch {
    * must start a new batch.
    */
   tryAppend(entry: RecordEntry, sizeBound: number, batchSize: number, maxRecords: number): boolean {
-    if (this.closed) return false
+    if (this.current !== 'open') return false
     const n = this.n
     if (n > 0 && (this.builder.sizeInBytes + sizeBound > batchSize || n >= maxRecords)) {
-      this.closed = true
+      this.current = 'sealed'
       return false
     }
     const b = this.builder
@@ -161,7 +209,7 @@ export class ProducerBatch {
     this.n = n + 1
     if (entry.deadline < this.deadline) this.deadline = entry.deadline
     this.reservedBytes += entry.bytes
-    if (b.sizeInBytes >= batchSize || this.n >= maxRecords) this.closed = true
+    if (b.sizeInBytes >= batchSize || this.n >= maxRecords) this.current = 'sealed'
     return true
   }
 }

@@ -267,15 +267,8 @@ export class Producer {
       this.limits.rejectWaiters(err)
       this.sender.close()
       this.waiting.failAll(err)
-      for (const q of this.accumulator.queues) {
-        for (const b of [...q.batches]) {
-          // Failed here even if in flight: the answer or connection error that comes later for it
-          // must find it no longer in flight, or its records would be reported a second time.
-          b.inFlight = false
-          this.accumulator.remove(b)
-          this.onBatchDone(b, { ok: false, error: err })
-        }
-      }
+      // In flight ones too: the answer that comes later finds them done and is ignored.
+      this.sender.failAll(err)
       this.waiting.close()
       this.metadata.close()
       this.pool.close()

@@ -197,7 +197,7 @@ export class Sender {
           nextWake = Math.min(nextWake, b.deadline)
           // A full batch behind others (in flight, or waiting for their answers) is compressed
           // now, on the thread pool, so that it is ready when its turn comes.
-          if (b.closed && !b.inFlight) this.awaitsCompression(b)
+          if (b.state === 'sealed') this.awaitsCompression(b)
         }
       }
       const head = this.nextToSend(q)
@@ -459,8 +459,7 @@ export class Sender {
         if (freshStamp) this.idem!.unstamp(b)
         continue
       }
-      b.closed = true
-      b.inFlight = true
+      b.moveTo('inFlight')
       b.attempts++
       size += b.wire.length + 64
       out.push(b)
@@ -478,7 +477,7 @@ export class Sender {
    * A batch that expires or fails while compressing is simply gone when the result arrives.
    */
   private awaitsCompression(b: ProducerBatch): boolean {
-    if (b.compressing) return true
+    if (b.state === 'compressing') return true
     const codec = this.opts.codec
     if (
       codec.compressAsync === undefined ||
@@ -489,11 +488,11 @@ export class Sender {
     ) {
       return false
     }
-    b.closed = true
-    b.compressing = true
+    b.moveTo('compressing')
     codec.compressAsync(b.builder.recordsView()).then(
       (data) => {
-        b.compressing = false
+        if (b.state !== 'compressing') return // expired or failed meanwhile: gone
+        b.moveTo('ready')
         b.builder.setCompressed(codec.name, data)
         this.accumulator.observeCompression(b.topic, b.sizeInBytes, BATCH_HEADER_SIZE + data.length)
         this.wakeup()
@@ -501,7 +500,8 @@ export class Sender {
       () => {
         // Compressed inline at drain instead, where a codec error reaches the batch's records the
         // same way as without the thread pool.
-        b.compressing = false
+        if (b.state !== 'compressing') return
+        b.moveTo('sealed')
         b.compressFailed = true
         this.wakeup()
       },
@@ -561,12 +561,14 @@ export class Sender {
         const b = byKey.get(key)
         if (!b) continue
         byKey.delete(key)
+        // Expired or failed (fatal error, close) while in flight: it has its outcome already.
+        if (!b.inFlight) continue
         if (p.errorCode === 0) {
           this.idem?.onAcked(b)
           this.complete(b, Number(p.baseOffset), Number(p.logAppendTimeMs))
           continue
         }
-        if (p.errorCode === MESSAGE_TOO_LARGE && b.count > 1 && b.inFlight) {
+        if (p.errorCode === MESSAGE_TOO_LARGE && b.count > 1) {
           this.splitTooLarge(b)
           continue
         }
@@ -599,7 +601,7 @@ export class Sender {
    * retried after them as usual.
    */
   private splitTooLarge(big: ProducerBatch): void {
-    big.inFlight = false
+    big.moveTo('done') // its records go on in the parts
     const parts = this.accumulator.splitAndReenqueue(big)
     // isCurrent holds here (an epoch bump waits until no request is in flight); checked anyway so
     // that a stale stamp is never copied: unstamped parts get fresh sequences at drain.
@@ -631,7 +633,7 @@ export class Sender {
         return
       case 'fatal':
         idem.setFatal(new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, fatal: true }))
-        b.inFlight = false
+        b.moveTo('ready') // failed with every other batch by the fatal error
         this.wakeup()
         return
       default:
@@ -668,7 +670,6 @@ export class Sender {
       this.splitTooLarge(b)
       return
     }
-    b.inFlight = false
     if (this.idem && b.stamped) this.idem.requestBump()
     this.fail(
       b,
@@ -685,7 +686,7 @@ export class Sender {
 
   private retryOrFail(b: ProducerBatch, err: KafkaError): void {
     if (!b.inFlight) return // already expired
-    b.inFlight = false
+    b.moveTo('ready')
     const now = this.opts.clock.now()
     if (err.retriable && b.attempts <= this.opts.retries && now < b.deadline) {
       b.lastError = err
@@ -705,7 +706,6 @@ export class Sender {
   }
 
   private expire(b: ProducerBatch, now: number): void {
-    b.inFlight = false
     // A batch that was sent and then given up on leaves its partition's sequence unresolved: the
     // broker may or may not have it. Java bumps the epoch in that case (KIP-360) so later batches
     // do not fail with OUT_OF_ORDER_SEQUENCE_NUMBER forever.
@@ -716,21 +716,19 @@ export class Sender {
   /** Fails every batch (fatal error, close): in-flight ones too; late responses are ignored. */
   failAll(err: KafkaError): void {
     for (const q of this.accumulator.queues) {
-      for (const b of [...q.batches]) {
-        b.inFlight = false
-        this.fail(b, err)
-      }
+      for (const b of [...q.batches]) this.fail(b, err)
     }
   }
 
   private complete(b: ProducerBatch, baseOffset: number, logAppendTime: number): void {
     if (!b.inFlight) return // expired while in flight: its records already have an outcome
-    b.inFlight = false
+    b.moveTo('done')
     this.accumulator.remove(b)
     this.onBatchDone(b, { ok: true, baseOffset, logAppendTime })
   }
 
   private fail(b: ProducerBatch, error: KafkaError): void {
+    b.moveTo('done')
     this.accumulator.remove(b)
     this.onBatchDone(b, { ok: false, error })
   }

@@ -137,7 +137,7 @@ describe('Accumulator', () => {
     assert.equal(a.lingerDeadline(p1.batch), T0 + 6)
     assert.equal(p0.batch.deadline, T0 + 120_000)
     assert.equal(u0.batch.partition, 0)
-    p0.batch.inFlight = true
+    p0.batch.moveTo('inFlight')
     const again = a.append('t', 0, e, bound)
     assert.equal(again.newBatch, true)
     assert.equal(a.pendingBatches, 4)
