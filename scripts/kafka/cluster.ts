@@ -439,7 +439,6 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
           'inter.broker.listener.name': 'PLAINTEXT',
           'controller.listener.names': 'CONTROLLER',
           'log.dirs': node.dataDir,
-          'auto.create.topics.enable': 'false',
           'group.initial.rebalance.delay.ms': '0',
           'offsets.topic.replication.factor': rf,
           'transaction.state.log.replication.factor': rf,
