@@ -3,13 +3,14 @@
 // created on first use by default (as by stock Kafka), _UNKNOWN_TOPIC when the producer says not to.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { kcatConsumeAtLeast } from '../../scripts/kafka/tools.js'
+import { kcatConsumeAtLeast, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type DeliveryReport } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 for (const acks of ['0', '1', 'all'] as const) {
-  test(`acks=${acks}: records are written and reports carry ${acks === '0' ? 'offset -1' : 'real offsets'}`, async () => {
+  test(`acks=${acks}: records are written and reports carry ${acks === '0' ? 'offset -1' : 'real offsets'}`, async (t) => {
+    if (skipWithoutKcat(t)) return
     const bootstrap = sharedBootstrapServers()
     const topic = uniqueTopic(`acks${acks}`)
     await createTopic(bootstrap, { name: topic, numPartitions: 3 })

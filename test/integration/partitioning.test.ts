@@ -2,14 +2,15 @@
 // BuiltInPartitioner, murmur2) and our producer choose the same partition for every key.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { consoleProduce, kcatConsume } from '../../scripts/kafka/tools.js'
+import { consoleProduce, kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, murmur2, toPositive } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const PARTITIONS = 6
 
-test("keys produced by Kafka's console producer (parse.key=true) land on the partitions ours choose", async () => {
+test("keys produced by Kafka's console producer (parse.key=true) land on the partitions ours choose", async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const javaTopic = uniqueTopic('java-keys')
   const ourTopic = uniqueTopic('our-keys')
