@@ -82,8 +82,10 @@ export class Histogram {
 }
 
 /**
- * A pool of distinct JSON-like values of exactly `size` bytes (ASCII), as DESIGN.md §4 asks. Runners
- * cycle through the pool, so every client sends the same bytes with the same compressibility.
+ * A pool of distinct JSON-like values of exactly `size` bytes (ASCII): the workloads send JSON-like
+ * events, as applications do, rather than random or repeated bytes, whose compression ratio would say
+ * nothing. Runners cycle through the pool, so every client sends the same bytes with the same
+ * compressibility.
  */
 export function makePayloads(size: number, n = 1000): Buffer[] {
   const actions = ['click', 'view', 'purchase', 'login', 'logout', 'search']

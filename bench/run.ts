@@ -74,7 +74,14 @@ function parseArgs(argv: string[]): Args {
   return args
 }
 
-/** The workload definitions of DESIGN.md §4 (topic and servers filled in per run). */
+/**
+ * The workloads (topic and servers filled in per run): 6 partitions, 100-byte JSON-like keyed values,
+ * acks=all with idempotence, unless the workload says otherwise. W1 throughput: 1M records, lz4,
+ * linger 5. W2 analytics: 200k records of 1 KiB, zstd, linger 50, 256 KiB batches. W3 latency: 20k
+ * records at a fixed 2,000/s, linger 0. W4 transactions: 2,000 transactions of 50 records, commit.
+ * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. bench/README.md
+ * describes each and how every peer is driven.
+ */
 function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrapServers' | 'topic'> {
   const base = {
     id,

@@ -86,8 +86,10 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   _UNKNOWN_TOPIC: {
     where: REPORT,
     todo:
-      'The topic was still missing after topic.metadata.propagation.max.ms. Create it (auto-creation is off on ' +
-      'most clusters) or fix the name; `kafkaCode` and `cause` carry the broker error (usually 3).',
+      'The topic was still missing after topic.metadata.propagation.max.ms: the broker does not create topics ' +
+      '(auto.create.topics.enable=false, as on many production clusters) or the producer asked it not to ' +
+      '(allow.auto.create.topics=false). Create it or fix the name; `kafkaCode` and `cause` carry the broker ' +
+      'error (usually 3).',
   },
   _UNKNOWN_PARTITION: {
     where: 'thrown by produce()/send() when the topic metadata is known; otherwise in the delivery report',

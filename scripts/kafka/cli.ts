@@ -14,7 +14,7 @@ commands:
 options:
   --nodes <1|3>          cluster size for start (default 1)
   --kafka-version <v>    Kafka version (default ${DEFAULT_KAFKA_VERSION})
-  --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=true)
+  --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=false)
   -h, --help`
 
 async function main(): Promise<number> {

@@ -106,21 +106,22 @@ const MS = 'ms'
 const INT32_MAX = 2147483647
 
 const NOT_IMPL_TXN =
-  'accepted and validated; transactions arrive in a later release (DESIGN.md §2, ' +
-  'src/producer/transactions.ts). Setting transactional.id makes the Producer constructor throw ' +
-  '_NOT_IMPLEMENTED'
+  'accepted and validated; transactions (initTransactions, beginTransaction, commitTransaction, ' +
+  'abortTransaction) are not implemented yet. Setting transactional.id makes the Producer constructor ' +
+  'throw _NOT_IMPLEMENTED'
 const NOT_IMPL_TXN_TIMEOUT =
-  'accepted and validated; it only matters to transactions, which arrive in a later release (DESIGN.md §2, ' +
-  'src/producer/transactions.ts), so it has no effect today'
+  'accepted and validated; it only matters to transactions, which are not implemented yet, so it has no ' +
+  'effect today'
 const NOT_IMPL_TLS =
-  'accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network), connections are always ' +
-  'plaintext. A security.protocol other than plaintext makes the constructor throw ConfigError'
+  'accepted and ignored: TLS is not implemented yet (src/network opens plain TCP sockets only), connections ' +
+  'are always plaintext. A security.protocol other than plaintext makes the constructor throw ConfigError'
 const NOT_IMPL_SASL =
-  'accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network), connections are never ' +
-  'authenticated. A security.protocol other than plaintext makes the constructor throw ConfigError'
+  'accepted and ignored: SASL is not implemented yet (no SaslHandshake/SaslAuthenticate exchange in ' +
+  'src/network), connections are never authenticated. A security.protocol other than plaintext makes the ' +
+  'constructor throw ConfigError'
 const NOT_IMPL_STATS =
-  'accepted and validated, but no statistics are produced, so stats_cb is never called; statistics ' +
-  'arrive in a later release (DESIGN.md §1-2, src/observability)'
+  'accepted and validated, but no statistics are produced, so stats_cb is never called; ' +
+  'librdkafka-compatible statistics JSON and producer metrics are not implemented yet'
 
 export const CATALOGUE: readonly ConfigEntry[] = [
   // ---------------------------------------------------------------- Connection
@@ -605,7 +606,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
       'Transport to brokers: plain TCP or TLS, with or without SASL. Any case is accepted (SASL_SSL, ' +
       'sasl_ssl). Only plaintext works in this release.',
     implemented:
-      'plaintext only: TLS and SASL are not implemented yet (DESIGN.md §2, src/network). ssl, ' +
+      'plaintext only: TLS and SASL are not implemented yet (src/network opens plain TCP sockets). ssl, ' +
       'sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting unencrypted',
   },
   {
@@ -891,7 +892,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     ],
     default: [],
     doc: "librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging.",
-    implemented: 'accepted and validated; debug logging is not emitted yet (DESIGN.md §2, src/observability)',
+    implemented: 'accepted and validated; debug logging is not emitted yet',
   },
 ]
 

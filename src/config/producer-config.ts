@@ -200,9 +200,9 @@ export interface ProducerConfig {
    * Enables the transactional producer (KIP-98). Identifies this producer across restarts so that the
    * coordinator can finish or abort an earlier instance's transactions and fence zombies. Must be unique
    * per producer instance. Requires idempotence.
-   * Not implemented yet: accepted and validated; transactions arrive in a later release (DESIGN.md §2,
-   * src/producer/transactions.ts). Setting transactional.id makes the Producer constructor throw
-   * _NOT_IMPLEMENTED.
+   * Not implemented yet: accepted and validated; transactions (initTransactions, beginTransaction,
+   * commitTransaction, abortTransaction) are not implemented yet. Setting transactional.id makes the
+   * Producer constructor throw _NOT_IMPLEMENTED.
    */
   'transactional.id'?: string
   /**
@@ -210,8 +210,8 @@ export interface ProducerConfig {
    * exceed the broker's transaction.max.timeout.ms (15 minutes by default).
    *
    * Default: `60000`. Unit: ms. Range: 1000 .. 2147483647.
-   * Not implemented yet: accepted and validated; it only matters to transactions, which arrive in a later
-   * release (DESIGN.md §2, src/producer/transactions.ts), so it has no effect today.
+   * Not implemented yet: accepted and validated; it only matters to transactions, which are not implemented
+   * yet, so it has no effect today.
    */
   'transaction.timeout.ms'?: number | `${number}`
   // Batching and compression
@@ -369,98 +369,98 @@ export interface ProducerConfig {
    * sasl_ssl). Only plaintext works in this release.
    *
    * Default: `plaintext`.
-   * Not implemented yet: plaintext only: TLS and SASL are not implemented yet (DESIGN.md §2, src/network).
-   * ssl, sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting
+   * Not implemented yet: plaintext only: TLS and SASL are not implemented yet (src/network opens plain TCP
+   * sockets). ssl, sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting
    * unencrypted.
    */
   'security.protocol'?:
     'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl' | 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
   /**
    * Path to a PEM file of CA certificates that verify the brokers. Unset: Node's bundled CAs.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.ca.location'?: string
   /**
    * CA certificates as a PEM string, instead of ssl.ca.location.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.ca.pem'?: string
   /**
    * Path to the client's PEM certificate, for TLS client authentication (mTLS).
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.certificate.location'?: string
   /**
    * The client's certificate as a PEM string.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.certificate.pem'?: string
   /**
    * Path to the client's PEM private key.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.key.location'?: string
   /**
    * The client's private key as a PEM string.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.key.pem'?: string
   /**
    * Passphrase of the private key.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.key.password'?: string
   /**
    * Path to a PKCS#12 file with the client's certificate and key (instead of the PEM settings).
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.keystore.location'?: string
   /**
    * Password of the PKCS#12 keystore.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.keystore.password'?: string
   /**
    * OpenSSL cipher list, as for ciphers(1). Unset: Node's defaults.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.cipher.suites'?: string
   /**
    * Verify the broker's certificate chain. Turn off only for testing.
    *
    * Default: `true`.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'enable.ssl.certificate.verification'?: boolean | 'true' | 'false'
   /**
    * https: check that the broker's certificate matches its host name (RFC 2818). none: skip the check.
    *
    * Default: `https`.
-   * Not implemented yet: accepted and ignored: TLS is not implemented yet (DESIGN.md §2, src/network),
-   * connections are always plaintext. A security.protocol other than plaintext makes the constructor throw
-   * ConfigError.
+   * Not implemented yet: accepted and ignored: TLS is not implemented yet (src/network opens plain TCP
+   * sockets only), connections are always plaintext. A security.protocol other than plaintext makes the
+   * constructor throw ConfigError.
    */
   'ssl.endpoint.identification.algorithm'?: 'https' | 'none' | 'HTTPS' | 'NONE'
   /**
@@ -469,9 +469,9 @@ export interface ProducerConfig {
    *
    * Default: `GSSAPI` (Java and librdkafka agree; set PLAIN or SCRAM-* explicitly). Also spelled:
    * `sasl.mechanisms`.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.mechanism'?:
     | 'GSSAPI'
@@ -490,9 +490,9 @@ export interface ProducerConfig {
    *
    * Default: `GSSAPI` (Java and librdkafka agree; set PLAIN or SCRAM-* explicitly). Also spelled:
    * `sasl.mechanism`.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.mechanisms'?:
     | 'GSSAPI'
@@ -507,46 +507,46 @@ export interface ProducerConfig {
     | 'oauthbearer'
   /**
    * User name for PLAIN and SCRAM.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.username'?: string
   /**
    * Password for PLAIN and SCRAM.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.password'?: string
   /**
    * Settings of the OAUTHBEARER token (KIP-255), as space-separated name=value pairs.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.oauthbearer.config'?: string
   /**
    * Kerberos principal name the brokers run as.
    *
    * Default: `kafka`.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.kerberos.service.name'?: string
   /**
    * This client's Kerberos principal.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.kerberos.principal'?: string
   /**
    * Path to the Kerberos keytab.
-   * Not implemented yet: accepted and ignored: SASL is not implemented yet (DESIGN.md §2, src/network),
-   * connections are never authenticated. A security.protocol other than plaintext makes the constructor
-   * throw ConfigError.
+   * Not implemented yet: accepted and ignored: SASL is not implemented yet (no
+   * SaslHandshake/SaslAuthenticate exchange in src/network), connections are never authenticated. A
+   * security.protocol other than plaintext makes the constructor throw ConfigError.
    */
   'sasl.kerberos.keytab'?: string
   // Callbacks and observability
@@ -586,7 +586,7 @@ export interface ProducerConfig {
    * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with per-partition
    * batchsize, ...) every statistics.interval.ms.
    * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
-   * called; statistics arrive in a later release (DESIGN.md §1-2, src/observability).
+   * called; librdkafka-compatible statistics JSON and producer metrics are not implemented yet.
    */
   stats_cb?: StatsCallback
   /**
@@ -594,15 +594,14 @@ export interface ProducerConfig {
    *
    * Default: `0`. Unit: ms. Range: 0 .. 86400000.
    * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
-   * called; statistics arrive in a later release (DESIGN.md §1-2, src/observability).
+   * called; librdkafka-compatible statistics JSON and producer metrics are not implemented yet.
    */
   'statistics.interval.ms'?: number | `${number}`
   /**
    * librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging.
    *
    * Default: `(empty)`.
-   * Not implemented yet: accepted and validated; debug logging is not emitted yet (DESIGN.md §2,
-   * src/observability).
+   * Not implemented yet: accepted and validated; debug logging is not emitted yet.
    */
   debug?: string | readonly string[]
 }

@@ -28,7 +28,7 @@ export interface ProducerDependencies {
 type State = 'open' | 'closing' | 'closed' | 'fatal'
 
 /**
- * The producer facade (DESIGN.md §1): produce() with a delivery callback, send() returning a
+ * The producer facade (docs/architecture.md): produce() with a delivery callback, send() returning a
  * promise, flush(), close(). It owns the lifecycle and turns batch outcomes into exactly one
  * delivery report per accepted record; the accumulator and sender do the batching and I/O.
  */

@@ -1,14 +1,16 @@
 // acks=0 (at-most-once: no broker answer, offset -1 in the report) and acks=1 (leader only) both
-// write records that an independent consumer reads back.
+// write records that an independent consumer reads back. Also what happens to a topic nobody created:
+// created on first use by default (as by stock Kafka), _UNKNOWN_TOPIC when the producer says not to.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { kcatConsumeAtLeast } from '../../scripts/kafka/tools.js'
+import { kcatConsumeAtLeast, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type DeliveryReport } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 for (const acks of ['0', '1', 'all'] as const) {
-  test(`acks=${acks}: records are written and reports carry ${acks === '0' ? 'offset -1' : 'real offsets'}`, async () => {
+  test(`acks=${acks}: records are written and reports carry ${acks === '0' ? 'offset -1' : 'real offsets'}`, async (t) => {
+    if (skipWithoutKcat(t)) return
     const bootstrap = sharedBootstrapServers()
     const topic = uniqueTopic(`acks${acks}`)
     await createTopic(bootstrap, { name: topic, numPartitions: 3 })
@@ -38,7 +40,13 @@ for (const acks of ['0', '1', 'all'] as const) {
 
 test('a topic that does not exist fails with _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms', async () => {
   const bootstrap = sharedBootstrapServers()
-  const producer = new Producer({ 'bootstrap.servers': bootstrap, 'topic.metadata.propagation.max.ms': 1500 })
+  // The test broker, like stock Kafka, creates a topic when a client asks for its metadata; this
+  // producer asks it not to, as a client of a cluster without auto-creation would see it.
+  const producer = new Producer({
+    'bootstrap.servers': bootstrap,
+    'topic.metadata.propagation.max.ms': 1500,
+    'allow.auto.create.topics': false,
+  })
   const started = Date.now()
   await assert.rejects(
     producer.send({ topic: uniqueTopic('missing'), value: 'x' }),
@@ -50,4 +58,16 @@ test('a topic that does not exist fails with _UNKNOWN_TOPIC after topic.metadata
   const waited = Date.now() - started
   assert.ok(waited >= 1400 && waited < 10_000, `waited ${waited} ms`)
   await producer.close()
+})
+
+test('a topic nobody created is created on first use, as by stock Kafka (auto.create.topics.enable)', async () => {
+  const producer = new Producer({ 'bootstrap.servers': sharedBootstrapServers() })
+  try {
+    const report = await producer.send({ topic: uniqueTopic('autocreated'), value: 'x' })
+    // The broker's num.partitions default: one partition.
+    assert.equal(report.partition, 0)
+    assert.equal(report.offset, 0)
+  } finally {
+    await producer.close()
+  }
 })

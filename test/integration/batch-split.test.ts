@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { fetchPartitionBytes } from '../../scripts/capture-java-batches.js'
-import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { type DeliveryReport, type KafkaError, Producer } from '../../src/index.js'
 import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
@@ -21,7 +21,8 @@ for (const [codec, idempotence] of [
   ['lz4', true],
   ['none', false],
 ] as const) {
-  test(`batches over the topic's max.message.bytes are split and delivered (${codec}, idempotence ${idempotence})`, async () => {
+  test(`batches over the topic's max.message.bytes are split and delivered (${codec}, idempotence ${idempotence})`, async (t) => {
+    if (skipWithoutKcat(t)) return
     const bootstrap = sharedBootstrapServers()
     const topic = uniqueTopic(`split-${codec}`)
     await createTopic(bootstrap, {
@@ -75,7 +76,8 @@ for (const [codec, idempotence] of [
   })
 }
 
-test('a single record over the topic max.message.bytes fails once with MESSAGE_TOO_LARGE; its neighbours are delivered', async () => {
+test('a single record over the topic max.message.bytes fails once with MESSAGE_TOO_LARGE; its neighbours are delivered', async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('split-single')
   await createTopic(bootstrap, {

@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { KafkaError, Producer, type DeliveryReport } from '../../src/index.js'
 import { withPrivateKafka } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
-test('broker stopped for a few seconds mid-run and restarted: every record is delivered', async () => {
+test('broker stopped for a few seconds mid-run and restarted: every record is delivered', async (t) => {
+  if (skipWithoutKcat(t)) return
   await withPrivateKafka({ nodes: 1 }, async (cluster) => {
     const bootstrap = cluster.bootstrapServers
     const topic = uniqueTopic('outage')
@@ -66,7 +67,8 @@ test('broker stopped for a few seconds mid-run and restarted: every record is de
   })
 })
 
-test('broker down longer than delivery.timeout.ms: each record fails once with _MSG_TIMED_OUT, then the producer recovers', async () => {
+test('broker down longer than delivery.timeout.ms: each record fails once with _MSG_TIMED_OUT, then the producer recovers', async (t) => {
+  if (skipWithoutKcat(t)) return
   await withPrivateKafka({ nodes: 1 }, async (cluster) => {
     const bootstrap = cluster.bootstrapServers
     const topic = uniqueTopic('timeout')

@@ -4,12 +4,13 @@
 // resent until delivery.timeout.ms.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { KafkaError, Producer, type DeliveryReport } from '../../src/index.js'
 import { sharedBootstrapServers, withPrivateKafka } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
-test('a Buffer reused right after produce() is written as it was accepted, cold and warm', async () => {
+test('a Buffer reused right after produce() is written as it was accepted, cold and warm', async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('reuse')
   await createTopic(bootstrap, { name: topic, numPartitions: 1 })
@@ -45,7 +46,7 @@ test('a Buffer reused right after produce() is written as it was accepted, cold 
   )
 })
 
-test('delivery callbacks slower than delivery.timeout.ms do not expire acknowledged records', async () => {
+test('delivery callbacks slower than delivery.timeout.ms do not expire acknowledged records', async (t) => {
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('slow-callbacks')
   await createTopic(bootstrap, { name: topic, numPartitions: 1 })
@@ -81,6 +82,7 @@ test('delivery callbacks slower than delivery.timeout.ms do not expire acknowled
     [],
   )
   assert.equal(outcomes.size, 30)
+  if (skipWithoutKcat(t)) return
   const got = await kcatConsume({ bootstrapServers: bootstrap, topic, count: 31 })
   assert.equal(got.length, 31, 'each record written once')
 })

@@ -2,7 +2,7 @@
 // test broker), construct producers that deliver.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { kcatConsumeAtLeast } from '../../scripts/kafka/tools.js'
+import { kcatConsumeAtLeast, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type ProducerConfig } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
@@ -45,7 +45,8 @@ const guideConfigs = (bootstrap: string): Record<string, ProducerConfig> => ({
 })
 
 for (const name of Object.keys(guideConfigs('x:1'))) {
-  test(`the guide's "${name}" dictionary produces records an independent consumer reads`, async () => {
+  test(`the guide's "${name}" dictionary produces records an independent consumer reads`, async (t) => {
+    if (skipWithoutKcat(t)) return
     const bootstrap = sharedBootstrapServers()
     const topic = uniqueTopic('guide')
     await createTopic(bootstrap, { name: topic, numPartitions: 3 })

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Admin, KafkaError, Producer, murmur2, toPositive } from '../../src/index.js'
 import { withPrivateKafka, type KafkaCluster } from '../helpers/kafka.js'
 import { uniqueTopic } from '../helpers/topics.js'
@@ -146,7 +146,8 @@ function describe(label: string, r: RunResult): string {
   )
 }
 
-test('idempotence on, leader SIGKILLed 3 times: 0 missing, 0 duplicated, per-partition order kept', async () => {
+test('idempotence on, leader SIGKILLed 3 times: 0 missing, 0 duplicated, per-partition order kept', async (t) => {
+  if (skipWithoutKcat(t)) return
   await withPrivateKafka({ nodes: 3 }, async (cluster) => {
     const r = await runWithLeaderKills(cluster, true)
     console.log(describe('idempotent', r))
@@ -161,7 +162,8 @@ test('idempotence on, leader SIGKILLed 3 times: 0 missing, 0 duplicated, per-par
   })
 })
 
-test('idempotence off (at-least-once baseline), same faults: nothing missing, duplicates reported', async () => {
+test('idempotence off (at-least-once baseline), same faults: nothing missing, duplicates reported', async (t) => {
+  if (skipWithoutKcat(t)) return
   await withPrivateKafka({ nodes: 3 }, async (cluster) => {
     const r = await runWithLeaderKills(cluster, false)
     console.log(describe('at-least-once', r))

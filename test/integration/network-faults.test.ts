@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { kcatConsume } from '../../scripts/kafka/tools.js'
+import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type KafkaError } from '../../src/index.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
@@ -12,7 +12,8 @@ import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const REQUEST_TIMEOUT_MS = 3_000
 
-test('cut, delay and black-hole faults: recovery within the timeouts, 0 lost, 0 duplicated', async () => {
+test('cut, delay and black-hole faults: recovery within the timeouts, 0 lost, 0 duplicated', async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('faults')
   await createTopic(bootstrap, { name: topic, numPartitions: 3 })
@@ -133,7 +134,8 @@ test('cut, delay and black-hole faults: recovery within the timeouts, 0 lost, 0 
   assert.equal(duplicated, 0)
 })
 
-test('20,000 concurrent send() promises to 3 partitions: all resolve, distinct offsets in call order', async () => {
+test('20,000 concurrent send() promises to 3 partitions: all resolve, distinct offsets in call order', async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('concurrent')
   await createTopic(bootstrap, { name: topic, numPartitions: 3 })

@@ -3,7 +3,7 @@
 // librdkafka's named partitioners, run by kcat, chooses the partition our partitioner of that name does.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { consoleProduce, kcatConsume, kcatProduce } from '../../scripts/kafka/tools.js'
+import { consoleProduce, kcatConsume, kcatProduce, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, murmur2, toPositive } from '../../src/index.js'
 import { createPartitioner, fnv1a, fnv1aPartitionHash } from '../../src/producer/partitioner.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
@@ -11,7 +11,8 @@ import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const PARTITIONS = 6
 
-test("keys produced by Kafka's console producer (parse.key=true) land on the partitions ours choose", async () => {
+test("keys produced by Kafka's console producer (parse.key=true) land on the partitions ours choose", async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const javaTopic = uniqueTopic('java-keys')
   const ourTopic = uniqueTopic('our-keys')
@@ -107,7 +108,8 @@ for (const name of [
   'murmur2',
   'murmur2_random',
 ] as const) {
-  test(`librdkafka's ${name} (kcat -X partitioner=${name}) places every key where ours does`, async () => {
+  test(`librdkafka's ${name} (kcat -X partitioner=${name}) places every key where ours does`, async (t) => {
+    if (skipWithoutKcat(t)) return
     const bootstrap = sharedBootstrapServers()
     const lines = [
       ...LIBRDKAFKA_KEYS.map((k) => `${k}:v`),

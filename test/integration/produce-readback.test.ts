@@ -4,7 +4,7 @@
 // again by Kafka's own Java console consumer.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { consoleConsume, kcatConsume } from '../../scripts/kafka/tools.js'
+import { consoleConsume, kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, murmur2, toPositive, type DeliveryReport, type KafkaError } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
@@ -37,7 +37,8 @@ function recordFor(i: number): {
   }
 }
 
-test('100,000 keyed records over 6 partitions, acks=all: exactly once, per-key order, byte-identical in kcat', async () => {
+test('100,000 keyed records over 6 partitions, acks=all: exactly once, per-key order, byte-identical in kcat', async (t) => {
+  if (skipWithoutKcat(t)) return
   const bootstrap = sharedBootstrapServers()
   const topic = uniqueTopic('readback')
   await createTopic(bootstrap, { name: topic, numPartitions: PARTITIONS })

@@ -90,7 +90,6 @@ export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number
   currentLeaderEpoch: number
   timestamp: bigint
-  maxNumOffsets: number
 }
 
 function encodeListOffsetsRequestListOffsetsPartition(
@@ -116,7 +115,6 @@ function decodeListOffsetsRequestListOffsetsPartition(
     partitionIndex: r.int32(),
     currentLeaderEpoch: v >= 4 ? r.int32() : -1,
     timestamp: r.int64(),
-    maxNumOffsets: 1,
   }
   if (flex) r.skipTaggedFields()
   return m
@@ -201,7 +199,6 @@ function decodeListOffsetsResponseListOffsetsTopicResponse(
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number
   errorCode: number
-  oldStyleOffsets: bigint[]
   timestamp: bigint
   offset: bigint
   leaderEpoch: number
@@ -231,7 +228,6 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(
   const m: ListOffsetsResponseListOffsetsPartitionResponse = {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
-    oldStyleOffsets: [],
     timestamp: r.int64(),
     offset: r.int64(),
     leaderEpoch: v >= 4 ? r.int32() : -1,

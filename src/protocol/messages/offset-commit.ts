@@ -111,7 +111,6 @@ export interface OffsetCommitRequestPartition {
   partitionIndex: number
   committedOffset: bigint
   committedLeaderEpoch: number
-  commitTimestamp: bigint
   committedMetadata: string | null
 }
 
@@ -136,7 +135,6 @@ function decodeOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitR
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: v >= 6 ? r.int32() : -1,
-    commitTimestamp: -1n,
     committedMetadata: flex ? r.compactNullableString() : r.nullableString(),
   }
   if (flex) r.skipTaggedFields()

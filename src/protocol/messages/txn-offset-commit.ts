@@ -11,7 +11,7 @@ export interface TxnOffsetCommitRequest {
   groupId: string
   producerId: bigint
   producerEpoch: number
-  generationId: number
+  generationIdOrMemberEpoch: number
   memberId: string
   groupInstanceId: string | null
   topics: TxnOffsetCommitRequestTopic[]
@@ -32,7 +32,7 @@ function encodeTxnOffsetCommitRequest(w: Writer, v: number, m: TxnOffsetCommitRe
   w.int64(m.producerId)
   w.int16(m.producerEpoch)
   if (v >= 3) {
-    w.int32(m.generationId)
+    w.int32(m.generationIdOrMemberEpoch)
   }
   if (v >= 3) {
     w.compactString(m.memberId)
@@ -57,7 +57,7 @@ function decodeTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequ
     groupId: flex ? r.compactString() : r.string(),
     producerId: r.int64(),
     producerEpoch: r.int16(),
-    generationId: v >= 3 ? r.int32() : -1,
+    generationIdOrMemberEpoch: v >= 3 ? r.int32() : -1,
     memberId: v >= 3 ? r.compactString() : '',
     groupInstanceId: v >= 3 ? r.compactNullableString() : null,
     topics: flex
