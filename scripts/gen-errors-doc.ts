@@ -106,8 +106,10 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   _BAD_MSG: {
     where: `${REPORT} (only when retries ran out)`,
     todo:
-      'Bytes from a broker could not be decoded, or a produce response left a partition out. The connection is ' +
-      `closed and the request retried. ${RETRIED} Report it as a bug with the broker version.`,
+      'Bytes from a broker could not be decoded (an answer to no request, an impossible frame size, an answer larger ' +
+      'than its request can produce), or a produce response left a partition out. The connection is closed and the ' +
+      `request retried. ${RETRIED} Also the reason, not retriable, when a broker sends invalid metadata for a topic ` +
+      "(partition indexes that are not 0 to n-1): that topic's records fail at once. Report it as a bug with the broker version.",
   },
   _BAD_COMPRESSION: {
     where: REPORT,
@@ -162,7 +164,9 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   REPLICA_NOT_AVAILABLE: `Metadata: a replica is offline. ${RETRIED}`,
   MESSAGE_TOO_LARGE:
     "Thrown by produce()/send() when the record exceeds message.max.bytes; in a report when it exceeds the topic's " +
-    'max.message.bytes. Not retried. Make the record smaller, or raise both limits.',
+    'max.message.bytes. Not retried. Make the record smaller, or raise both limits. Also reported, with ' +
+    'socket.request.max.bytes in the message, for a record the broker keeps cutting off while it is written: it is ' +
+    "larger than the broker's socket.request.max.bytes (100 MiB by default); keep message.max.bytes below that.",
   NETWORK_EXCEPTION: `The broker closed the connection before answering. ${RETRIED}`,
   INVALID_TOPIC_EXCEPTION:
     'Thrown by produce()/send() for a name that is not 1 to 249 of [a-zA-Z0-9._-]; in a report when the broker ' +
