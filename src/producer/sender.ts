@@ -5,11 +5,10 @@ import {
   KafkaError,
   ProduceApi,
   type ProduceRequest,
-  type ProduceResponse,
 } from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
-import { UnwrittenRequestError, type Connection } from '../network/connection.js'
+import type { Connection } from '../network/connection.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
@@ -39,28 +38,15 @@ export interface SenderOptions {
   onFatal?: (err: KafkaError) => void
 }
 
-/** What a completed batch reports to the producer, which turns it into per-record reports. */
-export type BatchOutcome =
-  { ok: true; baseOffset: number; logAppendTime: number } | { ok: false; error: KafkaError }
+import { ResponseHandler, type BatchDone } from './response-handler.js'
 
-export type BatchDone = (batch: ProducerBatch, outcome: BatchOutcome) => void
+export type { BatchDone, BatchOutcome } from './response-handler.js'
 
 /**
  * Produce v13 names topics by id (KIP-516); we address topics by name, so v12 is our newest.
  * Versions 3..12 all carry RecordBatch v2 and differ only in error reporting.
  */
 const PRODUCE_MAX_VERSION = 12
-
-/** Errors after which the leader we used is probably wrong: refresh metadata before retrying. */
-const STALE_METADATA_CODES = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  56, // KAFKA_STORAGE_ERROR
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
-  100, // UNKNOWN_TOPIC_ID
-])
 
 /**
  * Below this many bytes of records a batch is compressed inline: handing a batch to the thread pool
@@ -69,19 +55,6 @@ const STALE_METADATA_CODES = new Set([
  * should not wait an extra event-loop turn.
  */
 export const ASYNC_COMPRESSION_MIN_BYTES = 4096
-
-/** The broker's answer to a batch over its max.message.bytes (RecordTooLargeException in Java). */
-const MESSAGE_TOO_LARGE = 10
-
-/**
- * A broker closes the connection when a request is over its socket.request.max.bytes (100 MiB by
- * default), as soon as it has read the size. A request at least this large that loses its
- * connection before it was fully written counts towards that diagnosis; smaller ones are too
- * small to be refused that way by any sensible broker setting and are retried as usual.
- */
-const LARGE_REQUEST_BYTES = 1024 * 1024
-/** Unwritten large requests after which a batch sent alone is split, or fails if it is one record. */
-const MAX_UNWRITTEN_CLOSES = 3
 
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
@@ -104,8 +77,9 @@ const INIT_RETRIABLE = new Set([
 /**
  * Moves batches from the accumulator to the brokers: picks the batches that may go (full,
  * lingered long enough, or flushing), groups them by partition leader, respects the in-flight
- * cap per connection, and handles responses (complete, retry with backoff, or fail). It is the
- * only code that marks batches in flight or removes them.
+ * cap per connection and sends them. It is the only code that marks batches in flight; what an
+ * answer means for them (complete, retry with backoff, split, fail) is the ResponseHandler's
+ * (response-handler.ts), which alone gives batches their outcome.
  *
  * It runs as a coalesced task: appends, responses, metadata updates and timers call
  * {@link wakeup}; one pass then does everything that can be done now and arms one timer for the
@@ -120,6 +94,8 @@ export class Sender {
   private drainCursor = 0
   private readonly schedule: (fn: () => void) => void
   private readonly idem: IdempotenceState | null
+  /** What answers mean for the batches sent; gives every batch its outcome. */
+  private readonly outcomes: ResponseHandler
   /** Produce requests sent and not answered yet (an epoch bump waits for 0). */
   private outstandingRequests = 0
   private initInProgress = false
@@ -136,10 +112,27 @@ export class Sender {
     private readonly accumulator: Accumulator,
     private readonly metadata: Metadata,
     private readonly pool: ConnectionPool,
-    private readonly onBatchDone: BatchDone,
+    onBatchDone: BatchDone,
   ) {
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn))
     this.idem = opts.idempotence ?? null
+    this.outcomes = new ResponseHandler({
+      clock: opts.clock,
+      random: opts.random,
+      retries: opts.retries,
+      retryBackoffMs: opts.retryBackoffMs,
+      retryBackoffMaxMs: opts.retryBackoffMaxMs,
+      accumulator,
+      metadata,
+      idempotence: this.idem,
+      onBatchDone,
+      wakeup: () => this.wakeup(),
+    })
+  }
+
+  /** Fails every batch (fatal error, close): in-flight ones too; late answers are ignored. */
+  failAll(err: KafkaError): void {
+    this.outcomes.failAll(err)
   }
 
   /** Asks for a pass soon; many calls before it runs cost one pass. */
@@ -191,7 +184,7 @@ export class Sender {
             inFlightExpired = true
             continue
           }
-          this.expire(b, now)
+          this.outcomes.expire(b, now)
           i--
         } else {
           nextWake = Math.min(nextWake, b.deadline)
@@ -438,7 +431,7 @@ export class Sender {
           // Only a codec can fail here (the builder's own checks hold for a drained batch). The
           // batch never left, so its sequence is handed back before its records fail.
           if (freshStamp) this.idem!.unstamp(b)
-          this.fail(
+          this.outcomes.fail(
             b,
             new KafkaError(
               '_BAD_COMPRESSION',
@@ -529,12 +522,12 @@ export class Sender {
       conn.request(ProduceApi, req, { noResponse: true, maxVersion: PRODUCE_MAX_VERSION }).then(
         () => {
           this.outstandingRequests--
-          for (const b of batches) this.complete(b, -1, -1)
+          for (const b of batches) this.outcomes.complete(b, -1, -1)
           this.wakeup()
         },
         (err: unknown) => {
           this.outstandingRequests--
-          this.onRequestError(batches, toKafkaError(err))
+          this.outcomes.onRequestError(batches, toKafkaError(err))
         },
       )
       return
@@ -542,195 +535,13 @@ export class Sender {
     conn.request(ProduceApi, req, { maxVersion: PRODUCE_MAX_VERSION }).then(
       (res) => {
         this.outstandingRequests--
-        this.onResponse(batches, res)
+        this.outcomes.onResponse(batches, res)
       },
       (err: unknown) => {
         this.outstandingRequests--
-        this.onRequestError(batches, toKafkaError(err))
+        this.outcomes.onRequestError(batches, toKafkaError(err))
       },
     )
-  }
-
-  private onResponse(batches: ProducerBatch[], res: ProduceResponse): void {
-    const byKey = new Map<string, ProducerBatch>()
-    for (const b of batches) byKey.set(`${b.partition}\u0000${b.topic}`, b)
-    let refresh = false
-    for (const t of res.responses) {
-      for (const p of t.partitionResponses) {
-        const key = `${p.index}\u0000${t.name}`
-        const b = byKey.get(key)
-        if (!b) continue
-        byKey.delete(key)
-        // Expired or failed (fatal error, close) while in flight: it has its outcome already.
-        if (!b.inFlight) continue
-        if (p.errorCode === 0) {
-          this.idem?.onAcked(b)
-          this.complete(b, Number(p.baseOffset), Number(p.logAppendTimeMs))
-          continue
-        }
-        if (p.errorCode === MESSAGE_TOO_LARGE && b.count > 1) {
-          this.splitTooLarge(b)
-          continue
-        }
-        if (STALE_METADATA_CODES.has(p.errorCode)) refresh = true
-        const detail = p.errorMessage ?? p.recordErrors?.map((e) => e.batchIndexErrorMessage).find((m) => m)
-        const err = KafkaError.fromKafkaCode(
-          p.errorCode,
-          `produce to ${b.topic}[${b.partition}]${detail ? `: ${detail}` : ''}`,
-        )
-        if (this.idem) this.onIdempotentError(b, err)
-        else this.retryOrFail(b, err)
-      }
-    }
-    // A partition missing from the response is a broker bug; treat it as a retriable failure.
-    for (const b of byKey.values()) {
-      this.retryOrFail(
-        b,
-        new KafkaError('_BAD_MSG', `no response for ${b.topic}[${b.partition}]`, { retriable: true }),
-      )
-    }
-    if (refresh) this.metadata.requestUpdate()
-    this.wakeup()
-  }
-
-  /**
-   * The broker refused a batch as larger than its max.message.bytes (a compressed batch can come
-   * out bigger than its estimate): its records go back to the queue in smaller batches, as Java's
-   * Sender does, instead of failing. Not counted as a retry. An idempotent batch's parts keep its
-   * sequence range, so batches behind it (answered OUT_OF_ORDER_SEQUENCE_NUMBER meanwhile) are
-   * retried after them as usual.
-   */
-  private splitTooLarge(big: ProducerBatch): void {
-    big.moveTo('done') // its records go on in the parts
-    const parts = this.accumulator.splitAndReenqueue(big)
-    // isCurrent holds here (an epoch bump waits until no request is in flight); checked anyway so
-    // that a stale stamp is never copied: unstamped parts get fresh sequences at drain.
-    if (this.idem && big.stamped && this.idem.isCurrent(big)) this.idem.stampSplit(big, parts)
-  }
-
-  /** Produce errors of an idempotent producer, by the rules the broker applies (see idempotence.ts). */
-  private onIdempotentError(b: ProducerBatch, err: KafkaError): void {
-    const idem = this.idem!
-    switch (idem.classify(b, err.kafkaCode ?? -1)) {
-      case 'duplicate':
-        // The broker already has this batch (written by an earlier attempt): delivered, but the
-        // broker does not say at which offset.
-        idem.onAcked(b)
-        this.complete(b, -1, -1)
-        return
-      case 'retry':
-        this.retryOrFail(
-          b,
-          new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: true }),
-        )
-        return
-      case 'bump':
-        idem.requestBump()
-        this.retryOrFail(
-          b,
-          new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: true }),
-        )
-        return
-      case 'fatal':
-        idem.setFatal(new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, fatal: true }))
-        b.moveTo('ready') // failed with every other batch by the fatal error
-        this.wakeup()
-        return
-      default:
-        this.retryOrFail(b, err)
-    }
-  }
-
-  private onRequestError(batches: ProducerBatch[], err: KafkaError): void {
-    // The connection is gone or timed out; the leader may have moved with it.
-    this.metadata.requestUpdate()
-    if (err instanceof UnwrittenRequestError && err.requestBytes >= LARGE_REQUEST_BYTES) {
-      if (batches.length === 1 && ++batches[0]!.unwrittenCloses >= MAX_UNWRITTEN_CLOSES) {
-        this.onRefusedRequest(batches[0]!, err)
-        this.wakeup()
-        return
-      }
-      // Several batches: each goes alone from now on, so the one too large is found.
-      for (const b of batches) if (b.unwrittenCloses === 0) b.unwrittenCloses = 1
-    }
-    for (const b of batches) this.retryOrFail(b, err)
-    this.wakeup()
-  }
-
-  /**
-   * The broker cut the connection MAX_UNWRITTEN_CLOSES times while a request holding only `b` was
-   * being written: `b` is larger than the broker accepts in one request. Its records are split
-   * into smaller batches as for MESSAGE_TOO_LARGE; a single record that large fails, with the
-   * reason, instead of being resent (and its bytes copied over the network) until
-   * delivery.timeout.ms.
-   */
-  private onRefusedRequest(b: ProducerBatch, err: UnwrittenRequestError): void {
-    if (!b.inFlight) return // expired meanwhile
-    if (b.count > 1) {
-      this.splitTooLarge(b)
-      return
-    }
-    if (this.idem && b.stamped) this.idem.requestBump()
-    this.fail(
-      b,
-      new KafkaError(
-        'MESSAGE_TOO_LARGE',
-        `the broker closed the connection ${b.unwrittenCloses} times while receiving a ${err.requestBytes}-byte ` +
-          `Produce request holding only this record for ${b.topic}[${b.partition}]: it is larger than the ` +
-          `broker's socket.request.max.bytes (default 104857600). Lower message.max.bytes (max.request.size) ` +
-          `below that limit, or raise it on the broker`,
-        { retriable: false, cause: err },
-      ),
-    )
-  }
-
-  private retryOrFail(b: ProducerBatch, err: KafkaError): void {
-    if (!b.inFlight) return // already expired
-    b.moveTo('ready')
-    const now = this.opts.clock.now()
-    if (err.retriable && b.attempts <= this.opts.retries && now < b.deadline) {
-      b.lastError = err
-      b.retryAt =
-        now + backoffMs(b.attempts, this.opts.retryBackoffMs, this.opts.retryBackoffMaxMs, this.opts.random)
-      return
-    }
-    // A sent batch given up on leaves a gap in its partition's sequence (the broker did not write
-    // it, or may not have): later batches would get OUT_OF_ORDER_SEQUENCE_NUMBER until they time
-    // out. Bump the epoch, as for an expired batch (Java: handleFailedBatch).
-    if (this.idem && b.stamped) this.idem.requestBump()
-    if (err.retriable && b.attempts <= this.opts.retries) {
-      this.fail(b, timedOut(b, now, err))
-      return
-    }
-    this.fail(b, err)
-  }
-
-  private expire(b: ProducerBatch, now: number): void {
-    // A batch that was sent and then given up on leaves its partition's sequence unresolved: the
-    // broker may or may not have it. Java bumps the epoch in that case (KIP-360) so later batches
-    // do not fail with OUT_OF_ORDER_SEQUENCE_NUMBER forever.
-    if (this.idem && b.stamped) this.idem.requestBump()
-    this.fail(b, timedOut(b, now, b.lastError))
-  }
-
-  /** Fails every batch (fatal error, close): in-flight ones too; late responses are ignored. */
-  failAll(err: KafkaError): void {
-    for (const q of this.accumulator.queues) {
-      for (const b of [...q.batches]) this.fail(b, err)
-    }
-  }
-
-  private complete(b: ProducerBatch, baseOffset: number, logAppendTime: number): void {
-    if (!b.inFlight) return // expired while in flight: its records already have an outcome
-    b.moveTo('done')
-    this.accumulator.remove(b)
-    this.onBatchDone(b, { ok: true, baseOffset, logAppendTime })
-  }
-
-  private fail(b: ProducerBatch, error: KafkaError): void {
-    b.moveTo('done')
-    this.accumulator.remove(b)
-    this.onBatchDone(b, { ok: false, error })
   }
 
   private arm(at: number, now: number): void {
@@ -751,16 +562,6 @@ export class Sender {
       Math.max(0, at - now),
     )
   }
-}
-
-function timedOut(b: ProducerBatch, now: number, last: KafkaError | null): KafkaError {
-  return new KafkaError(
-    '_MSG_TIMED_OUT',
-    `${b.count} record(s) for ${b.topic}[${b.partition}] not delivered within delivery.timeout.ms ` +
-      `(${now - b.createdAt} ms since the batch was created, ${b.attempts} attempt(s))` +
-      (last ? `; last error: ${last.code}: ${last.message}` : ''),
-    last ? { cause: last } : {},
-  )
 }
 
 function toKafkaError(err: unknown): KafkaError {
