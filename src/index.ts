@@ -13,7 +13,7 @@ export {
   type PartitionerFunction,
   type PartitionerSetting,
 } from './producer/partitioner.js'
-export { KafkaError, errorInfo, type ErrorInfo } from './protocol/errors.js'
+export { KafkaError, errorInfo, type ErrorInfo } from './errors/index.js'
 export { ConfigError, presets, type ProducerConfig } from './config/index.js'
 export { Admin, type AdminOptions, type NewTopic } from './admin/admin.js'
 export type { CompressionType } from './compression/index.js'

@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
 
 /** Splits a validated "host:port" or "[v6]:port" into its parts. */
 export function parseHostPort(s: string): { host: string; port: number } {

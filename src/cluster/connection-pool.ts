@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
 import { Connection, type ConnectionOptions } from '../network/connection.js'
 import type { TransportFactory } from '../network/transport.js'
 import { backoffMs } from '../util/backoff.js'

@@ -1,4 +1,5 @@
-import { KafkaError, MetadataApi, type MetadataResponse } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
+import { MetadataApi, type MetadataResponse } from '../protocol/index.js'
 import type { Connection } from '../network/connection.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock, TimerHandle } from '../util/clock.js'

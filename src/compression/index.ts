@@ -7,7 +7,7 @@
 // Levels (compression.level, KIP-390): `getCodec(name, level)` gives a codec bound to a level. gzip
 // (0-9) and zstd (1-22) honour it; snappy has no levels, and lz4-napi's frame encoder takes none, so
 // lz4 batches are always written at its single (fast) level.
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 import { gzipCodec, noneCodec } from './builtin.js'
 import { createLz4Codec } from './lz4.js'
 import { createSnappyCodec } from './snappy.js'

@@ -1,7 +1,7 @@
 // Optional codec packages are loaded on first use, so the core installs and runs without any
 // native code: only a producer configured for a codec needs its package.
 import { createRequire } from 'node:module'
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 
 const require = createRequire(import.meta.url)
 

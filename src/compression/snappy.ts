@@ -7,7 +7,7 @@
 // Decoding also accepts one plain raw snappy block without the header, as librdkafka and
 // snappy-java's SnappyInputStream do (some producers send raw blocks). The framing is ours; the
 // `snappy` package (napi-rs, prebuilt binaries) only compresses and decompresses raw blocks.
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 import type { Codec } from './index.js'
 import { loadOptional } from './optional.js'
 

@@ -2,7 +2,7 @@
 // client writes them through zstd-jni. node:zlib has zstd since Node 22.15 / 23.8 (so on Node 24);
 // older Nodes use the optional package @toondepauw/node-zstd (napi-rs, prebuilt binaries).
 import * as zlib from 'node:zlib'
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 import type { Codec } from './index.js'
 import { loadOptional } from './optional.js'
 

@@ -1,4 +1,4 @@
-import type { KafkaError } from '../protocol/errors.js'
+import type { KafkaError } from '../errors/index.js'
 import { PARTITIONER_NAMES } from '../producer/partitioner.js'
 
 /**

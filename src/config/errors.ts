@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 
 /**
  * Thrown at construction for a configuration the producer cannot honour: an unknown key, a value of the

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
+import { KafkaError } from '../errors/index.js'
 import {
   ApiVersionsApi,
-  KafkaError,
   Reader,
   decodeResponseHeader,
   encodeRequestFrame,

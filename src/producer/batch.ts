@@ -1,4 +1,5 @@
-import { RecordBatchBuilder, type KafkaError, type RecordHeader } from '../protocol/index.js'
+import type { KafkaError } from '../errors/index.js'
+import { RecordBatchBuilder, type RecordHeader } from '../protocol/index.js'
 import type { DeliveryCallback } from './record.js'
 
 /**

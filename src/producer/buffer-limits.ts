@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 
 interface Waiter {

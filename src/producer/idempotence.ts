@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
 import type { ProducerBatch } from './batch.js'
 
 /** The broker's producer identity for this producer (KIP-98). */

@@ -1,5 +1,5 @@
 import type { Metadata, TopicInfo } from '../cluster/metadata.js'
-import { KafkaError } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { NormalizedRecord } from './normalize.js'
 import type { DeliveryCallback } from './record.js'

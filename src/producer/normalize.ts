@@ -1,4 +1,5 @@
-import { KafkaError, type RecordHeader } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
+import type { RecordHeader } from '../protocol/index.js'
 import type { RecordEntry } from './batch.js'
 import type { DeliveryCallback, ProducerRecord, RecordData, RecordHeaders } from './record.js'
 

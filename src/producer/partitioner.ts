@@ -1,4 +1,4 @@
-import { KafkaError } from '../protocol/errors.js'
+import { KafkaError } from '../errors/index.js'
 import { crc32, fnv1a } from './crc32.js'
 import { murmur2, toPositive } from './murmur2.js'
 

@@ -1,4 +1,4 @@
-import type { KafkaError } from '../protocol/errors.js'
+import type { KafkaError } from '../errors/index.js'
 
 /** Keys, values and header values: strings are encoded as UTF-8. */
 export type RecordData = string | Buffer | Uint8Array

@@ -1,6 +1,7 @@
 import type { Metadata } from '../cluster/metadata.js'
+import { KafkaError } from '../errors/index.js'
 import { UnwrittenRequestError } from '../network/connection.js'
-import { KafkaError, type ProduceResponse } from '../protocol/index.js'
+import type { ProduceResponse } from '../protocol/index.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'

@@ -1,11 +1,6 @@
 import type { Codec } from '../compression/index.js'
-import {
-  BATCH_HEADER_SIZE,
-  InitProducerIdApi,
-  KafkaError,
-  ProduceApi,
-  type ProduceRequest,
-} from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
+import { BATCH_HEADER_SIZE, InitProducerIdApi, ProduceApi, type ProduceRequest } from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'

@@ -1,5 +1,5 @@
 // Small runtime helpers shared by the generated message codecs (src/protocol/messages/).
-import { KafkaError } from './errors.js'
+import { KafkaError } from '../errors/index.js'
 import type { Reader } from './reader.js'
 
 /** Reads an array (int32 length, or compact uvarint length+1 in flexible versions, KIP-482). */

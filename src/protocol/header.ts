@@ -6,7 +6,7 @@
 //   ResponseHeader v0: correlationId int32; v1 (flexible) adds tagged fields. ApiVersionsResponse
 //   always uses v0 so a client can parse it before knowing the broker's versions (KIP-511).
 import type { AnyApiDefinition, ApiDefinition } from './api.js'
-import { KafkaError } from './errors.js'
+import { KafkaError } from '../errors/index.js'
 import { Reader } from './reader.js'
 import { Writer } from './writer.js'
 

@@ -1,7 +1,7 @@
 // Bounds-checked big-endian reader for the Kafka wire format. Every read checks the remaining length
 // first, so truncated or corrupt input surfaces as KafkaError('_BAD_MSG') instead of a RangeError or
 // a silently wrong value.
-import { KafkaError } from './errors.js'
+import { KafkaError } from '../errors/index.js'
 
 export class Reader {
   offset: number

@@ -12,7 +12,7 @@
 // bit 5 control.
 import { type Codec, type CompressionType, codecForAttribute } from '../compression/index.js'
 import { crc32c } from './crc32c.js'
-import { KafkaError } from './errors.js'
+import { KafkaError } from '../errors/index.js'
 import { Reader } from './reader.js'
 import { sizeOfVarint, sizeOfVarlong } from './writer.js'
 

@@ -1,6 +1,6 @@
 // The one place a protocol version is chosen: the highest version both sides support, from our
 // range intersected with the broker's ApiVersions response (KIP-35), optionally capped.
-import { KafkaError } from './errors.js'
+import { KafkaError } from '../errors/index.js'
 
 export interface VersionRange {
   readonly minVersion: number

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ConnectionPool, type ConnectionPoolOptions } from '../../../src/cluster/connection-pool.js'
-import { KafkaError } from '../../../src/protocol/index.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { seededRandom } from '../../../src/util/random.js'
 import { FakeCluster, settle } from '../../helpers/fake-broker.js'

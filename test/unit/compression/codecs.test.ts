@@ -9,7 +9,7 @@ import {
   type CompressionType,
 } from '../../../src/compression/index.js'
 import { loadOptional } from '../../../src/compression/optional.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const ALL: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 

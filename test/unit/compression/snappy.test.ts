@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { test } from 'node:test'
 import { getCodec } from '../../../src/compression/index.js'
 import { XERIAL_BLOCK_SIZE } from '../../../src/compression/snappy.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const snappy = createRequire(import.meta.url)('snappy') as {
   compressSync(data: Buffer): Buffer

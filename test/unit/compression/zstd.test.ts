@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { getCodec } from '../../../src/compression/index.js'
 import { createZstdCodec, hasZlibZstd, type ZstdImplementation } from '../../../src/compression/zstd.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const ZSTD_MAGIC = 0xfd2fb528 // 28 B5 2F FD, little-endian
 const data = Buffer.from(

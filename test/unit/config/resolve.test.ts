@@ -8,7 +8,7 @@ import {
   resolveProducerConfig,
   type MutableResolvedProducerConfig,
 } from '../../../src/config/index.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const BASE = { 'bootstrap.servers': 'localhost:9092' }
 

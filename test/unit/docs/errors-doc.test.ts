@@ -9,7 +9,7 @@ import {
   REPO_ROOT,
   renderErrorsDoc,
 } from '../../../scripts/gen-errors-doc.js'
-import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/protocol/error-codes.js'
+import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/errors/error-table.js'
 
 const REGENERATE = 'regenerate with `npx tsc -p tsconfig.json && node dist/scripts/gen-errors-doc.js`'
 

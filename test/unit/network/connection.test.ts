@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { Duplex } from 'node:stream'
 import { describe, it } from 'node:test'
 import { Connection, type ConnectionOptions } from '../../../src/network/connection.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import {
   ApiVersionsApi,
-  KafkaError,
   MetadataApi,
   ProduceApi,
   RecordBatchBuilder,

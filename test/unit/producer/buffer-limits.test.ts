@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, test } from 'node:test'
 import { BufferLimits } from '../../../src/producer/buffer-limits.js'
-import { KafkaError } from '../../../src/protocol/index.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

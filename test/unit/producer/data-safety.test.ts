@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import type { ProducerConfig } from '../../../src/config/index.js'
-import { KafkaError } from '../../../src/protocol/index.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import type { FakeClusterOptions, FakeConnection } from '../../helpers/fake-broker.js'
 import { Deliveries } from '../../helpers/deliveries.js'
 import { closeFakeProducers, fakeProducer, type FakeProducer } from '../../helpers/fake-producer.js'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ProducerBatch } from '../../../src/producer/batch.js'
 import { IdempotenceState } from '../../../src/producer/idempotence.js'
-import { KafkaError } from '../../../src/protocol/index.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const T0 = 1_700_000_000_000
 const SEQUENCE_LIMIT = 2 ** 31

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import type { ProducerConfig } from '../../../src/config/index.js'
 import { Producer } from '../../../src/producer/producer.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import {
   InitProducerIdApi,
-  KafkaError,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
 } from '../../../src/protocol/index.js'

@@ -10,7 +10,7 @@ import {
   toPositive,
   type PartitionerFunction,
 } from '../../../src/producer/partitioner.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8')
 

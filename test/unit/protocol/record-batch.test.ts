@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { getCodec } from '../../../src/compression/index.js'
 import { crc32c } from '../../../src/protocol/crc32c.js'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import { RecordBatchBuilder, decodeRecordBatches } from '../../../src/protocol/record-batch.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+|\/\/[^\n]*/g, ''), 'hex')

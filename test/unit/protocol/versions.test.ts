@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import { ProduceApi } from '../../../src/protocol/messages/index.js'
 import { negotiateVersion } from '../../../src/protocol/versions.js'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { KafkaError } from '../../../src/protocol/errors.js'
+import { KafkaError } from '../../../src/errors/index.js'
 import { Reader } from '../../../src/protocol/reader.js'
 import {
   REF_THRESHOLD,

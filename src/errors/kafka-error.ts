@@ -1,5 +1,5 @@
-// The error model shared by every layer: one class, one table (error-codes.ts) deciding the flags.
-import { ABORTABLE_ERRORS, BROKER_ERRORS, FATAL_ERRORS, LOCAL_ERRORS } from './error-codes.js'
+// The error model shared by every layer: one class, one table (error-table.ts) deciding the flags.
+import { ABORTABLE_ERRORS, BROKER_ERRORS, FATAL_ERRORS, LOCAL_ERRORS } from './error-table.js'
 
 export interface ErrorInfo {
   /** Protocol error number; absent for local (`_`-prefixed) errors. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/protocol/error-codes.js'
-import { KafkaError, allErrorInfos, errorInfo } from '../../../src/protocol/errors.js'
+import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/errors/error-table.js'
+import { KafkaError, allErrorInfos, errorInfo } from '../../../src/errors/index.js'
 
 describe('error table', () => {
   it('has unique codes and names, covering -1..133 without gaps', () => {

@@ -1,7 +1,7 @@
 // The broker error codes, as Apache Kafka defines them in
 // clients/src/main/java/org/apache/kafka/common/protocol/Errors.java (codes -1..133, Kafka 4.x).
 // `retriable` mirrors the Java client: true exactly when Kafka's exception class for the code is a
-// RetriableException subclass. The table is data only; errors.ts builds the lookups.
+// RetriableException subclass. The table is data only; kafka-error.ts builds the lookups.
 
 /** [kafkaCode, name, retriable, description] */
 export type BrokerErrorRow = readonly [code: number, name: string, retriable: boolean, description: string]
