@@ -138,7 +138,7 @@ export class ConnectionPool {
       (err: unknown) => {
         s.connecting = null
         s.failures++
-        s.lastError = err instanceof KafkaError ? err : new KafkaError('_TRANSPORT', String(err))
+        s.lastError = KafkaError.wrap(err, '_TRANSPORT')
         s.retryAt =
           this.opts.clock.now() +
           backoffMs(

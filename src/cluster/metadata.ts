@@ -161,7 +161,7 @@ export class Metadata {
         if (this.hasMissingTopics()) this.requestUpdate()
         return
       } catch (err) {
-        lastErr = err instanceof KafkaError ? err : new KafkaError('_TRANSPORT', String(err))
+        lastErr = KafkaError.wrap(err, '_TRANSPORT')
       }
     }
     if (this.closed) return

@@ -61,6 +61,17 @@ export class KafkaError extends Error {
   }
 
   /**
+   * `err` itself when it is a KafkaError already; anything else that was thrown or rejected (an Error
+   * from a socket, whatever an application callback threw) becomes a KafkaError with `code`, `err` as
+   * its cause, and `message` (by default `String(err)`). `code` is the local error that says where the
+   * failure came from: `_APPLICATION` for user code, `_TRANSPORT` for the network, ...
+   */
+  static wrap(err: unknown, code = '_APPLICATION', message?: string): KafkaError {
+    if (err instanceof KafkaError) return err
+    return new KafkaError(code, message ?? String(err), { cause: err })
+  }
+
+  /**
    * Builds the error for a protocol error number. An unknown number becomes UNKNOWN_SERVER_ERROR
    * (non-retriable, as Java's Errors.forCode does) but keeps the number in `kafkaCode`.
    */

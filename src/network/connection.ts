@@ -214,10 +214,7 @@ export class Connection {
       this.state = 'ready'
       this.holdProcess(this.pending.size > 0)
     } catch (err) {
-      const e =
-        err instanceof KafkaError
-          ? err
-          : new KafkaError('_TRANSPORT', `${this.address}: ${(err as Error).message}`, { cause: err })
+      const e = KafkaError.wrap(err, '_TRANSPORT', `${this.address}: ${(err as Error).message}`)
       this.close(e)
       throw e
     } finally {
@@ -310,11 +307,7 @@ export class Connection {
     try {
       frame = encodeRequestFrame(api, version, correlationId, this.opts.clientId, msg)
     } catch (err) {
-      return Promise.reject(
-        err instanceof KafkaError
-          ? err
-          : new KafkaError('_INVALID_ARG', (err as Error).message, { cause: err }),
-      )
+      return Promise.reject(KafkaError.wrap(err, '_INVALID_ARG', (err as Error).message))
     }
     const socket = this.socket!
     const requestBytes = frameBytes(frame)

@@ -67,7 +67,7 @@ export class MetadataWaitQueue {
           try {
             p = this.opts.choosePartition(w, info)
           } catch (err) {
-            this.opts.fail(w, toKafkaError(err))
+            this.opts.fail(w, KafkaError.wrap(err, '_APPLICATION'))
             continue
           }
           this.opts.append(w, p)
@@ -155,8 +155,4 @@ export class MetadataWaitQueue {
       Math.max(0, next - clock.now()),
     )
   }
-}
-
-function toKafkaError(err: unknown): KafkaError {
-  return err instanceof KafkaError ? err : new KafkaError('_APPLICATION', String(err), { cause: err })
 }

@@ -361,7 +361,7 @@ export class Sender {
           )
           this.wakeup()
         },
-        (err: unknown) => retryLater(toKafkaError(err)),
+        (err: unknown) => retryLater(KafkaError.wrap(err, '_TRANSPORT')),
       )
   }
 
@@ -522,7 +522,7 @@ export class Sender {
         },
         (err: unknown) => {
           this.outstandingRequests--
-          this.outcomes.onRequestError(batches, toKafkaError(err))
+          this.outcomes.onRequestError(batches, KafkaError.wrap(err, '_TRANSPORT'))
         },
       )
       return
@@ -534,7 +534,7 @@ export class Sender {
       },
       (err: unknown) => {
         this.outstandingRequests--
-        this.outcomes.onRequestError(batches, toKafkaError(err))
+        this.outcomes.onRequestError(batches, KafkaError.wrap(err, '_TRANSPORT'))
       },
     )
   }
@@ -557,8 +557,4 @@ export class Sender {
       Math.max(0, at - now),
     )
   }
-}
-
-function toKafkaError(err: unknown): KafkaError {
-  return err instanceof KafkaError ? err : new KafkaError('_TRANSPORT', String(err), { cause: err })
 }

@@ -91,6 +91,27 @@ describe('KafkaError', () => {
     assert.equal(unknown.retriable, false)
   })
 
+  it('wrap returns a KafkaError unchanged and wraps anything else with the given code', () => {
+    const original = new KafkaError('NOT_LEADER_OR_FOLLOWER')
+    assert.equal(KafkaError.wrap(original, '_TRANSPORT'), original)
+
+    const socket = new Error('ECONNRESET')
+    const transport = KafkaError.wrap(socket, '_TRANSPORT')
+    assert.equal(transport.code, '_TRANSPORT')
+    assert.equal(transport.message, 'Error: ECONNRESET')
+    assert.equal(transport.retriable, true, 'flags come from the table for the code')
+    assert.equal(transport.cause, socket)
+
+    const thrown = KafkaError.wrap('a string')
+    assert.equal(thrown.code, '_APPLICATION', 'the default code is for application code that threw')
+    assert.equal(thrown.message, 'a string')
+    assert.equal(thrown.retriable, false)
+
+    const described = KafkaError.wrap(socket, '_TRANSPORT', 'broker:9092: ECONNRESET')
+    assert.equal(described.message, 'broker:9092: ECONNRESET')
+    assert.equal(described.cause, socket)
+  })
+
   it('errorInfo finds by number and by name', () => {
     assert.equal(errorInfo(0)?.name, 'NONE')
     assert.equal(errorInfo('NONE')?.kafkaCode, 0)
