@@ -1,5 +1,5 @@
 import type { KafkaError } from '../errors/index.js'
-import { PARTITIONER_NAMES } from '../producer/partitioner.js'
+import { PARTITIONER_NAMES } from './partitioner-setting.js'
 
 /**
  * The configuration catalogue: one entry per setting, the single source of truth for validation

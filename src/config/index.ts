@@ -14,6 +14,12 @@ export {
   type StatsCallback,
 } from './catalogue.js'
 export { ConfigError } from './errors.js'
+export {
+  PARTITIONER_NAMES,
+  type PartitionerFunction,
+  type PartitionerName,
+  type PartitionerSetting,
+} from './partitioner-setting.js'
 export { presets, type PresetName } from './presets.js'
 export type { ProducerConfig } from './producer-config.js'
 export {

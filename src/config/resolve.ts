@@ -1,5 +1,4 @@
 import type { CompressionType } from '../compression/index.js'
-import type { PartitionerSetting } from '../producer/partitioner.js'
 import {
   CATALOGUE,
   KEY_INDEX,
@@ -10,6 +9,7 @@ import {
   type StatsCallback,
 } from './catalogue.js'
 import { ConfigError } from './errors.js'
+import type { PartitionerSetting } from './partitioner-setting.js'
 import type { ProducerConfig } from './producer-config.js'
 
 export type SecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl'
