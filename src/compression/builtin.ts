@@ -1,6 +1,6 @@
 // The codecs that need no dependency: none, and gzip from node:zlib.
 import { gunzipSync, gzip, gzipSync } from 'node:zlib'
-import type { Codec } from './index.js'
+import type { Codec } from './codec.js'
 
 export const noneCodec: Codec = {
   name: 'none',

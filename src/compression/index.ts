@@ -9,25 +9,12 @@
 // lz4 batches are always written at its single (fast) level.
 import { KafkaError } from '../errors/index.js'
 import { gzipCodec, noneCodec } from './builtin.js'
+import type { Codec, CompressionType } from './codec.js'
 import { createLz4Codec } from './lz4.js'
 import { createSnappyCodec } from './snappy.js'
 import { createZstdCodec } from './zstd.js'
 
-export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
-
-export interface Codec {
-  readonly name: CompressionType
-  readonly attribute: number
-  /** `level` undefined means the codec's default level; codecs without levels ignore it. */
-  compress(data: Buffer, level?: number): Buffer
-  /**
-   * The same bytes as {@link compress}, computed off the JavaScript thread (libuv's thread pool),
-   * so the producer can keep encoding records while a batch compresses. Optional: codecs without it
-   * are always called synchronously. `data` must not change until the promise settles.
-   */
-  compressAsync?(data: Buffer, level?: number): Promise<Buffer>
-  decompress(data: Buffer): Buffer
-}
+export type { Codec, CompressionType } from './codec.js'
 
 const ATTRIBUTE_NAMES: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const registry = new Map<CompressionType, Codec>()

@@ -3,7 +3,7 @@
 // refused). lz4-napi's frame encoder emits FLG 0x60: version 01, block-independence set.
 // compression.level is not honoured for lz4: lz4-napi's compressFrameSync takes no level (its options
 // are only the checksum flags), so the level argument is ignored.
-import type { Codec } from './index.js'
+import type { Codec } from './codec.js'
 import { loadOptional } from './optional.js'
 
 interface Lz4Napi {

@@ -8,7 +8,7 @@
 // snappy-java's SnappyInputStream do (some producers send raw blocks). The framing is ours; the
 // `snappy` package (napi-rs, prebuilt binaries) only compresses and decompresses raw blocks.
 import { KafkaError } from '../errors/index.js'
-import type { Codec } from './index.js'
+import type { Codec } from './codec.js'
 import { loadOptional } from './optional.js'
 
 interface SnappyNapi {

@@ -3,7 +3,7 @@
 // older Nodes use the optional package @toondepauw/node-zstd (napi-rs, prebuilt binaries).
 import * as zlib from 'node:zlib'
 import { KafkaError } from '../errors/index.js'
-import type { Codec } from './index.js'
+import type { Codec } from './codec.js'
 import { loadOptional } from './optional.js'
 
 /** The zstd part of node:zlib on Node >= 22.15 (absent from @types/node 20). */
