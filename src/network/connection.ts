@@ -8,6 +8,7 @@ import {
   negotiateVersion,
   type ApiDefinition,
   type ApiVersionsResponse,
+  type VersionRange,
 } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { FrameReader } from './frame-reader.js'
@@ -43,8 +44,6 @@ export interface RequestOptions {
   /** Overrides the bound on the answer's size (see {@link maxResponseBytes}). */
   maxResponseBytes?: number
 }
-
-export type VersionRange = { minVersion: number; maxVersion: number }
 
 /**
  * The connection was lost before a request was fully handed to the socket. A broker closes the
