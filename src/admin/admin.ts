@@ -3,7 +3,7 @@ import { ConnectionPool } from '../cluster/connection-pool.js'
 import { resolveProducerConfig } from '../config/index.js'
 import { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import { CreateTopicsApi, DeleteTopicsApi, ListOffsetsApi } from '../protocol/index.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
@@ -107,7 +107,7 @@ export class Admin {
       validateOnly: false,
     })
     for (const t of res.topics) {
-      if (t.errorCode === 0 || (t.errorCode === 36 /* TOPIC_ALREADY_EXISTS */ && opts.ifNotExists !== false))
+      if (t.errorCode === 0 || (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && opts.ifNotExists !== false))
         continue
       throw KafkaError.fromKafkaCode(t.errorCode, `create topic ${t.name}: ${t.errorMessage ?? ''}`)
     }
@@ -199,7 +199,7 @@ export class Admin {
       timeoutMs,
     })
     for (const t of res.responses) {
-      if (t.errorCode === 0 || t.errorCode === 3 /* UNKNOWN_TOPIC_OR_PARTITION */) continue
+      if (t.errorCode === 0 || t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue
       throw KafkaError.fromKafkaCode(t.errorCode, `delete topic ${t.name ?? ''}: ${t.errorMessage ?? ''}`)
     }
   }

@@ -1,4 +1,4 @@
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import { MetadataApi, type MetadataResponse } from '../protocol/index.js'
 import type { Connection } from '../network/connection.js'
 import { backoffMs } from '../util/backoff.js'
@@ -36,7 +36,7 @@ export interface MetadataOptions {
 }
 
 /** Topic errors that mean "this topic is not (yet) there"; we keep waiting within a bound for them. */
-const TOPIC_MISSING_CODES = new Set([3 /* UNKNOWN_TOPIC_OR_PARTITION */, 5 /* LEADER_NOT_AVAILABLE */])
+const TOPIC_MISSING_CODES = new Set([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE])
 /** Metadata v13 uses the same body as v12; v12 is the newest we need. */
 const METADATA_MAX_VERSION = 12
 
@@ -242,7 +242,10 @@ export class Metadata {
             partition: p.partitionIndex,
             // A leader the broker list does not name cannot be reached: as good as none (the
             // sender asks for fresh metadata until the leader is known).
-            leader: p.errorCode === 5 || !this.brokers.has(p.leaderId) ? -1 : p.leaderId,
+            leader:
+              p.errorCode === ErrorCode.LEADER_NOT_AVAILABLE || !this.brokers.has(p.leaderId)
+                ? -1
+                : p.leaderId,
             leaderEpoch: p.leaderEpoch,
             errorCode: p.errorCode,
           }

@@ -6,7 +6,7 @@
 /** [kafkaCode, name, retriable, description] */
 export type BrokerErrorRow = readonly [code: number, name: string, retriable: boolean, description: string]
 
-export const BROKER_ERRORS: readonly BrokerErrorRow[] = [
+const BROKER_ERROR_ROWS = [
   [
     -1,
     'UNKNOWN_SERVER_ERROR',
@@ -387,7 +387,13 @@ export const BROKER_ERRORS: readonly BrokerErrorRow[] = [
   [131, 'STREAMS_INVALID_TOPOLOGY_EPOCH', false, 'The supplied topology epoch is invalid.'],
   [132, 'STREAMS_TOPOLOGY_FENCED', false, 'The supplied topology epoch is outdated.'],
   [133, 'SHARE_SESSION_LIMIT_REACHED', true, 'The limit of share sessions has been reached.'],
-]
+] as const satisfies readonly BrokerErrorRow[]
+
+/** Every broker error, in ascending code order. */
+export const BROKER_ERRORS: readonly BrokerErrorRow[] = BROKER_ERROR_ROWS
+
+/** The name of a broker error, as a type: what {@link ErrorCode} accepts. */
+export type BrokerErrorName = (typeof BROKER_ERROR_ROWS)[number][1]
 
 /** [name, retriable, description]: errors raised by this client, never sent by a broker. */
 export type LocalErrorRow = readonly [name: string, retriable: boolean, description: string]

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import {
   ApiVersionsApi,
   Reader,
@@ -247,7 +247,7 @@ export class Connection {
         }
         throw err
       }
-      if (res.errorCode === 35 /* UNSUPPORTED_VERSION */) {
+      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
         const own = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
         version = own ? Math.min(own.maxVersion, ApiVersionsApi.maxVersion) : 0
         continue

@@ -1,4 +1,4 @@
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import type { ProducerBatch } from './batch.js'
 
 /** The broker's producer identity for this producer (KIP-98). */
@@ -193,9 +193,9 @@ export class IdempotenceState {
   /** Decides what a Produce error means for an idempotent batch. */
   classify(batch: ProducerBatch, errorCode: number): IdempotentVerdict {
     switch (errorCode) {
-      case 46: // DUPLICATE_SEQUENCE_NUMBER: already written earlier.
+      case ErrorCode.DUPLICATE_SEQUENCE_NUMBER: // already written earlier.
         return 'duplicate'
-      case 45: // OUT_OF_ORDER_SEQUENCE_NUMBER
+      case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
         // A batch behind one that failed is out of order only because of that failure: resend
         // it after its predecessor. Out of order while next in line is a real gap; and if the
         // broker already acknowledged a later sequence, this one can never be written in this
@@ -203,14 +203,14 @@ export class IdempotenceState {
         return this.isCurrent(batch) && !this.isNextInLine(batch) && !this.ackedBeyond(batch)
           ? 'retry'
           : 'bump'
-      case 59: // UNKNOWN_PRODUCER_ID: the broker lost our state (KIP-360): start a new epoch.
+      case ErrorCode.UNKNOWN_PRODUCER_ID: // the broker lost our state (KIP-360): start a new epoch.
         return 'bump'
-      case 47: // INVALID_PRODUCER_EPOCH: a batch from an epoch we already left.
+      case ErrorCode.INVALID_PRODUCER_EPOCH: // a batch from an epoch we already left.
         return this.isCurrent(batch) ? 'fatal' : 'retry'
-      case 90: // PRODUCER_FENCED
-      case 49: // INVALID_PRODUCER_ID_MAPPING
-      case 31: // CLUSTER_AUTHORIZATION_FAILED
-      case 53: // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      case ErrorCode.PRODUCER_FENCED:
+      case ErrorCode.INVALID_PRODUCER_ID_MAPPING:
+      case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
+      case ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
         return 'fatal'
       default:
         return 'default'

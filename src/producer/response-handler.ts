@@ -1,5 +1,5 @@
 import type { Metadata } from '../cluster/metadata.js'
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import { UnwrittenRequestError } from '../network/connection.js'
 import type { ProduceResponse } from '../protocol/index.js'
 import { backoffMs } from '../util/backoff.js'
@@ -31,17 +31,17 @@ export interface ResponseHandlerDeps {
 
 /** Errors after which the leader we used is probably wrong: refresh metadata before retrying. */
 const STALE_METADATA_CODES = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  56, // KAFKA_STORAGE_ERROR
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
-  100, // UNKNOWN_TOPIC_ID
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_TOPIC_ID,
 ])
 
 /** The broker's answer to a batch over its max.message.bytes (RecordTooLargeException in Java). */
-const MESSAGE_TOO_LARGE = 10
+const MESSAGE_TOO_LARGE = ErrorCode.MESSAGE_TOO_LARGE
 
 /**
  * A broker closes the connection when a request is over its socket.request.max.bytes (100 MiB by

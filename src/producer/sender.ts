@@ -1,5 +1,5 @@
 import type { Codec } from '../compression/index.js'
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import { BATCH_HEADER_SIZE, InitProducerIdApi, ProduceApi, type ProduceRequest } from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
@@ -63,10 +63,10 @@ const MAX_IN_FLIGHT_PER_PARTITION = 5
 const INIT_PRODUCER_ID_MAX_VERSION = 5
 /** InitProducerId errors after which asking again may succeed. */
 const INIT_RETRIABLE = new Set([
-  14, // COORDINATOR_LOAD_IN_PROGRESS
-  15, // COORDINATOR_NOT_AVAILABLE
-  16, // NOT_COORDINATOR
-  51, // CONCURRENT_TRANSACTIONS
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.CONCURRENT_TRANSACTIONS,
 ])
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { BROKER_ERRORS, LOCAL_ERRORS } from '../../../src/errors/error-table.js'
-import { KafkaError, allErrorInfos, errorInfo } from '../../../src/errors/index.js'
+import { ErrorCode, KafkaError, allErrorInfos, errorInfo } from '../../../src/errors/index.js'
 
 describe('error table', () => {
   it('has unique codes and names, covering -1..133 without gaps', () => {
@@ -11,6 +11,16 @@ describe('error table', () => {
     assert.equal(new Set(names).size, names.length)
     for (let c = -1; c <= 133; c++) assert.ok(codes.includes(c), `code ${c}`)
     assert.equal(allErrorInfos().length, names.length)
+  })
+
+  it('ErrorCode names every broker code of the table', () => {
+    assert.equal(ErrorCode.NONE, 0)
+    assert.equal(ErrorCode.NOT_LEADER_OR_FOLLOWER, 6)
+    assert.equal(ErrorCode.MESSAGE_TOO_LARGE, 10)
+    for (const [code, name] of BROKER_ERRORS)
+      assert.equal(ErrorCode[name as keyof typeof ErrorCode], code, name)
+    assert.equal(Object.keys(ErrorCode).length, BROKER_ERRORS.length)
+    assert.ok(Object.isFrozen(ErrorCode))
   })
 
   it('local codes start with _ and broker names do not', () => {
