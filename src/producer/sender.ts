@@ -292,8 +292,15 @@ export class Sender {
     }
     this.pool
       .get(broker)
-      .then((conn) =>
-        conn.request(
+      .then((conn) => {
+        // A broker without InitProducerId will not have it on the next attempt either: fatal now,
+        // instead of asking again until every record has timed out.
+        try {
+          conn.versionFor(InitProducerIdApi, INIT_PRODUCER_ID_MAX_VERSION)
+        } catch (err) {
+          throw idempotenceUnsupported(conn, err)
+        }
+        return conn.request(
           InitProducerIdApi,
           {
             transactionalId: null,
@@ -304,8 +311,8 @@ export class Sender {
             keepPreparedTxn: false,
           },
           { maxVersion: INIT_PRODUCER_ID_MAX_VERSION },
-        ),
-      )
+        )
+      })
       .then(
         (res) => {
           if (res.errorCode === 0) {
@@ -329,7 +336,13 @@ export class Sender {
           )
           this.wakeup()
         },
-        (err: unknown) => retryLater(toKafkaError(err)),
+        (err: unknown) => {
+          const e = toKafkaError(err)
+          if (!e.fatal) return retryLater(e)
+          this.initInProgress = false
+          this.idem!.setFatal(e)
+          this.wakeup()
+        },
       )
   }
 
@@ -672,6 +685,35 @@ function timedOut(b: ProducerBatch, now: number, last: KafkaError | null): Kafka
       `(${now - b.createdAt} ms since the batch was created, ${b.attempts} attempt(s))` +
       (last ? `; last error: ${last.message}` : ''),
     last ? { cause: last } : {},
+  )
+}
+
+/**
+ * The fatal error for a broker that cannot give an idempotent producer its id (Kafka before 0.11, or a
+ * Kafka-compatible service without idempotent producers). As in Java, idempotence left at its default
+ * (on) fails the same way as idempotence set explicitly: it is never dropped silently.
+ */
+function idempotenceUnsupported(conn: Connection, cause: unknown): KafkaError {
+  const initRange = conn.apiVersions.get(InitProducerIdApi.apiKey)
+  const produce = conn.apiVersions.get(ProduceApi.apiKey)
+  const situation = initRange
+    ? `supports InitProducerId (apiKey ${InitProducerIdApi.apiKey}) only in versions ` +
+      `${initRange.minVersion}-${initRange.maxVersion}, none of which this client speaks`
+    : `does not support InitProducerId (apiKey ${InitProducerIdApi.apiKey}), so it is older than Kafka 0.11 ` +
+      `(or a Kafka-compatible service without idempotent producers)`
+  // Produce v3 (RecordBatch v2) came with 0.11 too: such a broker takes no records from this client.
+  const advice =
+    produce !== undefined && produce.maxVersion < ProduceApi.minVersion
+      ? `Upgrade the broker to Kafka 0.11 or newer: it accepts Produce only up to v${produce.maxVersion} and ` +
+        `this client needs v${ProduceApi.minVersion} to send any record, so 'enable.idempotence: false' ` +
+        `would not help`
+      : `Set 'enable.idempotence: false' to produce without idempotence (a retried batch may then be ` +
+        `written twice), or upgrade the broker to Kafka 0.11 or newer`
+  return new KafkaError(
+    '_UNSUPPORTED_FEATURE',
+    `cannot get a producer id for idempotence (enable.idempotence, on by default): broker ${conn.address} ` +
+      `${situation}. ${advice}`,
+    { fatal: true, cause },
   )
 }
 
