@@ -70,6 +70,9 @@ const STALE_METADATA_CODES = new Set([
  */
 export const ASYNC_COMPRESSION_MIN_BYTES = 4096
 
+/** zstd batches need Produce v7 (KIP-110, Kafka 2.1). */
+const ZSTD_MIN_PRODUCE_VERSION = 7
+
 /** The broker's answer to a batch over its max.message.bytes (RecordTooLargeException in Java). */
 const MESSAGE_TOO_LARGE = 10
 
@@ -214,6 +217,7 @@ export class Sender {
         nextWake = Math.min(nextWake, this.connect(nodeId, now))
         continue
       }
+      if (this.refusesCodec(conn, queues)) continue
       while (conn.inFlight < this.opts.maxInFlight) {
         const batches = this.drain(queues, now)
         if (batches.length === 0) break
@@ -221,6 +225,38 @@ export class Sender {
       }
     }
     this.arm(nextWake, now)
+  }
+
+  /**
+   * zstd needs Produce v7 (KIP-110, Kafka 2.1); an older broker answers a zstd batch with
+   * UNKNOWN_SERVER_ERROR. So before anything is stamped or sent to such a leader, its partitions'
+   * waiting batches fail with UNSUPPORTED_COMPRESSION_TYPE, as in Java. Returns whether it did.
+   */
+  private refusesCodec(conn: Connection, queues: PartitionQueue[]): boolean {
+    if (this.opts.codec.name !== 'zstd') return false
+    let version: number
+    try {
+      version = conn.versionFor(ProduceApi, PRODUCE_MAX_VERSION)
+    } catch {
+      return false // no common Produce version at all: sendProduce reports that (_UNSUPPORTED_FEATURE)
+    }
+    if (version >= ZSTD_MIN_PRODUCE_VERSION) return false
+    const brokerMax = conn.apiVersions.get(ProduceApi.apiKey)?.maxVersion ?? version
+    const err = new KafkaError(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `compression.type zstd needs Produce v${ZSTD_MIN_PRODUCE_VERSION} (Kafka 2.1) or newer, but broker ` +
+        `${conn.address} accepts Produce up to v${brokerMax}: use lz4, gzip or snappy with this ` +
+        `broker, or a Kafka 2.1+ broker`,
+    )
+    for (const q of queues) {
+      for (const b of [...q.batches]) {
+        if (b.inFlight) continue
+        // A batch sent before under this stamp (to a newer leader) leaves a gap: as in retryOrFail.
+        if (this.idem && b.stamped) this.idem.requestBump()
+        this.fail(b, err)
+      }
+    }
+    return true
   }
 
   /** The oldest batch of `q` that is not in flight, if it may be sent next. */

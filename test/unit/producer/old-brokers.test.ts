@@ -128,3 +128,55 @@ describe('idempotence against a broker without InitProducerId', () => {
     assert.equal(cluster.produceCalls[0]!.partitions[0]!.batches[0]!.producerId, 1000n)
   })
 })
+
+describe('zstd against a broker older than Kafka 2.1 (Produce below v7)', () => {
+  for (const idempotence of [true, false]) {
+    it(`idempotence ${idempotence ? 'on' : 'off'}: the batches fail with UNSUPPORTED_COMPRESSION_TYPE, unsent`, async () => {
+      const { producer, d, pump, cluster, errors } = setup(
+        { 'compression.type': 'zstd', 'enable.idempotence': idempotence },
+        KAFKA_2_0,
+      )
+      for (const id of ['a', 'b', 'c']) producer.produce({ topic: 't', key: id, value: id }, d.cb(id))
+      await pump()
+      for (const id of ['a', 'b', 'c']) {
+        const { err } = d.one(id)
+        assert.ok(err instanceof KafkaError, `record ${id} failed`)
+        assert.equal(err.code, 'UNSUPPORTED_COMPRESSION_TYPE')
+        assert.equal(err.kafkaCode, 76)
+        assert.equal(err.retriable, false)
+        assert.match(err.message, /zstd/)
+        assert.match(err.message, /broker broker1:9092 accepts Produce up to v6/)
+        assert.match(err.message, /v7 \(Kafka 2\.1\)/)
+        assert.match(err.message, /lz4, gzip or snappy/)
+      }
+      assert.equal(cluster.produceCalls.length, 0, 'nothing sent')
+      assert.equal(producer.fatal, null, 'the producer itself is fine')
+      assert.deepEqual(errors, [])
+      assert.equal(producer.pending, 0)
+    })
+  }
+
+  it('lz4 to the same broker is sent as usual', async () => {
+    const { producer, pump, cluster } = setup({ 'compression.type': 'lz4' }, KAFKA_2_0)
+    const sent = producer.send({ topic: 't', value: 'a' })
+    await pump()
+    assert.equal(producer.pending, 0)
+    await sent
+    assert.equal(cluster.produceCalls.length, 1)
+    assert.equal(cluster.produceCalls[0]!.apiVersion, 6)
+    assert.equal(cluster.produceCalls[0]!.partitions[0]!.batches[0]!.compression, 'lz4')
+  })
+
+  it('zstd to a broker with Produce v7 (Kafka 2.1) is sent as usual', async () => {
+    const { producer, pump, cluster } = setup(
+      { 'compression.type': 'zstd' },
+      versions({ [ProduceApi.apiKey]: [0, 7] }),
+    )
+    const sent = producer.send({ topic: 't', value: 'a' })
+    await pump()
+    assert.equal(producer.pending, 0)
+    await sent
+    assert.equal(cluster.produceCalls[0]!.apiVersion, 7)
+    assert.equal(cluster.produceCalls[0]!.partitions[0]!.batches[0]!.compression, 'zstd')
+  })
+})
