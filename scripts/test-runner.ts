@@ -1,23 +1,30 @@
 // What `npm test` runs after the build: one shared single-node Kafka for the whole run, then node:test
 // over the compiled tests, then the broker is stopped whatever happened.
 //
-//   node dist/scripts/test-runner.js                               all of dist/test
+//   node dist/scripts/test-runner.js                               all of dist/test but dist/test/compat
 //   node dist/scripts/test-runner.js dist/test/integration/x.test.js   a subset (files or directories)
+//   node dist/scripts/test-runner.js --kafka-version=2.8.2 dist/test/compat   another broker version
 //   KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 node dist/scripts/test-runner.js   use that broker, start none
+//
+// The tests see KAFKA_BOOTSTRAP_SERVERS, and KAFKA_VERSION when --kafka-version was given. Other
+// arguments starting with -- go to `node --test`.
 
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from './kafka/cluster.js'
+import { DEFAULT_KAFKA_VERSION } from './kafka/jars.js'
 import { installKcatIfMissing } from './kafka/tools.js'
 
 const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 const TEST_FILE = /\.test\.(c|m)?js$/
+/** Run by `npm run test:compat` against older brokers (scripts/compat.ts), only when named. */
+const COMPAT_DIR = 'compat'
 
 // Test files are listed here rather than handing node a directory: Node 20 searches a directory argument,
 // but Node 21+ treat arguments as globs, and an explicit list behaves the same on every version.
-function collect(path: string, out: string[]): void {
+function collect(path: string, out: string[], skipDirs: readonly string[] = []): void {
   const st = statSync(path)
   if (st.isFile()) {
     out.push(path)
@@ -28,17 +35,36 @@ function collect(path: string, out: string[]): void {
   )) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
     const full = join(path, entry.name)
-    if (entry.isDirectory()) collect(full, out)
-    else if (TEST_FILE.test(entry.name)) out.push(full)
+    if (entry.isDirectory()) {
+      if (!skipDirs.includes(entry.name)) collect(full, out, skipDirs)
+    } else if (TEST_FILE.test(entry.name)) out.push(full)
   }
 }
 
+/** Splits off --kafka-version=<v> / --kafka-version <v>; the other --flags go to node --test. */
+function parseArgs(args: readonly string[]): {
+  version: string | null
+  nodeFlags: string[]
+  targets: string[]
+} {
+  let version: string | null = null
+  const nodeFlags: string[] = []
+  const targets: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--kafka-version') version = args[++i] ?? null
+    else if (a.startsWith('--kafka-version=')) version = a.slice('--kafka-version='.length)
+    else if (a.startsWith('--')) nodeFlags.push(a)
+    else targets.push(a)
+  }
+  return { version, nodeFlags, targets }
+}
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2)
-  const nodeFlags = args.filter((a) => a.startsWith('--'))
-  const targets = args.filter((a) => !a.startsWith('--'))
+  const { version, nodeFlags, targets } = parseArgs(process.argv.slice(2))
   const files: string[] = []
-  for (const t of targets.length > 0 ? targets : [join(repoRoot, 'dist', 'test')]) collect(t, files)
+  if (targets.length > 0) for (const t of targets) collect(t, files)
+  else collect(join(repoRoot, 'dist', 'test'), files, [COMPAT_DIR])
   if (files.length === 0) {
     console.error('test-runner: no *.test.js files found; did the build run?')
     return 1
@@ -46,18 +72,20 @@ async function main(): Promise<number> {
 
   // Only integration tests need a broker. Most of them also check our bytes with kcat: install it
   // where we can; where we cannot, one line says so and those tests skip themselves.
-  const needsBroker = files.some((f) => f.includes('integration'))
+  const needsBroker = files.some((f) => /(^|[\\/])(integration|compat)[\\/]/.test(f))
   if (needsBroker) installKcatIfMissing((line) => console.log(`test-runner: ${line}`))
 
   let cluster: KafkaCluster | null = null
   const env = { ...process.env }
+  if (version !== null) env['KAFKA_VERSION'] = version
   if (env['KAFKA_BOOTSTRAP_SERVERS']) {
     console.log(`test-runner: using the broker at ${env['KAFKA_BOOTSTRAP_SERVERS']}`)
   } else if (needsBroker) {
     const started = Date.now()
-    cluster = await startKafka({ nodes: 1 })
+    cluster = await startKafka({ nodes: 1, version: version ?? DEFAULT_KAFKA_VERSION })
     env['KAFKA_BOOTSTRAP_SERVERS'] = cluster.bootstrapServers
-    console.log(`test-runner: Kafka ready at ${cluster.bootstrapServers} in ${Date.now() - started} ms`)
+    const what = `Kafka ${cluster.version}${cluster.zookeeperConnect ? ' (ZooKeeper mode)' : ''}`
+    console.log(`test-runner: ${what} ready at ${cluster.bootstrapServers} in ${Date.now() - started} ms`)
   }
   console.log(`test-runner: ${files.length} test file(s)`)
 

@@ -1,19 +1,27 @@
-// `npm run kafka -- start [--nodes 3]`: a local Kafka in the foreground until Ctrl-C.
+// `npm run kafka -- start [--nodes 3] [--version 3.9.1]`: a local Kafka in the foreground until Ctrl-C.
 // `npm run kafka -- fetch`: only download the jars (e.g. to warm a CI cache).
 
 import { parseArgs } from 'node:util'
 import { startKafka } from './cluster.js'
-import { cacheRoot, DEFAULT_KAFKA_VERSION, ensureKafkaJars } from './jars.js'
+import {
+  cacheRoot,
+  COMPAT_KAFKA_VERSIONS,
+  DEFAULT_KAFKA_VERSION,
+  ensureKafkaJars,
+  usesZooKeeper,
+} from './jars.js'
 
 const USAGE = `usage: node dist/scripts/kafka/cli.js <command> [options]
 
 commands:
-  start   start a KRaft cluster on 127.0.0.1 and keep it running until Ctrl-C / SIGTERM
+  start   start a cluster on 127.0.0.1 and keep it running until Ctrl-C / SIGTERM: KRaft, or
+          before Kafka 3.3 brokers with one ZooKeeper node
   fetch   download the Kafka jars into the cache and exit
 
 options:
   --nodes <1|3>          cluster size for start (default 1)
-  --kafka-version <v>    Kafka version (default ${DEFAULT_KAFKA_VERSION})
+  --version <v>          Kafka version (default ${DEFAULT_KAFKA_VERSION}; tested: ${COMPAT_KAFKA_VERSIONS.join(', ')})
+  --kafka-version <v>    the same
   --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=false)
   -h, --help`
 
@@ -22,7 +30,8 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       nodes: { type: 'string', default: '1' },
-      'kafka-version': { type: 'string', default: DEFAULT_KAFKA_VERSION },
+      version: { type: 'string' },
+      'kafka-version': { type: 'string' },
       prop: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -32,7 +41,7 @@ async function main(): Promise<number> {
     console.log(USAGE)
     return values.help ? 0 : 2
   }
-  const version = values['kafka-version']
+  const version = values.version ?? values['kafka-version'] ?? DEFAULT_KAFKA_VERSION
 
   if (command === 'fetch') {
     const started = Date.now()
@@ -62,7 +71,10 @@ async function main(): Promise<number> {
 
   const started = Date.now()
   const cluster = await startKafka({ nodes, version, brokerProps })
-  console.log(`Kafka ${version}, ${nodes} node(s), ready in ${Date.now() - started} ms`)
+  const mode = usesZooKeeper(version)
+    ? `ZooKeeper mode, zookeeper.connect=${cluster.zookeeperConnect}`
+    : 'KRaft'
+  console.log(`Kafka ${version} (${mode}), ${nodes} node(s), ready in ${Date.now() - started} ms`)
   console.log(`logs: ${cluster.logDir}`)
   console.log(`bootstrap.servers=${cluster.bootstrapServers}`)
   console.log('Press Ctrl-C to stop.')

@@ -1,20 +1,23 @@
-// Starts real Apache Kafka brokers (KRaft, combined broker+controller nodes) on 127.0.0.1 for tests.
+// Starts real Apache Kafka brokers on 127.0.0.1 for tests: KRaft, combined broker+controller nodes, or for
+// versions before 3.3 brokers with one ZooKeeper node (see usesZooKeeper in jars.ts).
 // Every JVM started here is tracked so it dies with this process, whichever way this process ends.
 
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
+import { connect, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
+  atLeast,
   brokerCdsFlags,
   brokerLog4jConfig,
   DEFAULT_KAFKA_VERSION,
   ensureKafkaJars,
   jvmCommonFlags,
+  usesZooKeeper,
 } from './jars.js'
 import { probeMetadata } from './probe.js'
 
@@ -22,7 +25,7 @@ export interface KafkaNode {
   readonly id: number
   /** PLAINTEXT (client) port on 127.0.0.1. */
   readonly port: number
-  /** CONTROLLER (KRaft quorum) port on 127.0.0.1. */
+  /** CONTROLLER (KRaft quorum) port on 127.0.0.1; -1 for a ZooKeeper-mode broker. */
   readonly controllerPort: number
   readonly running: boolean
   /** Starts the JVM again with the same data dir and ports; resolves once the node lists every running node. */
@@ -38,11 +41,21 @@ export interface KafkaCluster {
   readonly bootstrapServers: string
   readonly nodes: readonly KafkaNode[]
   readonly libsDir: string
-  /** Root of this cluster's temp dir; node N logs to `<logDir>/node-N/logs/{server,stdout}.log`. */
+  /** The Kafka version these nodes run. */
+  readonly version: string
+  /** "127.0.0.1:port" of the cluster's ZooKeeper (versions before 3.3), else null (KRaft). */
+  readonly zookeeperConnect: string | null
+  /**
+   * Root of this cluster's temp dir; node N logs to `<logDir>/node-N/logs/{server,stdout}.log`, a
+   * ZooKeeper to `<logDir>/zookeeper/logs/{server,stdout}.log`.
+   */
   readonly logDir: string
   /** Resolves when every running node answers Metadata listing every running node. */
   waitReady(timeoutMs?: number): Promise<void>
-  /** Stops all nodes and removes the temp dir (kept if RELIABLE_KAFKA_KEEP_DATA=1, for post-mortems). */
+  /**
+   * Stops all nodes (then ZooKeeper, which a broker's controlled shutdown needs) and removes the temp dir
+   * (kept if RELIABLE_KAFKA_KEEP_DATA=1, for post-mortems).
+   */
   stop(): Promise<void>
 }
 
@@ -50,6 +63,7 @@ export interface StartKafkaOptions {
   nodes?: 1 | 3
   /** Merged over the defaults below, so any of them can be overridden. */
   brokerProps?: Record<string, string>
+  /** Kafka version (default DEFAULT_KAFKA_VERSION); before 3.3 the brokers run with a ZooKeeper node. */
   version?: string
   readyTimeoutMs?: number
 }
@@ -73,6 +87,18 @@ export const BROKER_JVM_FLAGS: readonly string[] = [
   '-XX:MaxGCPauseMillis=20',
   '-XX:InitiatingHeapOccupancyPercent=35',
   '-Djava.awt.headless=true',
+]
+
+/** ZooKeeper (old versions only) holds a few hundred znodes: a small heap, and no need for G1. */
+const ZOOKEEPER_JVM_FLAGS: readonly string[] = [
+  '-Xms32m',
+  '-Xmx256m',
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+  // ZooKeeper registers log4j 1's JMX beans when it finds log4j 1 classes (here: log4j2's bridge,
+  // which lacks those beans); no use for tests.
+  '-Dzookeeper.jmx.log4j.disable=true',
 ]
 
 /** Flags for short-lived tool JVMs (StorageTool, console clients): startup time is all that matters. */
@@ -333,18 +359,153 @@ class Node implements KafkaNode {
   }
 }
 
+/**
+ * A standalone ZooKeeper node for ZooKeeper-mode brokers (versions before 3.3), started the way Kafka's
+ * zookeeper-server-start.sh does (QuorumPeerMain) from the broker's own classpath: kafka_2.13 depends on
+ * the ZooKeeper it was built with (3.5.9 for Kafka 2.8).
+ */
+class ZooKeeper {
+  private child: ChildProcess | null = null
+  private exited: Promise<void> = Promise.resolve()
+  private exitInfo = ''
+
+  constructor(
+    readonly port: number,
+    private readonly dir: string,
+    private readonly libsDir: string,
+    private readonly version: string,
+    private readonly cleanupDir: string,
+  ) {}
+
+  get connectString(): string {
+    return `${HOST}:${this.port}`
+  }
+
+  private get logsDir(): string {
+    return join(this.dir, 'logs')
+  }
+
+  /** Starts the JVM and resolves once ZooKeeper serves requests (its `srvr` command says so). */
+  async start(timeoutMs: number): Promise<void> {
+    const dataDir = join(this.dir, 'data')
+    await mkdir(this.logsDir, { recursive: true })
+    await mkdir(dataDir, { recursive: true })
+    const cfg = join(this.dir, 'zoo.cfg')
+    await writeFile(
+      cfg,
+      propsText({
+        dataDir,
+        clientPort: String(this.port),
+        clientPortAddress: HOST,
+        // Sessions may last 2 to 20 ticks: a short tick lets a broker's session be as short as the
+        // 4 s it asks for (zookeeper.session.timeout.ms below), so a killed broker's registration
+        // expires quickly and the node can start again.
+        tickTime: '500',
+        maxClientCnxns: '0',
+        // The AdminServer would bind port 8080 (Jetty is not on the classpath anyway).
+        'admin.enableServer': 'false',
+        '4lw.commands.whitelist': 'srvr',
+      }),
+    )
+    const args = [
+      ...ZOOKEEPER_JVM_FLAGS,
+      ...jvmCommonFlags(this.version),
+      `-Dkafka.logs.dir=${this.logsDir}`,
+      `-Dlog4j2.configurationFile=${brokerLog4jConfig(this.version)}`,
+      '-cp',
+      `${this.libsDir}/*`,
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      cfg,
+    ]
+    const child = spawnJavaToFile(args, join(this.logsDir, 'stdout.log'), this.cleanupDir)
+    this.child = child
+    this.exited = new Promise<void>((resolve) => {
+      child.on('exit', (code, signal) => {
+        if (this.child === child) this.child = null
+        this.exitInfo = signal ? `was killed by ${signal}` : `exited with code ${code}`
+        resolve()
+      })
+      child.on('error', (err) => {
+        if (this.child === child) this.child = null
+        this.exitInfo = `could not be started: ${err.message}`
+        resolve()
+      })
+    })
+    const deadline = Date.now() + timeoutMs
+    let last = 'no answer yet'
+    for (;;) {
+      if (!this.child) throw this.failure('stopped before it became ready')
+      try {
+        last = await fourLetterWord(this.port, 'srvr', 2000)
+        if (last.startsWith('Zookeeper version')) return
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err)
+      }
+      if (Date.now() >= deadline) throw this.failure(`was not ready after ${timeoutMs} ms (${last.trim()})`)
+      await sleep(100)
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child
+    if (!child) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+    await this.exited
+    clearTimeout(timer)
+  }
+
+  failure(what: string): Error {
+    const state = this.child ? 'is running' : this.exitInfo || 'is not running'
+    const serverLog = join(this.logsDir, 'server.log')
+    const stdoutLog = join(this.logsDir, 'stdout.log')
+    return new Error(
+      `ZooKeeper (${this.connectString}) ${what}; the JVM ${state}.\n` +
+        `--- last ${LOG_TAIL_LINES} lines of ${serverLog} ---\n${tail(serverLog, LOG_TAIL_LINES)}\n` +
+        `--- last ${LOG_TAIL_LINES} lines of ${stdoutLog} ---\n${tail(stdoutLog, LOG_TAIL_LINES)}`,
+    )
+  }
+}
+
+/** Sends one of ZooKeeper's four-letter commands and resolves with the whole answer. */
+function fourLetterWord(port: number, word: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const socket = connect({ host: HOST, port }, () => socket.end(word))
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no answer to ${word} in ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+    socket.on('data', (b: Buffer) => chunks.push(b))
+    socket.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    socket.on('close', (hadError) => {
+      clearTimeout(timer)
+      if (!hadError) resolve(Buffer.concat(chunks).toString('utf8'))
+    })
+  })
+}
+
 class Cluster implements KafkaCluster {
   readonly nodes: Node[] = []
+  zookeeper: ZooKeeper | null = null
 
   constructor(
     readonly libsDir: string,
     readonly logDir: string,
+    readonly version: string,
     /** Also bounds each `node.start()` after a stop or kill. */
     readonly readyTimeoutMs: number,
   ) {}
 
   get bootstrapServers(): string {
     return this.nodes.map((n) => `${HOST}:${n.port}`).join(',')
+  }
+
+  get zookeeperConnect(): string | null {
+    return this.zookeeper?.connectString ?? null
   }
 
   async waitReady(timeoutMs = this.readyTimeoutMs): Promise<void> {
@@ -384,16 +545,14 @@ class Cluster implements KafkaCluster {
     await Promise.all(
       this.nodes.map((n) => n.stop(this.nodes.length > 1 ? CLUSTER_STOP_GRACE_MS : STOP_GRACE_MS)),
     )
+    // Only now: a ZooKeeper-mode broker's controlled shutdown goes through ZooKeeper.
+    await this.zookeeper?.stop()
     if (process.env['RELIABLE_KAFKA_KEEP_DATA'] !== '1')
       await rm(this.logDir, { recursive: true, force: true })
     liveDirs.delete(this.logDir)
   }
 }
 
-/**
- * Starts a KRaft cluster of 1 or 3 combined broker+controller nodes on 127.0.0.1 with fresh temp storage,
- * and resolves once every node's Metadata lists every broker.
- */
 /**
  * A cluster id as Kafka makes them (Uuid.randomUuid): 16 random bytes in base64url, drawn again
  * when the text starts with '-', which the storage tool's argument parser would take for an option.
@@ -405,67 +564,123 @@ function randomClusterId(): string {
   }
 }
 
+/** Broker properties both modes share; every one can be overridden by StartKafkaOptions.brokerProps. */
+function commonBrokerProps(node: Node, count: number): Record<string, string> {
+  const rf = String(count === 1 ? 1 : 3)
+  const minIsr = count === 1 ? '1' : '2'
+  return {
+    listeners: `PLAINTEXT://${HOST}:${node.port}`,
+    'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
+    'log.dirs': node.dataDir,
+    'group.initial.rebalance.delay.ms': '0',
+    'offsets.topic.replication.factor': rf,
+    'transaction.state.log.replication.factor': rf,
+    'transaction.state.log.min.isr': minIsr,
+    'default.replication.factor': rf,
+    'min.insync.replicas': minIsr,
+    // The defaults (50 partitions each) make the first consumer group or transaction wait while 50
+    // (times 3 replicas) partitions are created; a handful is plenty for tests and benchmarks.
+    'offsets.topic.num.partitions': '4',
+    'transaction.state.log.num.partitions': '4',
+    // A test broker on a busy 2-core box: fewer threads means less contention, not less function.
+    'num.network.threads': '2',
+    'num.io.threads': '4',
+    'num.recovery.threads.per.data.dir': '1',
+  }
+}
+
+function kraftBrokerProps(
+  node: Node,
+  count: number,
+  voters: string,
+  version: string,
+): Record<string, string> {
+  const rf = String(count === 1 ? 1 : 3)
+  const minIsr = count === 1 ? '1' : '2'
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': String(node.id),
+    'controller.quorum.voters': voters,
+    ...commonBrokerProps(node, count),
+    listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    // Share groups (KIP-932) exist from 4.0; older brokers would warn about unknown keys.
+    ...(atLeast(version, 4, 0)
+      ? {
+          'share.coordinator.state.topic.replication.factor': rf,
+          'share.coordinator.state.topic.min.isr': minIsr,
+          'share.coordinator.state.topic.num.partitions': '1',
+        }
+      : {}),
+    // A restarted node cannot register again until the controller expires its previous session
+    // (default 9 s, measured: 11 s to restart a killed node). 4 s still tolerates GC pauses and a
+    // busy CPU; heartbeats must come well inside it.
+    'broker.session.timeout.ms': '4000',
+    'broker.heartbeat.interval.ms': '1000',
+  }
+}
+
+function zooKeeperBrokerProps(node: Node, count: number, zookeeperConnect: string): Record<string, string> {
+  return {
+    'broker.id': String(node.id),
+    'zookeeper.connect': zookeeperConnect,
+    ...commonBrokerProps(node, count),
+    // As broker.session.timeout.ms in KRaft mode: a killed broker's registration (an ephemeral znode)
+    // goes away after 4 s instead of 18 s, and only then can the node register again.
+    'zookeeper.session.timeout.ms': '4000',
+    'zookeeper.connection.timeout.ms': '30000',
+  }
+}
+
+/**
+ * Starts a cluster of 1 or 3 nodes on 127.0.0.1 with fresh temp storage, and resolves once every node's
+ * Metadata lists every broker: KRaft, combined broker+controller nodes; or, for versions before 3.3
+ * (usesZooKeeper), brokers with one ZooKeeper node, started first.
+ */
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const count = opts.nodes ?? 1
   if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
   const version = opts.version ?? DEFAULT_KAFKA_VERSION
+  const zkMode = usesZooKeeper(version)
   const libsDir = await ensureKafkaJars(version)
   installExitHandlers()
   const root = await mkdtemp(join(tmpdir(), 'reliable-kafka-'))
   liveDirs.add(root)
-  const cluster = new Cluster(libsDir, root, opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+  const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
+  const cluster = new Cluster(libsDir, root, version, readyTimeoutMs)
   try {
-    const ports = await freePorts(2 * count)
+    // KRaft: a client and a controller port per node; ZooKeeper mode: a client port per node and ZooKeeper's.
+    const ports = await freePorts(zkMode ? count + 1 : 2 * count)
     for (let i = 0; i < count; i++) {
       const id = i + 1
+      const [port, controllerPort] = zkMode ? [ports[i]!, -1] : [ports[2 * i]!, ports[2 * i + 1]!]
       cluster.nodes.push(
-        new Node(id, ports[2 * i]!, ports[2 * i + 1]!, join(root, `node-${id}`), libsDir, version, cluster),
+        new Node(id, port, controllerPort, join(root, `node-${id}`), libsDir, version, cluster),
       )
     }
     const voters = cluster.nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',')
-    const rf = String(count === 1 ? 1 : 3)
-    const minIsr = count === 1 ? '1' : '2'
     const clusterId = randomClusterId()
+    if (zkMode) {
+      const zk = new ZooKeeper(ports[count]!, join(root, 'zookeeper'), libsDir, version, root)
+      cluster.zookeeper = zk
+      await zk.start(readyTimeoutMs)
+    }
 
     await Promise.all(
       cluster.nodes.map(async (node) => {
         await mkdir(node.logsDir, { recursive: true })
         await mkdir(node.dataDir, { recursive: true })
-        const props: Record<string, string> = {
-          'process.roles': 'broker,controller',
-          'node.id': String(node.id),
-          'controller.quorum.voters': voters,
-          listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
-          'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
-          'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-          'inter.broker.listener.name': 'PLAINTEXT',
-          'controller.listener.names': 'CONTROLLER',
-          'log.dirs': node.dataDir,
-          'group.initial.rebalance.delay.ms': '0',
-          'offsets.topic.replication.factor': rf,
-          'transaction.state.log.replication.factor': rf,
-          'transaction.state.log.min.isr': minIsr,
-          'share.coordinator.state.topic.replication.factor': rf,
-          'share.coordinator.state.topic.min.isr': minIsr,
-          'default.replication.factor': rf,
-          'min.insync.replicas': minIsr,
-          // The defaults (50 partitions each) make the first consumer group or transaction wait while 50
-          // (times 3 replicas) partitions are created; a handful is plenty for tests and benchmarks.
-          'offsets.topic.num.partitions': '4',
-          'transaction.state.log.num.partitions': '4',
-          'share.coordinator.state.topic.num.partitions': '1',
-          // A test broker on a busy 2-core box: fewer threads means less contention, not less function.
-          'num.network.threads': '2',
-          'num.io.threads': '4',
-          'num.recovery.threads.per.data.dir': '1',
-          // A restarted node cannot register again until the controller expires its previous session
-          // (default 9 s, measured: 11 s to restart a killed node). 4 s still tolerates GC pauses and a
-          // busy CPU; heartbeats must come well inside it.
-          'broker.session.timeout.ms': '4000',
-          'broker.heartbeat.interval.ms': '1000',
+        const props = {
+          ...(cluster.zookeeper
+            ? zooKeeperBrokerProps(node, count, cluster.zookeeper.connectString)
+            : kraftBrokerProps(node, count, voters, version)),
           ...opts.brokerProps,
         }
         await writeFile(node.propsPath, propsText(props))
+        // A ZooKeeper-mode broker creates its storage itself; KRaft storage must be formatted first.
+        if (zkMode) return
         const format = spawnJavaToFile(
           [
             ...TOOL_JVM_FLAGS,

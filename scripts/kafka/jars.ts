@@ -1,6 +1,8 @@
 // Fetches the Apache Kafka jars (broker, tools, a log4j2 binding) with Maven into a per-user cache, once.
 // Maven is used instead of the release tarball because it verifies checksums, reuses ~/.m2 and needs no
-// archive handling; the resulting flat libs dir is what `java -cp '<libs>/*'` wants.
+// archive handling; the resulting flat libs dir is what `java -cp '<libs>/*'` wants. Older versions
+// (compatibility tests) get the broker only; those before KRaft was production-ready run with the
+// ZooKeeper that kafka_2.13 itself depends on (see usesZooKeeper).
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -11,6 +13,30 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export const DEFAULT_KAFKA_VERSION = '4.4.0'
+
+/** The broker versions `npm run test:compat` runs against (besides the default one in `npm test`). */
+export const COMPAT_KAFKA_VERSIONS: readonly string[] = ['3.9.1', '2.8.2']
+
+/** [major, minor] of a version such as "3.9.1"; throws on anything else. */
+export function majorMinor(version: string): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(version)
+  if (!m) throw new Error(`invalid Kafka version: ${JSON.stringify(version)}`)
+  return [Number(m[1]), Number(m[2])]
+}
+
+/** Whether `version` is at least `major`.`minor`. */
+export function atLeast(version: string, major: number, minor: number): boolean {
+  const [a, b] = majorMinor(version)
+  return a > major || (a === major && b >= minor)
+}
+
+/**
+ * Versions before 3.3 run with ZooKeeper: KRaft was early access from 2.8 and production-ready only in
+ * 3.3 (KIP-833). 3.3 to 3.9 could do either; they run in KRaft mode here, as 4.x must.
+ */
+export function usesZooKeeper(version: string): boolean {
+  return !atLeast(version, 3, 3)
+}
 
 // Kafka itself depends on slf4j-api 1.7.36, which cannot see an SLF4J 2 provider such as
 // log4j-slf4j2-impl; without pinning slf4j-api 2.x every log line is silently dropped (NOP logger),
@@ -56,6 +82,9 @@ const BROKER_LOG4J = `<?xml version="1.0" encoding="UTF-8"?>
     <!-- The two lines that say the node is up make a log tail readable when startup hangs. -->
     <Logger name="kafka.server.KafkaRaftServer" level="INFO"/>
     <Logger name="kafka.server.BrokerServer" level="INFO"/>
+    <!-- The same for a ZooKeeper-mode broker (before 3.3) and for ZooKeeper itself. -->
+    <Logger name="kafka.server.KafkaServer" level="INFO"/>
+    <Logger name="org.apache.zookeeper.server.ZooKeeperServerMain" level="INFO"/>
   </Loggers>
 </Configuration>
 `
@@ -73,9 +102,20 @@ const TOOL_LOG4J = `<?xml version="1.0" encoding="UTF-8"?>
 </Configuration>
 `
 
+/** Kafka is published for Scala 2.13 since 2.4, for 2.12 since 0.10.2 and for 2.11 before that. */
+function scalaVersion(version: string): string {
+  return atLeast(version, 2, 4) ? '2.13' : atLeast(version, 1, 0) ? '2.12' : '2.11'
+}
+
 function pomXml(version: string): string {
   const dep = (g: string, a: string, v: string): string =>
     `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`
+  // The console tools (tools.ts) always come from the default version, so older versions need only the
+  // broker. Those before 4.0 ship with log4j 1 (reload4j) and call its API directly in a few places
+  // (kafka.utils.Log4jController, ZooKeeper's JMX beans): log4j-1.2-api routes those calls to log4j2 too.
+  const extra = atLeast(version, 4, 0)
+    ? dep('org.apache.kafka', 'kafka-tools', version)
+    : dep('org.apache.logging.log4j', 'log4j-1.2-api', LOG4J_VERSION)
   return `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -85,8 +125,8 @@ function pomXml(version: string): string {
   <packaging>pom</packaging>
   <dependencies>
 ${dep('org.slf4j', 'slf4j-api', SLF4J_API_VERSION)}
-${dep('org.apache.kafka', 'kafka_2.13', version)}
-${dep('org.apache.kafka', 'kafka-tools', version)}
+${dep('org.apache.kafka', `kafka_${scalaVersion(version)}`, version)}
+${extra}
 ${dep('org.apache.logging.log4j', 'log4j-slf4j2-impl', LOG4J_VERSION)}
   </dependencies>
 </project>

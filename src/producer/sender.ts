@@ -51,6 +51,9 @@ const PRODUCE_MAX_VERSION = 12
  */
 export const ASYNC_COMPRESSION_MIN_BYTES = 4096
 
+/** zstd batches need Produce v7 (KIP-110, Kafka 2.1). */
+const ZSTD_MIN_PRODUCE_VERSION = 7
+
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
 const ZERO_UUID = Buffer.alloc(16)
@@ -227,6 +230,7 @@ export class Sender {
         nextWake = Math.min(nextWake, this.connect(nodeId, now))
         continue
       }
+      if (this.refusesCodec(conn, queues)) continue
       while (conn.inFlight < this.opts.maxInFlight) {
         const batches = this.drain(queues, now)
         if (batches.length === 0) break
@@ -253,6 +257,38 @@ export class Sender {
         this.expiryPass = false
       }
     })
+  }
+
+  /**
+   * zstd needs Produce v7 (KIP-110, Kafka 2.1); an older broker answers a zstd batch with
+   * UNKNOWN_SERVER_ERROR. So before anything is stamped or sent to such a leader, its partitions'
+   * waiting batches fail with UNSUPPORTED_COMPRESSION_TYPE, as in Java. Returns whether it did.
+   */
+  private refusesCodec(conn: Connection, queues: PartitionQueue[]): boolean {
+    if (this.opts.codec.name !== 'zstd') return false
+    let version: number
+    try {
+      version = conn.versionFor(ProduceApi, PRODUCE_MAX_VERSION)
+    } catch {
+      return false // no common Produce version at all: sendProduce reports that (_UNSUPPORTED_FEATURE)
+    }
+    if (version >= ZSTD_MIN_PRODUCE_VERSION) return false
+    const brokerMax = conn.apiVersions.get(ProduceApi.apiKey)?.maxVersion ?? version
+    const err = new KafkaError(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `compression.type zstd needs Produce v${ZSTD_MIN_PRODUCE_VERSION} (Kafka 2.1) or newer, but broker ` +
+        `${conn.address} accepts Produce up to v${brokerMax}: use lz4, gzip or snappy with this ` +
+        `broker, or a Kafka 2.1+ broker`,
+    )
+    for (const q of queues) {
+      for (const b of [...q.batches]) {
+        if (b.inFlight) continue
+        // A batch sent before under this stamp (to a newer leader) leaves a gap: as in retryOrFail.
+        if (this.idem && b.stamped) this.idem.requestBump()
+        this.outcomes.fail(b, err)
+      }
+    }
+    return true
   }
 
   /** The oldest batch of `q` that is not in flight, if it may be sent next. */
@@ -324,8 +360,15 @@ export class Sender {
     }
     this.pool
       .get(broker)
-      .then((conn) =>
-        conn.request(
+      .then((conn) => {
+        // A broker without InitProducerId will not have it on the next attempt either: fatal now,
+        // instead of asking again until every record has timed out.
+        try {
+          conn.versionFor(InitProducerIdApi, INIT_PRODUCER_ID_MAX_VERSION)
+        } catch (err) {
+          throw idempotenceUnsupported(conn, err)
+        }
+        return conn.request(
           InitProducerIdApi,
           {
             transactionalId: null,
@@ -336,8 +379,8 @@ export class Sender {
             keepPreparedTxn: false,
           },
           { maxVersion: INIT_PRODUCER_ID_MAX_VERSION },
-        ),
-      )
+        )
+      })
       .then(
         (res) => {
           if (res.errorCode === 0) {
@@ -361,7 +404,13 @@ export class Sender {
           )
           this.wakeup()
         },
-        (err: unknown) => retryLater(KafkaError.wrap(err, '_TRANSPORT')),
+        (err: unknown) => {
+          const e = KafkaError.wrap(err, '_TRANSPORT')
+          if (!e.fatal) return retryLater(e)
+          this.initInProgress = false
+          this.idem!.setFatal(e)
+          this.wakeup()
+        },
       )
   }
 
@@ -557,4 +606,33 @@ export class Sender {
       Math.max(0, at - now),
     )
   }
+}
+
+/**
+ * The fatal error for a broker that cannot give an idempotent producer its id (Kafka before 0.11, or a
+ * Kafka-compatible service without idempotent producers). As in Java, idempotence left at its default
+ * (on) fails the same way as idempotence set explicitly: it is never dropped silently.
+ */
+function idempotenceUnsupported(conn: Connection, cause: unknown): KafkaError {
+  const initRange = conn.apiVersions.get(InitProducerIdApi.apiKey)
+  const produce = conn.apiVersions.get(ProduceApi.apiKey)
+  const situation = initRange
+    ? `supports InitProducerId (apiKey ${InitProducerIdApi.apiKey}) only in versions ` +
+      `${initRange.minVersion}-${initRange.maxVersion}, none of which this client speaks`
+    : `does not support InitProducerId (apiKey ${InitProducerIdApi.apiKey}), so it is older than Kafka 0.11 ` +
+      `(or a Kafka-compatible service without idempotent producers)`
+  // Produce v3 (RecordBatch v2) came with 0.11 too: such a broker takes no records from this client.
+  const advice =
+    produce !== undefined && produce.maxVersion < ProduceApi.minVersion
+      ? `Upgrade the broker to Kafka 0.11 or newer: it accepts Produce only up to v${produce.maxVersion} and ` +
+        `this client needs v${ProduceApi.minVersion} to send any record, so 'enable.idempotence: false' ` +
+        `would not help`
+      : `Set 'enable.idempotence: false' to produce without idempotence (a retried batch may then be ` +
+        `written twice), or upgrade the broker to Kafka 0.11 or newer`
+  return new KafkaError(
+    '_UNSUPPORTED_FEATURE',
+    `cannot get a producer id for idempotence (enable.idempotence, on by default): broker ${conn.address} ` +
+      `${situation}. ${advice}`,
+    { fatal: true, cause },
+  )
 }
