@@ -1,15 +1,21 @@
-import type { Codec } from '../compression/index.js'
-import { ErrorCode, KafkaError } from '../errors/index.js'
-import { BATCH_HEADER_SIZE, InitProducerIdApi, ProduceApi, type ProduceRequest } from '../protocol/index.js'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
+import type { Codec } from '../compression/index.js'
+import { KafkaError } from '../errors/index.js'
 import type { Connection } from '../network/connection.js'
-import { backoffMs } from '../util/backoff.js'
+import { ProduceApi, type ProduceRequest } from '../protocol/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
 import type { Accumulator, PartitionQueue } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
+import { BatchCompressor } from './compressor.js'
 import type { IdempotenceState } from './idempotence.js'
+import { ProducerIdManager } from './producer-id-manager.js'
+import { Readiness } from './readiness.js'
+import { ResponseHandler, type BatchDone } from './response-handler.js'
+
+export type { BatchDone, BatchOutcome } from './response-handler.js'
+export { ASYNC_COMPRESSION_MIN_BYTES } from './compressor.js'
 
 export interface SenderOptions {
   acks: -1 | 0 | 1
@@ -33,51 +39,21 @@ export interface SenderOptions {
   onFatal?: (err: KafkaError) => void
 }
 
-import { ResponseHandler, type BatchDone } from './response-handler.js'
-
-export type { BatchDone, BatchOutcome } from './response-handler.js'
-
 /**
  * Produce v13 names topics by id (KIP-516); we address topics by name, so v12 is our newest.
  * Versions 3..12 all carry RecordBatch v2 and differ only in error reporting.
  */
 const PRODUCE_MAX_VERSION = 12
-
-/**
- * Below this many bytes of records a batch is compressed inline: handing a batch to the thread pool
- * and back costs the JavaScript thread about 10-20 µs (measured with lz4-napi), which is what lz4
- * takes for ~4 KiB by itself, and a small batch is usually a latency-bound one (linger.ms=0) that
- * should not wait an extra event-loop turn.
- */
-export const ASYNC_COMPRESSION_MIN_BYTES = 4096
-
 /** zstd batches need Produce v7 (KIP-110, Kafka 2.1). */
 const ZSTD_MIN_PRODUCE_VERSION = 7
-
-/** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
-const REQUEST_OVERHEAD = 128
 const ZERO_UUID = Buffer.alloc(16)
-/**
- * The broker remembers the last 5 batches per producer and partition to spot duplicates
- * (ProducerStateManager), so an idempotent producer never has more than 5 in flight per partition.
- */
-const MAX_IN_FLIGHT_PER_PARTITION = 5
-/** InitProducerId v6 is marked unstable in Kafka's definitions (2PC, KIP-939). */
-const INIT_PRODUCER_ID_MAX_VERSION = 5
-/** InitProducerId errors after which asking again may succeed. */
-const INIT_RETRIABLE = new Set([
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.CONCURRENT_TRANSACTIONS,
-])
 
 /**
- * Moves batches from the accumulator to the brokers: picks the batches that may go (full,
- * lingered long enough, or flushing), groups them by partition leader, respects the in-flight
- * cap per connection and sends them. It is the only code that marks batches in flight; what an
- * answer means for them (complete, retry with backoff, split, fail) is the ResponseHandler's
- * (response-handler.ts), which alone gives batches their outcome.
+ * The send loop: asks Readiness (readiness.ts) which partitions may send, the ProducerIdManager
+ * (producer-id-manager.ts) whether the idempotent producer may stamp, connects to leaders, drains
+ * batches into Produce requests within the in-flight cap per connection, sends them, and hands
+ * each answer to the ResponseHandler (response-handler.ts), which alone gives batches their
+ * outcome.
  *
  * It runs as a coalesced task: appends, responses, metadata updates and timers call
  * {@link wakeup}; one pass then does everything that can be done now and arms one timer for the
@@ -87,19 +63,17 @@ export class Sender {
   private scheduledRun = false
   private timer: TimerHandle | null = null
   private timerAt = Infinity
-  private flushing = 0
   private closed = false
-  private drainCursor = 0
   private readonly schedule: (fn: () => void) => void
   private readonly idem: IdempotenceState | null
   /** What answers mean for the batches sent; gives every batch its outcome. */
   private readonly outcomes: ResponseHandler
+  /** Which batches may go now. */
+  private readonly readiness: Readiness
+  /** Producer id and epoch of an idempotent producer (null without idempotence). */
+  private readonly producerId: ProducerIdManager | null
   /** Produce requests sent and not answered yet (an epoch bump waits for 0). */
   private outstandingRequests = 0
-  private initInProgress = false
-  private initAttempts = 0
-  private initRetryAt = 0
-  private fatalReported = false
   /** A pass that may expire in-flight batches is scheduled (see run()). */
   private expiryPassScheduled = false
   /** The current pass runs after an event-loop turn that read the sockets: in-flight batches may expire. */
@@ -114,6 +88,7 @@ export class Sender {
   ) {
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn))
     this.idem = opts.idempotence ?? null
+    const wakeup = (): void => this.wakeup()
     this.outcomes = new ResponseHandler({
       clock: opts.clock,
       random: opts.random,
@@ -124,8 +99,37 @@ export class Sender {
       metadata,
       idempotence: this.idem,
       onBatchDone,
-      wakeup: () => this.wakeup(),
+      wakeup,
     })
+    this.readiness = new Readiness({
+      accumulator,
+      metadata,
+      idempotence: this.idem,
+      codec: opts.codec,
+      compressor: new BatchCompressor({
+        codec: opts.codec,
+        observe: (topic, raw, compressed) => accumulator.observeCompression(topic, raw, compressed),
+        wakeup,
+      }),
+      outcomes: this.outcomes,
+      maxInFlight: opts.maxInFlight,
+      maxRequestBytes: opts.maxRequestBytes,
+    })
+    this.producerId =
+      this.idem === null
+        ? null
+        : new ProducerIdManager({
+            idempotence: this.idem,
+            pool,
+            metadata,
+            clock: opts.clock,
+            random: opts.random,
+            retryBackoffMs: opts.retryBackoffMs,
+            retryBackoffMaxMs: opts.retryBackoffMaxMs,
+            transactionTimeoutMs: opts.transactionTimeoutMs ?? 60_000,
+            onFatal: (err) => opts.onFatal?.(err),
+            wakeup,
+          })
   }
 
   /** Fails every batch (fatal error, close): in-flight ones too; late answers are ignored. */
@@ -145,12 +149,12 @@ export class Sender {
 
   /** While flushing, every batch may go at once, regardless of linger.ms. */
   beginFlush(): void {
-    this.flushing++
+    this.readiness.beginFlush()
     this.wakeup()
   }
 
   endFlush(): void {
-    this.flushing = Math.max(0, this.flushing - 1)
+    this.readiness.endFlush()
   }
 
   close(): void {
@@ -163,68 +167,18 @@ export class Sender {
   run(): void {
     if (this.closed) return
     const now = this.opts.clock.now()
-    let nextWake = Infinity
-    const byLeader = new Map<number, PartitionQueue[]>()
-    let inFlightExpired = false
+    const ready = this.readiness.ready(now, this.expiryPass)
+    let nextWake = ready.nextWake
+    if (ready.inFlightExpired) this.scheduleExpiryPass()
 
-    for (const q of this.accumulator.queues) {
-      if (q.batches.length === 0) continue
-      // Delivery timeout: a batch whose deadline passed fails now, even if it is in flight (as
-      // Java does); a late response for it is then ignored.
-      for (let i = 0; i < q.batches.length; i++) {
-        const b = q.batches[i]!
-        if (b.deadline <= now) {
-          // An in-flight batch may have its answer waiting unread: after synchronous work that
-          // outlasted its deadline (slow delivery callbacks), this pass can run before Node has
-          // read the sockets again. It expires only in a pass of a later event-loop turn, after
-          // that turn's reads; if its answer came, it is complete by then.
-          if (b.inFlight && !this.expiryPass) {
-            inFlightExpired = true
-            continue
-          }
-          this.outcomes.expire(b, now)
-          i--
-        } else {
-          nextWake = Math.min(nextWake, b.deadline)
-          // A full batch behind others (in flight, or waiting for their answers) is compressed
-          // now, on the thread pool, so that it is ready when its turn comes.
-          if (b.state === 'sealed') this.awaitsCompression(b)
-        }
-      }
-      const head = this.nextToSend(q)
-      if (!head) continue
-      if (head.retryAt > now) {
-        nextWake = Math.min(nextWake, head.retryAt)
-        continue
-      }
-      const isLast = q.batches[q.batches.length - 1] === head
-      const lingerAt = this.accumulator.lingerDeadline(head)
-      if (isLast && !head.closed && this.flushing === 0 && lingerAt > now) {
-        nextWake = Math.min(nextWake, lingerAt)
-        continue
-      }
-      // Woken again when its compression ends.
-      if (this.awaitsCompression(head)) continue
-      const leader = this.metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1
-      if (leader < 0) {
-        // Woken again by the metadata update.
-        this.metadata.requestUpdate()
-        continue
-      }
-      let list = byLeader.get(leader)
-      if (!list) byLeader.set(leader, (list = []))
-      list.push(q)
-    }
-
-    if (inFlightExpired) this.scheduleExpiryPass()
-
-    if (this.idem && !this.idempotenceReady(now)) {
-      if (this.initRetryAt > now) nextWake = Math.min(nextWake, this.initRetryAt)
+    if (this.producerId && !this.producerId.maySend(now, this.outstandingRequests, () => this.queued())) {
+      const at = this.producerId.nextAttemptAt
+      if (at > now) nextWake = Math.min(nextWake, at)
       this.arm(nextWake, now)
       return
     }
 
-    for (const [nodeId, queues] of byLeader) {
+    for (const [nodeId, queues] of ready.byLeader) {
       const conn = this.pool.ready(nodeId)
       if (!conn) {
         nextWake = Math.min(nextWake, this.connect(nodeId, now))
@@ -232,12 +186,16 @@ export class Sender {
       }
       if (this.refusesCodec(conn, queues)) continue
       while (conn.inFlight < this.opts.maxInFlight) {
-        const batches = this.drain(queues, now)
+        const batches = this.readiness.drain(queues, now)
         if (batches.length === 0) break
         this.sendProduce(conn, batches)
       }
     }
     this.arm(nextWake, now)
+  }
+
+  private *queued(): Iterable<ProducerBatch> {
+    for (const q of this.accumulator.queues) yield* q.batches
   }
 
   /**
@@ -291,135 +249,6 @@ export class Sender {
     return true
   }
 
-  /** The oldest batch of `q` that is not in flight, if it may be sent next. */
-  private nextToSend(q: PartitionQueue): ProducerBatch | undefined {
-    let inFlight = 0
-    for (const b of q.batches) {
-      if (!b.inFlight) {
-        if (b.fromSplit && inFlight > 0) return undefined
-        if (!this.idem) return b
-        // Idempotent ordering (as Java's drain does): a batch being resent keeps its sequence and
-        // must reach the broker before anything after it, so it waits until every batch ahead of
-        // it has its answer; and no more than 5 batches per partition are in flight.
-        if (b.stamped && inFlight > 0) return undefined
-        // One batch at a time until the broker has acknowledged one in this epoch (see hasAcked).
-        if (inFlight > 0 && !this.idem.hasAcked(q.topic, q.partition)) return undefined
-        if (inFlight >= MAX_IN_FLIGHT_PER_PARTITION) return undefined
-        return b
-      }
-      inFlight++
-      // max.in.flight.requests.per.connection=1 promises ordering even across retries (Java's
-      // guaranteeMessageOrder): nothing behind an in-flight batch may overtake it.
-      if (this.opts.maxInFlight === 1) return undefined
-    }
-    return undefined
-  }
-
-  /**
-   * Gets the idempotent producer ready to send: fetches a producer id, or carries out a pending
-   * epoch bump once no Produce request is outstanding (a bump while requests are in flight could
-   * resend a batch the broker already wrote under a new epoch, where it would not be recognised
-   * as a duplicate). Returns whether batches may be sent now.
-   */
-  private idempotenceReady(now: number): boolean {
-    const idem = this.idem!
-    if (idem.fatal) {
-      this.reportFatal(idem.fatal)
-      return false
-    }
-    if (idem.ready) return true
-    if (this.outstandingRequests > 0) return false
-    if (idem.needsBump) {
-      const queued: ProducerBatch[] = []
-      for (const q of this.accumulator.queues) for (const b of q.batches) queued.push(b)
-      idem.bumpEpoch(queued)
-      if (idem.ready) return true
-    }
-    if (idem.needsProducerId && !this.initInProgress && this.initRetryAt <= now) this.initProducerId()
-    return false
-  }
-
-  /** InitProducerId (KIP-98) to any broker: a non-transactional producer needs no coordinator. */
-  private initProducerId(): void {
-    const brokers = [...this.metadata.brokers.values()]
-    if (brokers.length === 0) {
-      this.metadata.requestUpdate(true)
-      return
-    }
-    const broker =
-      brokers.find((b) => this.pool.ready(b.nodeId)) ?? brokers[this.initAttempts % brokers.length]!
-    this.initInProgress = true
-    this.initAttempts++
-    const retryLater = (err: KafkaError): void => {
-      this.initInProgress = false
-      this.initRetryAt =
-        this.opts.clock.now() +
-        backoffMs(this.initAttempts, this.opts.retryBackoffMs, this.opts.retryBackoffMaxMs, this.opts.random)
-      void err
-      this.wakeup()
-    }
-    this.pool
-      .get(broker)
-      .then((conn) => {
-        // A broker without InitProducerId will not have it on the next attempt either: fatal now,
-        // instead of asking again until every record has timed out.
-        try {
-          conn.versionFor(InitProducerIdApi, INIT_PRODUCER_ID_MAX_VERSION)
-        } catch (err) {
-          throw idempotenceUnsupported(conn, err)
-        }
-        return conn.request(
-          InitProducerIdApi,
-          {
-            transactionalId: null,
-            transactionTimeoutMs: this.opts.transactionTimeoutMs ?? 60_000,
-            producerId: -1n,
-            producerEpoch: -1,
-            enable2Pc: false,
-            keepPreparedTxn: false,
-          },
-          { maxVersion: INIT_PRODUCER_ID_MAX_VERSION },
-        )
-      })
-      .then(
-        (res) => {
-          if (res.errorCode === 0) {
-            this.initInProgress = false
-            this.initAttempts = 0
-            this.idem!.setProducerId({ producerId: res.producerId, epoch: res.producerEpoch })
-            this.wakeup()
-            return
-          }
-          const err = KafkaError.fromKafkaCode(res.errorCode, 'InitProducerId')
-          if (INIT_RETRIABLE.has(res.errorCode) || err.retriable) {
-            retryLater(err)
-            return
-          }
-          this.initInProgress = false
-          this.idem!.setFatal(
-            new KafkaError(err.code, `cannot get a producer id for idempotence: ${err.message}`, {
-              kafkaCode: res.errorCode,
-              fatal: true,
-            }),
-          )
-          this.wakeup()
-        },
-        (err: unknown) => {
-          const e = KafkaError.wrap(err, '_TRANSPORT')
-          if (!e.fatal) return retryLater(e)
-          this.initInProgress = false
-          this.idem!.setFatal(e)
-          this.wakeup()
-        },
-      )
-  }
-
-  private reportFatal(err: KafkaError): void {
-    if (this.fatalReported) return
-    this.fatalReported = true
-    this.opts.onFatal?.(err)
-  }
-
   /** Starts connecting to a leader we have no connection to; returns when to look again. */
   private connect(nodeId: number, now: number): number {
     if (this.pool.isConnecting(nodeId)) return Infinity
@@ -438,112 +267,6 @@ export class Sender {
       },
     )
     return now + this.opts.retryBackoffMs
-  }
-
-  /**
-   * Takes at most one batch per partition (a partition may appear once per Produce request) up to
-   * the request size limit, starting at a rotating position so that no partition starves.
-   */
-  private drain(queues: PartitionQueue[], now: number): ProducerBatch[] {
-    const out: ProducerBatch[] = []
-    let size = REQUEST_OVERHEAD
-    const n = queues.length
-    const start = this.drainCursor++ % n
-    for (let k = 0; k < n; k++) {
-      const q = queues[(start + k) % n]!
-      const b = this.nextToSend(q)
-      if (!b || b.retryAt > now) continue
-      // A batch whose large request was cut off by the broker goes alone, so that a too-large
-      // request is told apart from a too-large batch (see onRequestError).
-      if (b.unwrittenCloses > 0 && out.length > 0) continue
-      const isLast = q.batches[q.batches.length - 1] === b
-      if (isLast && !b.closed && this.flushing === 0 && this.accumulator.lingerDeadline(b) > now) continue
-      if (this.awaitsCompression(b)) continue
-      const freshStamp = this.idem !== null && !b.stamped
-      if (freshStamp) this.idem!.stamp(b)
-      if (!b.wire) {
-        const compressedBefore = b.builder.hasCompressed(this.opts.codec.name)
-        try {
-          b.wire = b.builder.build({
-            producerId: b.producerId,
-            producerEpoch: b.producerEpoch,
-            baseSequence: b.baseSequence,
-            transactional: false,
-            codec: this.opts.codec,
-          })
-        } catch (err) {
-          // Only a codec can fail here (the builder's own checks hold for a drained batch). The
-          // batch never left, so its sequence is handed back before its records fail.
-          if (freshStamp) this.idem!.unstamp(b)
-          this.outcomes.fail(
-            b,
-            new KafkaError(
-              '_BAD_COMPRESSION',
-              `${this.opts.codec.name} compression of a batch for ${b.topic}[${b.partition}] failed: ${
-                (err as Error)?.message ?? String(err)
-              }`,
-              { cause: err },
-            ),
-          )
-          continue
-        }
-        if (!compressedBefore && b.attempts === 0)
-          this.accumulator.observeCompression(b.topic, b.sizeInBytes, b.wire.length)
-      }
-      if (out.length > 0 && size + b.wire.length > this.opts.maxRequestBytes) {
-        // Not sent after all: hand its sequence back, so that a stamp always means "sent under it"
-        // (an expired stamped batch forces an epoch bump).
-        if (freshStamp) this.idem!.unstamp(b)
-        continue
-      }
-      b.moveTo('inFlight')
-      b.attempts++
-      size += b.wire.length + 64
-      out.push(b)
-      if (b.unwrittenCloses > 0) break
-    }
-    return out
-  }
-
-  /**
-   * Whether `b` must wait for its records to be compressed; starts that (on libuv's thread pool)
-   * for a batch big enough to be worth it. Compressing closes the batch: nothing may be appended to
-   * bytes a worker thread is reading. The sequence stamp comes later, at drain, in partition
-   * order, and lives in the header, outside the compressed bytes; so compressions may finish in
-   * any order, and a batch stamped again after an epoch bump keeps its compressed records.
-   * A batch that expires or fails while compressing is simply gone when the result arrives.
-   */
-  private awaitsCompression(b: ProducerBatch): boolean {
-    if (b.state === 'compressing') return true
-    const codec = this.opts.codec
-    if (
-      codec.compressAsync === undefined ||
-      b.wire !== null ||
-      b.compressFailed ||
-      b.sizeInBytes - BATCH_HEADER_SIZE < ASYNC_COMPRESSION_MIN_BYTES ||
-      b.builder.hasCompressed(codec.name)
-    ) {
-      return false
-    }
-    b.moveTo('compressing')
-    codec.compressAsync(b.builder.recordsView()).then(
-      (data) => {
-        if (b.state !== 'compressing') return // expired or failed meanwhile: gone
-        b.moveTo('ready')
-        b.builder.setCompressed(codec.name, data)
-        this.accumulator.observeCompression(b.topic, b.sizeInBytes, BATCH_HEADER_SIZE + data.length)
-        this.wakeup()
-      },
-      () => {
-        // Compressed inline at drain instead, where a codec error reaches the batch's records the
-        // same way as without the thread pool.
-        if (b.state !== 'compressing') return
-        b.moveTo('sealed')
-        b.compressFailed = true
-        this.wakeup()
-      },
-    )
-    return true
   }
 
   private sendProduce(conn: Connection, batches: ProducerBatch[]): void {
@@ -606,33 +329,4 @@ export class Sender {
       Math.max(0, at - now),
     )
   }
-}
-
-/**
- * The fatal error for a broker that cannot give an idempotent producer its id (Kafka before 0.11, or a
- * Kafka-compatible service without idempotent producers). As in Java, idempotence left at its default
- * (on) fails the same way as idempotence set explicitly: it is never dropped silently.
- */
-function idempotenceUnsupported(conn: Connection, cause: unknown): KafkaError {
-  const initRange = conn.apiVersions.get(InitProducerIdApi.apiKey)
-  const produce = conn.apiVersions.get(ProduceApi.apiKey)
-  const situation = initRange
-    ? `supports InitProducerId (apiKey ${InitProducerIdApi.apiKey}) only in versions ` +
-      `${initRange.minVersion}-${initRange.maxVersion}, none of which this client speaks`
-    : `does not support InitProducerId (apiKey ${InitProducerIdApi.apiKey}), so it is older than Kafka 0.11 ` +
-      `(or a Kafka-compatible service without idempotent producers)`
-  // Produce v3 (RecordBatch v2) came with 0.11 too: such a broker takes no records from this client.
-  const advice =
-    produce !== undefined && produce.maxVersion < ProduceApi.minVersion
-      ? `Upgrade the broker to Kafka 0.11 or newer: it accepts Produce only up to v${produce.maxVersion} and ` +
-        `this client needs v${ProduceApi.minVersion} to send any record, so 'enable.idempotence: false' ` +
-        `would not help`
-      : `Set 'enable.idempotence: false' to produce without idempotence (a retried batch may then be ` +
-        `written twice), or upgrade the broker to Kafka 0.11 or newer`
-  return new KafkaError(
-    '_UNSUPPORTED_FEATURE',
-    `cannot get a producer id for idempotence (enable.idempotence, on by default): broker ${conn.address} ` +
-      `${situation}. ${advice}`,
-    { fatal: true, cause },
-  )
 }
