@@ -128,10 +128,13 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   },
 
   _UNSUPPORTED_FEATURE: {
-    where: 'connecting to a broker; its records then fail with _MSG_TIMED_OUT',
+    where: `${REPORT}; \`producer.fatal\` and error_cb when idempotence is on`,
     todo:
-      'The broker and this client share no version of a request. Kafka 2.1 or newer is needed (record batch ' +
-      'v2, Produce v3+); upgrade the broker.',
+      'The broker and this client share no version of a request. Records fail at once: Produce needs v3 ' +
+      '(record batch v2, Kafka 0.11). With idempotence on (the default) a broker without InitProducerId ' +
+      '(before 0.11, or a Kafka-compatible service without idempotent producers) stops the producer at once ' +
+      '(`fatal: true`); set enable.idempotence to false, or upgrade the broker. Kafka 2.1 or newer supports ' +
+      'every configuration (README, Supported brokers).',
   },
   _PURGE_QUEUE: {
     where: 'not raised today',
@@ -201,7 +204,9 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   FENCED_LEADER_EPOCH: `Stale leader information; metadata is refreshed. ${RETRIED}`,
   UNKNOWN_LEADER_EPOCH: `The broker is behind on leadership; metadata is refreshed. ${RETRIED}`,
   UNSUPPORTED_COMPRESSION_TYPE:
-    'The broker does not accept the codec (zstd needs Kafka 2.1+). Choose another codec.',
+    'The broker does not accept the codec: zstd needs Produce v7 (Kafka 2.1+). Against an older leader the ' +
+    'producer fails zstd batches with it at once, without sending them. Choose lz4, gzip or snappy, or ' +
+    'upgrade the broker.',
   INVALID_RECORD:
     'The broker rejected a record, e.g. a null key on a compacted topic. The message says which. Fix the record.',
   UNKNOWN_TOPIC_ID: `The topic was deleted and recreated; metadata is refreshed. ${RETRIED}`,

@@ -70,8 +70,8 @@ async function main(): Promise<number> {
     return 1
   }
 
-  // Only integration tests need a broker. Most of them also check our bytes with kcat: install it
-  // where we can; where we cannot, one line says so and those tests skip themselves.
+  // Only integration and compatibility tests need a broker. Most of them also check our bytes with
+  // kcat: install it where we can; where we cannot, one line says so and those tests skip themselves.
   const needsBroker = files.some((f) => /(^|[\\/])(integration|compat)[\\/]/.test(f))
   if (needsBroker) installKcatIfMissing((line) => console.log(`test-runner: ${line}`))
 

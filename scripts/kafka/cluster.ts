@@ -525,7 +525,7 @@ class Cluster implements KafkaCluster {
           if (!node.running) throw node.failure('stopped before it became ready')
           const expected = this.nodes.filter((n) => n.running).map((n) => n.id)
           try {
-            const r = await probeMetadata(HOST, node.port, 2000)
+            const r = await probeMetadata(HOST, node.port, 2000, atLeast(this.version, 0, 11) ? 4 : 1)
             const listed = new Set(r.brokers.map((b) => b.nodeId))
             if (expected.every((id) => listed.has(id))) return
             last = `lists brokers [${[...listed].join(',')}], waiting for [${expected.join(',')}]`

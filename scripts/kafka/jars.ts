@@ -43,6 +43,8 @@ export function usesZooKeeper(version: string): boolean {
 // and the broker's startup errors would never reach server.log.
 const SLF4J_API_VERSION = '2.0.16'
 const LOG4J_VERSION = '2.24.3'
+/** ZooKeeper for brokers before 2.4 (see pomXml). */
+const OLD_BROKER_ZOOKEEPER_VERSION = '3.5.9'
 const MIN_JAVA_MAJOR = 17
 const MARKER = '.complete'
 const LOCK_WAIT_MS = 10 * 60_000
@@ -108,14 +110,35 @@ function scalaVersion(version: string): string {
 }
 
 function pomXml(version: string): string {
-  const dep = (g: string, a: string, v: string): string =>
-    `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`
+  const dep = (g: string, a: string, v: string, body = ''): string =>
+    `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version>${body}</dependency>`
   // The console tools (tools.ts) always come from the default version, so older versions need only the
   // broker. Those before 4.0 ship with log4j 1 (reload4j) and call its API directly in a few places
   // (kafka.utils.Log4jController, ZooKeeper's JMX beans): log4j-1.2-api routes those calls to log4j2 too.
   const extra = atLeast(version, 4, 0)
     ? dep('org.apache.kafka', 'kafka-tools', version)
     : dep('org.apache.logging.log4j', 'log4j-1.2-api', LOG4J_VERSION)
+  // Before 2.4 the broker's own dependencies include log4j 1 and its SLF4J binding, which would take the
+  // logs away from log4j2, and ZooKeeper 3.4, whose client cannot connect on Java 14+
+  // (UnresolvedAddressException): the 3.5.9 that Kafka 2.8 uses works with them. Only for hand tests of
+  // old brokers (see docs/local-kafka.md).
+  const old = !atLeast(version, 2, 4)
+  const log4j1 = [
+    ['log4j', 'log4j'],
+    ['org.slf4j', 'slf4j-log4j12'],
+  ]
+  const exclusions = (list: string[][]): string =>
+    '<exclusions>' +
+    list
+      .map(([g, a]) => `<exclusion><groupId>${g}</groupId><artifactId>${a}</artifactId></exclusion>`)
+      .join('') +
+    '</exclusions>'
+  const kafkaExclusions = old ? exclusions([...log4j1, ['org.apache.zookeeper', 'zookeeper']]) : ''
+  const zookeeper = old
+    ? `\n${dep('org.apache.zookeeper', 'zookeeper', OLD_BROKER_ZOOKEEPER_VERSION, exclusions(log4j1))}`
+    : ''
+  // 0.x brokers encode their cluster id with javax.xml.bind, which Java 11 no longer has.
+  const jaxb = atLeast(version, 1, 0) ? '' : `\n${dep('javax.xml.bind', 'jaxb-api', '2.3.1')}`
   return `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -125,7 +148,7 @@ function pomXml(version: string): string {
   <packaging>pom</packaging>
   <dependencies>
 ${dep('org.slf4j', 'slf4j-api', SLF4J_API_VERSION)}
-${dep('org.apache.kafka', `kafka_${scalaVersion(version)}`, version)}
+${dep('org.apache.kafka', `kafka_${scalaVersion(version)}`, version, kafkaExclusions)}${zookeeper}${jaxb}
 ${extra}
 ${dep('org.apache.logging.log4j', 'log4j-slf4j2-impl', LOG4J_VERSION)}
   </dependencies>
