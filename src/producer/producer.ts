@@ -1,37 +1,38 @@
+import type { ConnectionPool } from '../cluster/connection-pool.js'
+import type { Metadata } from '../cluster/metadata.js'
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../config/index.js'
-import { parseHostPort } from '../cluster/address.js'
-import { ConnectionPool, type ConnectionFactory } from '../cluster/connection-pool.js'
-import { Metadata } from '../cluster/metadata.js'
-import type { TransportFactory } from '../network/transport.js'
-import { getCodec } from '../compression/index.js'
 import { KafkaError } from '../errors/index.js'
 import { BATCH_HEADER_SIZE, RecordBatchBuilder } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
-import { Accumulator } from './accumulator.js'
+import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
-import { IdempotenceState } from './idempotence.js'
+import { DeliveryReporter } from './delivery-reports.js'
+import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
 import { normalizeRecord, type NormalizedRecord } from './normalize.js'
 import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
+import {
+  createAccumulator,
+  createIdempotence,
+  createMetadata,
+  createPool,
+  createSender,
+  type ProducerDependencies,
+} from './parts.js'
 import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
-import { Sender, type BatchOutcome } from './sender.js'
+import type { BatchOutcome, Sender } from './sender.js'
 
-/** Seams for deterministic tests and for transports such as a fault proxy; not needed in production. */
-export interface ProducerDependencies {
-  clock?: Clock
-  random?: RandomSource
-  transport?: TransportFactory
-  connectionFactory?: ConnectionFactory
-}
+export type { ProducerDependencies } from './parts.js'
 
 type State = 'open' | 'closing' | 'closed' | 'fatal'
 
 /**
- * The producer facade (docs/architecture.md): produce() with a delivery callback, send() returning a
- * promise, flush(), close(). It owns the lifecycle and turns batch outcomes into exactly one
- * delivery report per accepted record; the accumulator and sender do the batching and I/O.
+ * The producer facade: the public API (produce() with a delivery callback, send() returning a
+ * promise, flush(), close()) and the lifecycle, counting every accepted record until its one
+ * report. Validation, partitioning, admission, batching, sending and reporting are the parts'
+ * (parts.ts builds them; docs/architecture.md follows a record through them).
  */
 export class Producer {
   readonly config: ResolvedProducerConfig
@@ -48,6 +49,7 @@ export class Producer {
   /** Producer id, epoch and sequences when enable.idempotence is on (null otherwise). */
   readonly idempotence: IdempotenceState | null
   private readonly waiting: MetadataWaitQueue
+  private readonly reports: DeliveryReporter
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -69,69 +71,22 @@ export class Producer {
     }
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
-    const codec = getCodec(c.compressionType, c.compressionLevel)
-    this.idempotence = c.enableIdempotence ? new IdempotenceState() : null
     this.maxRecordBytes = c.messageMaxBytes
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     this.partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
-    this.pool = new ConnectionPool(
-      {
-        clientId: c.clientId,
-        requestTimeoutMs: c.requestTimeoutMs,
-        connectTimeoutMs: c.socketConnectionSetupTimeoutMs,
-        reconnectBackoffMs: c.reconnectBackoffMs,
-        reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
-        clock: this.clock,
-        random: this.random,
-        ...(deps.transport ? { transport: deps.transport } : {}),
-        onDisconnect: () => this.sender.wakeup(),
-      },
-      deps.connectionFactory,
-    )
-    this.metadata = new Metadata(
-      {
-        bootstrap: c.bootstrapServers.map(parseHostPort),
-        metadataMaxAgeMs: c.metadataMaxAgeMs,
-        retryBackoffMs: c.retryBackoffMs,
-        retryBackoffMaxMs: c.retryBackoffMaxMs,
-        allowAutoTopicCreation: c.allowAutoCreateTopics,
-        clock: this.clock,
-        random: this.random,
-        onUpdate: () => this.onMetadata(),
-        onError: (err) => this.reportError(err),
-      },
-      this.pool,
-    )
-    this.accumulator = new Accumulator({
-      batchSize: c.batchSize,
-      batchNumMessages: c.batchNumMessages,
-      lingerMs: c.lingerMs,
-      deliveryTimeoutMs: c.deliveryTimeoutMs,
-      clock: this.clock,
-      compressed: c.compressionType !== 'none',
-      maxBatchBytes: c.messageMaxBytes,
+    this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err))
+    this.idempotence = createIdempotence(c)
+    this.pool = createPool(c, this.clock, this.random, deps, { onDisconnect: () => this.sender.wakeup() })
+    this.metadata = createMetadata(c, this.clock, this.random, this.pool, {
+      onMetadata: () => this.onMetadata(),
+      onError: (err) => this.reportError(err),
     })
-    this.sender = new Sender(
-      {
-        acks: c.acks,
-        requestTimeoutMs: c.requestTimeoutMs,
-        retries: c.retries,
-        retryBackoffMs: c.retryBackoffMs,
-        retryBackoffMaxMs: c.retryBackoffMaxMs,
-        maxInFlight: c.maxInFlight,
-        maxRequestBytes: c.messageMaxBytes,
-        codec,
-        clock: this.clock,
-        random: this.random,
-        idempotence: this.idempotence,
-        transactionTimeoutMs: c.transactionTimeoutMs,
-        onFatal: (err) => this.onFatal(err),
-      },
-      this.accumulator,
-      this.metadata,
-      this.pool,
-      (batch, outcome) => this.onBatchDone(batch, outcome),
-    )
+    this.accumulator = createAccumulator(c, this.clock)
+    const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
+    this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, {
+      onFatal: (err) => this.onFatal(err),
+      onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
+    })
     this.waiting = new MetadataWaitQueue({
       clock: this.clock,
       metadata: this.metadata,
@@ -377,59 +332,13 @@ export class Producer {
 
   private failWaiting(w: WaitingRecord, err: KafkaError): void {
     this.limits.release(w.bytes, 1)
-    const r = w.record
-    this.deliver(w.callback, err, {
-      topic: r.topic,
-      partition: r.partition,
-      offset: -1,
-      timestamp: r.timestamp,
-      key: r.key,
-      value: r.value,
-      headers: r.headers ?? NO_HEADERS,
-    })
+    this.reports.waiting(w, err)
     this.recordsDone(1)
   }
 
   private onBatchDone(batch: ProducerBatch, outcome: BatchOutcome): void {
     this.limits.release(batch.reservedBytes, batch.count)
-    const err = outcome.ok ? null : outcome.error
-    const base = outcome.ok ? outcome.baseOffset : -1
-    const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
-    const count = batch.count
-    const drCb = this.config.deliveryReportCb
-    for (let i = 0; i < count; i++) {
-      const cb = batch.callbackAt(i) ?? drCb ?? undefined
-      if (!cb) continue
-      this.deliver(cb, err, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: base >= 0 ? base + i : -1,
-        timestamp: appendTime >= 0 ? appendTime : batch.timestampAt(i),
-        key: batch.keyAt(i),
-        value: batch.valueAt(i),
-        headers: batch.headersAt(i) ?? NO_HEADERS,
-      })
-    }
-    this.recordsDone(count)
-  }
-
-  /**
-   * Calls the record's own callback, or else the global dr_cb (as in confluent-kafka, a per-record
-   * callback takes precedence). A throwing callback cannot break the producer.
-   */
-  private deliver(cb: DeliveryCallback | undefined, err: KafkaError | null, report: DeliveryReport): void {
-    const fn = cb ?? this.config.deliveryReportCb
-    if (fn) {
-      try {
-        fn(err, report)
-      } catch (e) {
-        this.reportError(
-          new KafkaError('_APPLICATION', `a delivery callback threw: ${(e as Error)?.message ?? String(e)}`, {
-            cause: e,
-          }),
-        )
-      }
-    }
+    this.recordsDone(this.reports.batch(batch, outcome))
   }
 
   private recordsDone(n: number): void {
@@ -459,6 +368,3 @@ export class Producer {
     }
   }
 }
-
-/** Reports of records without headers share one empty, frozen list. */
-const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])

@@ -1,0 +1,73 @@
+import { KafkaError } from '../errors/index.js'
+import type { ProducerBatch } from './batch.js'
+import type { WaitingRecord } from './metadata-wait.js'
+import type { DeliveryCallback, DeliveryReport } from './record.js'
+import type { BatchOutcome } from './sender.js'
+
+/** Reports of records without headers share one empty, frozen list. */
+const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])
+
+/**
+ * Turns outcomes into delivery reports: one report per record of a batch (offset = base offset +
+ * index, key, value and headers read back from the batch's bytes), or the report of a record that
+ * failed before it reached a batch. Calls the record's own callback, or else the global dr_cb (as in
+ * confluent-kafka, a per-record callback takes precedence). A throwing callback cannot break the
+ * producer: it is reported to error_cb as `_APPLICATION`.
+ */
+export class DeliveryReporter {
+  constructor(
+    private readonly drCb: DeliveryCallback | null,
+    private readonly onError: (err: KafkaError) => void,
+  ) {}
+
+  /** Reports every record of `batch`; returns how many records that was. */
+  batch(batch: ProducerBatch, outcome: BatchOutcome): number {
+    const err = outcome.ok ? null : outcome.error
+    const base = outcome.ok ? outcome.baseOffset : -1
+    const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
+    const count = batch.count
+    const drCb = this.drCb
+    for (let i = 0; i < count; i++) {
+      const cb = batch.callbackAt(i) ?? drCb ?? undefined
+      if (!cb) continue
+      this.deliver(cb, err, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: base >= 0 ? base + i : -1,
+        timestamp: appendTime >= 0 ? appendTime : batch.timestampAt(i),
+        key: batch.keyAt(i),
+        value: batch.valueAt(i),
+        headers: batch.headersAt(i) ?? NO_HEADERS,
+      })
+    }
+    return count
+  }
+
+  /** Reports a record that failed while it waited for its topic's metadata. */
+  waiting(w: WaitingRecord, err: KafkaError): void {
+    const r = w.record
+    this.deliver(w.callback, err, {
+      topic: r.topic,
+      partition: r.partition,
+      offset: -1,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      headers: r.headers ?? NO_HEADERS,
+    })
+  }
+
+  private deliver(cb: DeliveryCallback | undefined, err: KafkaError | null, report: DeliveryReport): void {
+    const fn = cb ?? this.drCb
+    if (!fn) return
+    try {
+      fn(err, report)
+    } catch (e) {
+      this.onError(
+        new KafkaError('_APPLICATION', `a delivery callback threw: ${(e as Error)?.message ?? String(e)}`, {
+          cause: e,
+        }),
+      )
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { parseHostPort } from '../cluster/address.js'
+import { ConnectionPool, type ConnectionFactory } from '../cluster/connection-pool.js'
+import { Metadata } from '../cluster/metadata.js'
+import { getCodec } from '../compression/index.js'
+import type { ResolvedProducerConfig } from '../config/index.js'
+import type { KafkaError } from '../errors/index.js'
+import type { TransportFactory } from '../network/transport.js'
+import type { Clock } from '../util/clock.js'
+import type { RandomSource } from '../util/random.js'
+import { Accumulator } from './accumulator.js'
+import { IdempotenceState } from './idempotence.js'
+import { Sender, type BatchDone } from './sender.js'
+
+/**
+ * Small factories, one per part of a producer, so that the Producer's constructor reads as a list
+ * of parts and each part's configuration is in one place. They map resolved configuration keys to
+ * the options each part takes; nothing else.
+ */
+
+/** Seams for deterministic tests and for transports such as a fault proxy; not needed in production. */
+export interface ProducerDependencies {
+  clock?: Clock
+  random?: RandomSource
+  transport?: TransportFactory
+  connectionFactory?: ConnectionFactory
+}
+
+/** What the parts tell the producer. */
+export interface ProducerHooks {
+  /** A connection was lost: the sender should look at its batches again. */
+  onDisconnect: () => void
+  /** Metadata changed: leaders to re-check, records waiting for their topic to move on. */
+  onMetadata: () => void
+  /** An error no single record owns (error_cb). */
+  onError: (err: KafkaError) => void
+  /** The producer can no longer continue. */
+  onFatal: (err: KafkaError) => void
+  /** A batch has its outcome: its records get their reports. */
+  onBatchDone: BatchDone
+}
+
+export function createPool(
+  c: ResolvedProducerConfig,
+  clock: Clock,
+  random: RandomSource,
+  deps: ProducerDependencies,
+  hooks: Pick<ProducerHooks, 'onDisconnect'>,
+): ConnectionPool {
+  return new ConnectionPool(
+    {
+      clientId: c.clientId,
+      requestTimeoutMs: c.requestTimeoutMs,
+      connectTimeoutMs: c.socketConnectionSetupTimeoutMs,
+      reconnectBackoffMs: c.reconnectBackoffMs,
+      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
+      clock,
+      random,
+      ...(deps.transport ? { transport: deps.transport } : {}),
+      onDisconnect: hooks.onDisconnect,
+    },
+    deps.connectionFactory,
+  )
+}
+
+export function createMetadata(
+  c: ResolvedProducerConfig,
+  clock: Clock,
+  random: RandomSource,
+  pool: ConnectionPool,
+  hooks: Pick<ProducerHooks, 'onMetadata' | 'onError'>,
+): Metadata {
+  return new Metadata(
+    {
+      bootstrap: c.bootstrapServers.map(parseHostPort),
+      metadataMaxAgeMs: c.metadataMaxAgeMs,
+      retryBackoffMs: c.retryBackoffMs,
+      retryBackoffMaxMs: c.retryBackoffMaxMs,
+      allowAutoTopicCreation: c.allowAutoCreateTopics,
+      clock,
+      random,
+      onUpdate: hooks.onMetadata,
+      onError: hooks.onError,
+    },
+    pool,
+  )
+}
+
+export function createAccumulator(c: ResolvedProducerConfig, clock: Clock): Accumulator {
+  return new Accumulator({
+    batchSize: c.batchSize,
+    batchNumMessages: c.batchNumMessages,
+    lingerMs: c.lingerMs,
+    deliveryTimeoutMs: c.deliveryTimeoutMs,
+    clock,
+    compressed: c.compressionType !== 'none',
+    maxBatchBytes: c.messageMaxBytes,
+  })
+}
+
+/** The sender with its codec and, when enable.idempotence is on, the producer's sequence state. */
+export function createSender(
+  c: ResolvedProducerConfig,
+  clock: Clock,
+  random: RandomSource,
+  parts: { accumulator: Accumulator; metadata: Metadata; pool: ConnectionPool },
+  idempotence: IdempotenceState | null,
+  hooks: Pick<ProducerHooks, 'onFatal' | 'onBatchDone'>,
+): Sender {
+  return new Sender(
+    {
+      acks: c.acks,
+      requestTimeoutMs: c.requestTimeoutMs,
+      retries: c.retries,
+      retryBackoffMs: c.retryBackoffMs,
+      retryBackoffMaxMs: c.retryBackoffMaxMs,
+      maxInFlight: c.maxInFlight,
+      maxRequestBytes: c.messageMaxBytes,
+      codec: getCodec(c.compressionType, c.compressionLevel),
+      clock,
+      random,
+      idempotence,
+      transactionTimeoutMs: c.transactionTimeoutMs,
+      onFatal: hooks.onFatal,
+    },
+    parts.accumulator,
+    parts.metadata,
+    parts.pool,
+    hooks.onBatchDone,
+  )
+}
+
+export function createIdempotence(c: ResolvedProducerConfig): IdempotenceState | null {
+  return c.enableIdempotence ? new IdempotenceState() : null
+}
