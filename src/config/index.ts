@@ -22,11 +22,10 @@ export {
 } from './partitioner-setting.js'
 export { presets, type PresetName } from './presets.js'
 export type { ProducerConfig } from './producer-config.js'
+export { editDistance, suggestKey } from './parse-values.js'
 export {
   checkIdempotenceRules,
-  editDistance,
   resolveProducerConfig,
-  suggestKey,
   type GivenKeys,
   type MutableResolvedProducerConfig,
   type ResolvedProducerConfig,
