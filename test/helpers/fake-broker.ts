@@ -86,6 +86,8 @@ export interface ProduceCall {
   /** Order of arrival over the whole cluster, from 0. */
   readonly seq: number
   readonly nodeId: number
+  /** The connection it arrived on (a retry on a new connection has another one). */
+  readonly connection: FakeConnection
   readonly apiVersion: number
   readonly correlationId: number
   readonly acks: number
@@ -465,6 +467,7 @@ export class FakeCluster {
     const call: ProduceCall = {
       seq: this.produceCalls.length,
       nodeId: conn.broker.nodeId,
+      connection: conn,
       apiVersion: received.apiVersion,
       correlationId: received.correlationId,
       acks: body.acks,

@@ -320,8 +320,14 @@ describe('Producer (against the fake broker)', () => {
     await pump(1_000)
     await pump(1_000)
     assert.equal(cluster.produceCalls.length, 2)
-    assert.notEqual(cluster.produceCalls[0]!.correlationId, undefined)
-    assert.equal(cluster.connections.filter((c) => c.broker.nodeId === 1).length >= 2, true)
+    const [first, retry] = cluster.produceCalls
+    assert.equal(first!.connection.closed, true, 'the connection of the timed-out request is closed')
+    assert.notEqual(retry!.connection, first!.connection, 'the retry goes out on another connection')
+    assert.ok(retry!.partitions[0]!.raw.equals(first!.partitions[0]!.raw), 'the same batch, byte for byte')
+    assert.deepEqual(
+      retry!.partitions[0]!.records.map((r) => r.value!.toString()),
+      ['x'],
+    )
     assert.equal(d.one('x').err, null)
     await closeIdle(producer, pump)
   })
