@@ -36,7 +36,6 @@ describe('compression registry', () => {
         const leveled = getCodec(name, 1)
         const at1 = await leveled.compressAsync!(input)
         assert.ok(codec.decompress(at1).equals(input))
-        assert.ok(at1.length > 0)
         // Level 1 and level 9 output differ, so the bound level really reached the encoder.
         const at9 = await getCodec(name, 9).compressAsync!(input)
         assert.notEqual(at1.length, at9.length)
