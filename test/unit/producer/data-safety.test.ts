@@ -215,8 +215,7 @@ describe('corrupt answers close the connection and the records are retried', () 
         const { cluster, producer, d, pump } = p
         cluster.produceHandler = (call) => {
           if (call.seq > 0) return 'ok'
-          const conn = cluster.openConnections(call.nodeId).at(-1)!
-          conn.sendRaw(bytes(conn, call.correlationId))
+          call.connection.sendRaw(bytes(call.connection, call.correlationId))
           return 'hold'
         }
         producer.produce({ topic: 't', value: 'a' }, d.cb('a'))
@@ -224,8 +223,16 @@ describe('corrupt answers close the connection and the records are retried', () 
         for (let i = 0; i < 5; i++) await pump(100)
         assert.equal(d.one('a').err, null, String(d.one('a').err))
         assert.equal(d.one('b').err, null)
-        assert.equal(cluster.produceCalls.length, 2, 'sent once more on a new connection')
-        assert.ok(cluster.produceCalls[0]!.partitions[0]!.records.length === 2)
+        assert.equal(cluster.produceCalls.length, 2, 'sent once more')
+        const [first, resent] = cluster.produceCalls
+        assert.equal(first!.connection.closed, true, 'the connection with the corrupt answer is closed')
+        assert.notEqual(resent!.connection, first!.connection, 'resent on a new connection')
+        for (const call of [first!, resent!]) {
+          assert.deepEqual(
+            call.partitions[0]!.records.map((r) => r.value!.toString()),
+            ['a', 'b'],
+          )
+        }
         assert.deepEqual(values(p), ['a', 'b'])
       })
     }
