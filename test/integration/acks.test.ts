@@ -16,15 +16,27 @@ for (const acks of ['0', '1', 'all'] as const) {
     await createTopic(bootstrap, { name: topic, numPartitions: 3 })
     const producer = new Producer({ 'bootstrap.servers': bootstrap, acks })
     const n = 3_000
+    // The callbacks only record: the producer catches what a callback throws (an assert included)
+    // and hands it to error_cb, so assertions belong after flush().
+    const calls = new Array<number>(n).fill(0)
+    const failures: string[] = []
     const reports: DeliveryReport[] = []
     for (let i = 0; i < n; i++) {
       producer.produce({ topic, key: `k${i % 30}`, value: `v${i}` }, (err, rep) => {
-        assert.equal(err, null)
-        reports.push(rep)
+        calls[i]!++
+        if (err) failures.push(`v${i}: ${err.code} ${err.message}`)
+        else reports.push(rep)
       })
     }
     assert.equal(await producer.flush(30_000), 0)
     await producer.close()
+    assert.equal(
+      failures.length,
+      0,
+      `${failures.length} record(s) failed: ${failures.slice(0, 5).join('; ')}`,
+    )
+    const notOnce = calls.flatMap((c, i) => (c === 1 ? [] : [`v${i}: ${c} callbacks`]))
+    assert.equal(notOnce.length, 0, `not one callback per record: ${notOnce.slice(0, 5).join('; ')}`)
     assert.equal(reports.length, n)
     if (acks === '0') assert.ok(reports.every((r) => r.offset === -1))
     else assert.ok(reports.every((r) => r.offset >= 0))
