@@ -159,26 +159,42 @@ describe('Readiness', () => {
   })
 
   it('drain takes one batch per partition per request, within the request size, rotating the start', () => {
-    const s = setup({ lingerMs: 0, maxRequestBytes: 300 })
-    for (let i = 0; i < 3; i++) s.append('a', 0, 'x'.repeat(100))
-    for (let i = 0; i < 3; i++) s.append('a', 0, 'y'.repeat(100))
+    const names = (bs: ProducerBatch[]): string[] => bs.map((b) => `${b.topic}-${b.partition}`)
+    // Two full batches (of 3 records) on each of a-0, c-0 and c-1, all small: room for all six.
+    const s = setup({ lingerMs: 0 })
     s.leaders.set('c', [1, 1])
-    s.append('c', 0, 'z')
-    s.append('c', 1, 'w')
+    for (const [topic, partition] of [
+      ['a', 0],
+      ['c', 0],
+      ['c', 1],
+    ] as const)
+      for (let i = 0; i < 6; i++) s.append(topic, partition)
     const qs = s.r.ready(s.clock.now(), false).byLeader.get(1)!
+    assert.deepEqual(
+      qs.map((q) => `${q.topic}-${q.partition}`),
+      ['a-0', 'c-0', 'c-1'],
+    )
+    const [older, newer] = [0, 1].map((i) => qs.map((q) => q.batches[i]!))
     const first = s.r.drain(qs, s.clock.now())
-    const parts = first.map((b) => `${b.topic}-${b.partition}`)
-    assert.equal(new Set(parts).size, parts.length, 'one batch per partition in a request')
-    assert.ok(
-      first.reduce((n, b) => n + b.wire!.length, 0) <= 300 || first.length === 1,
-      'the request size bound holds',
-    )
+    assert.deepEqual(first, older, 'the oldest batch of each partition, one per partition')
     const second = s.r.drain(qs, s.clock.now())
-    assert.notDeepEqual(
-      second.map((b) => `${b.topic}-${b.partition}`)[0],
-      parts[0],
-      'the next drain starts elsewhere',
-    )
+    assert.deepEqual(names(second), ['c-0', 'c-1', 'a-0'], 'the next drain starts at the next partition')
+    assert.deepEqual(second, [newer![1], newer![2], newer![0]])
+
+    // Request size: 128 bytes of overhead, then each batch with 64 more. a-0's batch of three
+    // 100-byte records (~390 bytes) and c-0's small one fit in 700 bytes; c-1's does not beside them.
+    const t = setup({ lingerMs: 0, maxRequestBytes: 700 })
+    t.leaders.set('c', [1, 1])
+    for (let i = 0; i < 3; i++) t.append('a', 0, 'x'.repeat(100))
+    t.append('c', 0)
+    t.append('c', 1)
+    const tqs = t.r.ready(t.clock.now(), false).byLeader.get(1)!
+    const sized = t.r.drain(tqs, t.clock.now())
+    assert.deepEqual(names(sized), ['a-0', 'c-0'], 'c-1 left out by the request size')
+    const requestSize = 128 + sized.reduce((n, b) => n + b.wire!.length + 64, 0)
+    const left = t.r.drain(tqs, t.clock.now())
+    assert.deepEqual(names(left), ['c-1'], 'and sent in the next request')
+    assert.ok(requestSize + left[0]!.wire!.length > 700, 'c-1 does not fit beside a-0 and c-0')
   })
 
   it('max.in.flight=1: nothing behind an in-flight batch may go', () => {
