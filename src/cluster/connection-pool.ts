@@ -1,5 +1,5 @@
 import { KafkaError } from '../errors/index.js'
-import { Connection, type ConnectionOptions } from '../network/connection.js'
+import { Connection, type AuthenticationContext, type ConnectionOptions } from '../network/connection.js'
 import type { TransportFactory } from '../network/transport.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock } from '../util/clock.js'
@@ -22,6 +22,8 @@ export interface ConnectionPoolOptions {
   transport?: TransportFactory
   /** Lets the owner react to a lost connection (refresh metadata, retry in-flight batches). */
   onDisconnect?: (nodeId: number, err: KafkaError | null) => void
+  /** The authentication step of every connection (see {@link ConnectionOptions.authenticate}). */
+  authenticate?: (conn: AuthenticationContext) => Promise<void>
 }
 
 /** What a connection factory must provide; tests inject their own. */
@@ -120,6 +122,7 @@ export class ConnectionPool {
       connectTimeoutMs: this.opts.connectTimeoutMs,
       clock: this.opts.clock,
       ...(this.opts.transport ? { transport: this.opts.transport } : {}),
+      ...(this.opts.authenticate ? { authenticate: this.opts.authenticate } : {}),
       onClose: (c, err) => this.onClose(broker.nodeId, c, err),
     })
     s.connecting = conn.connect().then(

@@ -21,12 +21,46 @@ export interface ConnectionOptions {
   nodeId: number
   clientId: string
   requestTimeoutMs: number
-  /** Bound on TCP connect plus the ApiVersions handshake (socket.connection.setup.timeout.ms). */
+  /**
+   * Bound on TCP connect, the ApiVersions handshake and the authentication step together
+   * (socket.connection.setup.timeout.ms).
+   */
   connectTimeoutMs: number
+  /** How the socket is opened: TCP by default; TLS plugs in here, as a factory returning a TLS socket. */
   transport?: TransportFactory
   clock?: Clock
   /** Called once when the connection closes for any reason after connect() was called. */
   onClose?: (conn: Connection, err: KafkaError | null) => void
+  /**
+   * The authentication step (SASL fills it): called once per connection after the ApiVersions
+   * handshake and before the connection is ready, with the means to send requests on it. connect()
+   * waits for it; its time counts against `connectTimeoutMs`. A rejection closes the connection and
+   * fails connect() with that error: a KafkaError as it is, anything else as `_AUTHENTICATION`.
+   */
+  authenticate?: (conn: AuthenticationContext) => Promise<void>
+}
+
+/**
+ * What the authentication step gets: the connection being set up, before anything else may use it.
+ * Its requests are the connection's own (request.timeout.ms each, correlation ids, `request.*`
+ * events); once the step has settled, `request` refuses with `_STATE`. SaslHandshake and
+ * SaslAuthenticate are among the generated codecs (protocol/messages/).
+ */
+export interface AuthenticationContext {
+  readonly host: string
+  readonly port: number
+  /** The broker's node id; negative for a bootstrap address. */
+  readonly nodeId: number
+  /** The broker's version range per API key, from the ApiVersions handshake just done. */
+  readonly apiVersions: ReadonlyMap<number, VersionRange>
+  /** The version a request of `api` would use: the newest both sides support, optionally capped. */
+  versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number
+  /** Sends a request on the connection and resolves with its decoded answer (as Connection.request). */
+  request<Req, Res>(
+    api: ApiDefinition<Req, Res>,
+    msg: Req,
+    opts?: Omit<RequestOptions, 'noResponse'>,
+  ): Promise<Res>
 }
 
 export interface RequestOptions {
@@ -123,6 +157,8 @@ export class Connection {
   private versions = new Map<number, VersionRange>()
   private readonly clock: Clock
   private closeError: KafkaError | null = null
+  /** Fails the authentication step's wait when the connection closes under it (setup timeout, peer). */
+  private abortSetup: ((err: KafkaError) => void) | null = null
 
   constructor(private readonly opts: ConnectionOptions) {
     this.host = opts.host
@@ -154,8 +190,9 @@ export class Connection {
   }
 
   /**
-   * Opens the socket and performs the ApiVersions handshake (KIP-35, KIP-511). Bounded by
-   * socket.connection.setup.timeout.ms. Rejects with a retriable `_TRANSPORT` error.
+   * Opens the socket, performs the ApiVersions handshake (KIP-35, KIP-511) and then the
+   * authentication step, if there is one. Bounded by socket.connection.setup.timeout.ms. Rejects with
+   * a retriable `_TRANSPORT` error, or with the authentication step's error.
    */
   async connect(): Promise<void> {
     if (this.state !== 'new') throw new KafkaError('_STATE', `connection to ${this.address} already used`)
@@ -209,6 +246,7 @@ export class Connection {
         }
       })
       await this.handshake()
+      if (this.opts.authenticate) await this.authenticate(this.opts.authenticate)
       if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
       this.state = 'ready'
       this.holdProcess(this.pending.size > 0)
@@ -260,6 +298,50 @@ export class Connection {
       return
     }
     throw new KafkaError('_UNSUPPORTED_FEATURE', `${this.address}: could not agree on an ApiVersions version`)
+  }
+
+  /**
+   * The authentication step, between the handshake and readiness. Its wait ends when the connection
+   * closes (the setup timeout, the peer), even if the step itself would hang.
+   */
+  private async authenticate(step: (conn: AuthenticationContext) => Promise<void>): Promise<void> {
+    if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
+    let running = true
+    const context: AuthenticationContext = {
+      host: this.host,
+      port: this.port,
+      nodeId: this.nodeId,
+      apiVersions: this.versions,
+      versionFor: (api, maxVersion) => this.versionFor(api, maxVersion),
+      request: <Req, Res>(
+        api: ApiDefinition<Req, Res>,
+        msg: Req,
+        opts?: Omit<RequestOptions, 'noResponse'>,
+      ) =>
+        running
+          ? (this.send(api, msg, { ...opts, noResponse: false }) as Promise<Res>)
+          : Promise.reject(
+              new KafkaError(
+                '_STATE',
+                `${this.address}: the authentication step is over; use the connection`,
+              ),
+            ),
+    }
+    const closed = new Promise<never>((_, reject) => {
+      this.abortSetup = reject
+    })
+    try {
+      await Promise.race([closed, Promise.resolve().then(() => step(context))])
+    } catch (err) {
+      throw KafkaError.wrap(
+        err,
+        '_AUTHENTICATION',
+        `${this.address}: authentication failed: ${(err as Error)?.message ?? String(err)}`,
+      )
+    } finally {
+      running = false
+      this.abortSetup = null
+    }
   }
 
   /** Picks the version for `api`: the newest both sides support, optionally capped. */
@@ -472,6 +554,11 @@ export class Connection {
       )
     }
     this.socket?.destroy()
+    if (this.abortSetup) {
+      const abort = this.abortSetup
+      this.abortSetup = null
+      abort(this.closeError)
+    }
     if (wasStarted) this.opts.onClose?.(this, err)
   }
 }

@@ -150,4 +150,29 @@ describe('ConnectionPool', () => {
     assert.deepEqual(disconnects, [], 'no disconnect reports after close')
     await assert.rejects(pool.get(B1), { code: '_DESTROY' })
   })
+
+  it('passes the authentication step to its connections; a rejection fails the attempt and backs off', async () => {
+    const steps: number[] = []
+    let refuse = true
+    const { clock, pool } = setup({
+      authenticate: async (ctx) => {
+        steps.push(ctx.nodeId)
+        if (refuse) throw new Error('bad credentials')
+      },
+    })
+    await assert.rejects(pool.get(B1), (e: unknown) => {
+      assert.ok(e instanceof KafkaError)
+      assert.equal(e.code, '_AUTHENTICATION')
+      assert.match(e.message, /broker1:9092: authentication failed: bad credentials/)
+      return true
+    })
+    assert.equal(pool.lastError(1)?.code, '_AUTHENTICATION')
+    assert.equal(pool.retryAt(1) - clock.now(), 50)
+    refuse = false
+    clock.advance(50)
+    const conn = await pool.get(B1)
+    assert.equal(conn.isReady, true)
+    assert.deepEqual(steps, [1, 1])
+    pool.close()
+  })
 })

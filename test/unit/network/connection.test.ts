@@ -1,21 +1,31 @@
 import assert from 'node:assert/strict'
 import { Duplex } from 'node:stream'
 import { describe, it } from 'node:test'
-import { Connection, type ConnectionOptions } from '../../../src/network/connection.js'
+import {
+  Connection,
+  type AuthenticationContext,
+  type ConnectionOptions,
+} from '../../../src/network/connection.js'
 import { KafkaError } from '../../../src/errors/index.js'
 import {
   ApiVersionsApi,
   MetadataApi,
   ProduceApi,
   RecordBatchBuilder,
+  SaslAuthenticateApi,
+  SaslHandshakeApi,
   encodeResponseFrame,
   type ApiVersionsRequest,
   type MetadataRequest,
   type MetadataResponse,
+  type SaslAuthenticateRequest,
+  type SaslAuthenticateResponse,
+  type SaslHandshakeRequest,
+  type SaslHandshakeResponse,
 } from '../../../src/protocol/index.js'
 import { getCodec } from '../../../src/compression/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
-import { FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
+import { DEFAULT_API_VERSIONS, FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
 
 const metadataRequest = (topic: string): MetadataRequest => ({
   topics: [{ topicId: Buffer.alloc(16), name: topic }],
@@ -396,5 +406,252 @@ describe('Connection', () => {
     assert.equal(e.code, '_TRANSPORT')
     assert.match(e.message, /connection setup timed out after 5000 ms/)
     assert.equal(clock.pendingTimers, 0)
+  })
+})
+
+/** A cluster whose brokers know SaslHandshake and SaslAuthenticate, answered as `answer` says. */
+function saslCluster(
+  answer: {
+    handshake?: (req: SaslHandshakeRequest) => SaslHandshakeResponse | 'hold'
+    authenticate?: (req: SaslAuthenticateRequest) => SaslAuthenticateResponse
+  } = {},
+): FakeCluster {
+  const cluster = new FakeCluster({
+    topics: { a: { partitions: 1 } },
+    apiVersions: [
+      ...DEFAULT_API_VERSIONS,
+      { apiKey: 17, minVersion: 0, maxVersion: 1 },
+      { apiKey: 36, minVersion: 0, maxVersion: 2 },
+    ],
+  })
+  cluster.interceptor = (req, respond, c) => {
+    if (req.apiKey === SaslHandshakeApi.apiKey) {
+      const body = req.body as SaslHandshakeRequest
+      const res = answer.handshake?.(body) ?? { errorCode: 0, mechanisms: ['PLAIN'] }
+      if (res === 'hold') return 'hold'
+      c.send(SaslHandshakeApi, req.apiVersion, req.correlationId, res)
+      return 'hold'
+    }
+    if (req.apiKey === SaslAuthenticateApi.apiKey) {
+      const body = req.body as SaslAuthenticateRequest
+      const res = answer.authenticate?.(body) ?? {
+        errorCode: 0,
+        errorMessage: null,
+        authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
+      }
+      c.send(SaslAuthenticateApi, req.apiVersion, req.correlationId, res)
+      return 'hold'
+    }
+    respond()
+    return 'hold'
+  }
+  return cluster
+}
+
+/** A PLAIN exchange as SASL will do it: SaslHandshake, then SaslAuthenticate with the credentials. */
+async function plain(ctx: AuthenticationContext): Promise<void> {
+  const hs = await ctx.request(SaslHandshakeApi, { mechanism: 'PLAIN' })
+  if (hs.errorCode !== 0) throw KafkaError.fromKafkaCode(hs.errorCode, `SaslHandshake from ${ctx.host}`)
+  const res = await ctx.request(SaslAuthenticateApi, { authBytes: Buffer.from('\0alice\0secret') })
+  if (res.errorCode !== 0) throw KafkaError.fromKafkaCode(res.errorCode, res.errorMessage)
+}
+
+describe('Connection authentication step', () => {
+  it('runs after ApiVersions and before the connection is ready; connect() waits for it', async () => {
+    let finish!: () => void
+    let saved: AuthenticationContext | undefined
+    const seen: { ready: boolean; versions: number; nodeId: number; host: string; port: number }[] = []
+    const { cluster, conn } = setup({
+      authenticate: (ctx) => {
+        saved = ctx
+        seen.push({
+          ready: conn.isReady,
+          versions: ctx.apiVersions.size,
+          nodeId: ctx.nodeId,
+          host: ctx.host,
+          port: ctx.port,
+        })
+        return new Promise<void>((resolve) => (finish = resolve))
+      },
+    })
+    let connected = false
+    const p = conn.connect().then(() => (connected = true))
+    await settle(5)
+    assert.deepEqual(seen, [
+      { ready: false, versions: DEFAULT_API_VERSIONS.length, nodeId: 1, host: 'broker1', port: 9092 },
+    ])
+    assert.deepEqual(
+      cluster.requests.map((r) => r.apiName),
+      ['ApiVersions'],
+    )
+    assert.equal(connected, false)
+    assert.equal(conn.isReady, false)
+    // Nothing else may use the connection meanwhile.
+    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), { code: '_TRANSPORT' })
+    finish()
+    await p
+    assert.equal(conn.isReady, true)
+    // The step's context is for the step only.
+    await assert.rejects(saved!.request(MetadataApi, metadataRequest('a')), { code: '_STATE' })
+    const md = await conn.request(MetadataApi, metadataRequest('a'))
+    assert.equal(md.topics[0]!.name, 'a')
+    conn.close()
+  })
+
+  it('requests sent by the step go over the connection, in order, before the first other request', async () => {
+    const mechanisms: string[] = []
+    const credentials: string[] = []
+    const cluster = saslCluster({
+      handshake: (req) => {
+        mechanisms.push(req.mechanism)
+        return { errorCode: 0, mechanisms: ['PLAIN', 'SCRAM-SHA-512'] }
+      },
+      authenticate: (req) => {
+        credentials.push(req.authBytes.toString())
+        return { errorCode: 0, errorMessage: null, authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n }
+      },
+    })
+    const versions: number[] = []
+    const { conn } = setup({
+      transport: cluster.transport,
+      authenticate: async (ctx) => {
+        versions.push(ctx.versionFor(SaslHandshakeApi), ctx.versionFor(SaslAuthenticateApi))
+        await plain(ctx)
+      },
+    })
+    await conn.connect()
+    await conn.request(MetadataApi, metadataRequest('a'))
+    assert.deepEqual(
+      cluster.requests.map((r) => [r.apiName, r.apiVersion, r.correlationId]),
+      [
+        ['ApiVersions', 4, 1],
+        ['SaslHandshake', 1, 2],
+        ['SaslAuthenticate', 2, 3],
+        ['Metadata', 13, 4],
+      ],
+    )
+    assert.deepEqual(versions, [1, 2])
+    assert.deepEqual(mechanisms, ['PLAIN'])
+    assert.deepEqual(credentials, ['\0alice\0secret'])
+    conn.close()
+  })
+
+  it('a rejection with a KafkaError fails connect() with that very error and closes the socket', async () => {
+    const cluster = saslCluster({
+      authenticate: () => ({
+        errorCode: 58,
+        errorMessage: 'Authentication failed: Invalid username or password',
+        authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
+      }),
+    })
+    let thrown: unknown
+    const { conn, closes, clock } = setup({
+      transport: cluster.transport,
+      authenticate: (ctx) =>
+        plain(ctx).catch((e: unknown) => {
+          thrown = e
+          throw e
+        }),
+    })
+    await assert.rejects(conn.connect(), (e: unknown) => {
+      assert.equal(e, thrown, 'the same error object')
+      assert.ok(e instanceof KafkaError)
+      assert.equal(e.code, 'SASL_AUTHENTICATION_FAILED')
+      assert.equal(e.kafkaCode, 58)
+      assert.match(e.message, /Invalid username or password/)
+      return true
+    })
+    assert.equal(conn.isClosed, true)
+    assert.equal(conn.isReady, false)
+    assert.equal(cluster.connections[0]!.closed, true, 'the socket was destroyed')
+    assert.deepEqual(closes, [thrown], 'onClose hears the same error')
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('anything else it throws becomes _AUTHENTICATION with the original as cause', async () => {
+    for (const step of [
+      async (): Promise<void> => {
+        throw new Error('token provider unreachable')
+      },
+      // Not even async: a synchronous throw is caught the same way.
+      (): Promise<void> => {
+        throw new Error('token provider unreachable')
+      },
+    ]) {
+      const { cluster, conn, closes } = setup({ authenticate: step })
+      const err = await conn.connect().then(
+        () => assert.fail('must not connect'),
+        (e: unknown) => e as KafkaError,
+      )
+      assert.ok(err instanceof KafkaError)
+      assert.equal(err.code, '_AUTHENTICATION')
+      assert.equal(err.retriable, false)
+      assert.ok(err.cause instanceof Error)
+      assert.equal((err.cause as Error).message, 'token provider unreachable')
+      assert.equal(err.message, 'broker1:9092: authentication failed: token provider unreachable')
+      assert.equal(conn.isClosed, true)
+      assert.equal(cluster.connections[0]!.closed, true)
+      assert.equal(closes[0], err)
+    }
+  })
+
+  it('the connection setup timeout bounds a step that never finishes', async () => {
+    const { cluster, clock, conn } = setup({
+      connectTimeoutMs: 5000,
+      authenticate: () => new Promise<void>(() => undefined),
+    })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    clock.advance(4999)
+    await settle(2)
+    assert.equal(conn.isClosed, false)
+    clock.advance(1)
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.equal(e.retriable, true)
+    assert.match(e.message, /connection setup timed out after 5000 ms/)
+    assert.equal(cluster.connections[0]!.closed, true)
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('the setup timeout also ends a step waiting for an answer longer than it', async () => {
+    const cluster = saslCluster({ handshake: () => 'hold' })
+    const { clock, conn } = setup({
+      transport: cluster.transport,
+      requestTimeoutMs: 30_000,
+      connectTimeoutMs: 5000,
+      authenticate: plain,
+    })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    assert.equal(cluster.requests.at(-1)?.apiName, 'SaslHandshake')
+    clock.advance(5000)
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.match(e.message, /connection setup timed out after 5000 ms/)
+    assert.equal(conn.isClosed, true)
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('a connection lost during the step fails connect() with the transport error', async () => {
+    const cluster = saslCluster({ handshake: () => 'hold' })
+    const { conn } = setup({ transport: cluster.transport, authenticate: plain })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    cluster.connections[0]!.close()
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.match(e.message, /connection closed by broker/)
   })
 })
