@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { ErrorCode, KafkaError } from '../errors/index.js'
+import type { Instrumentation } from '../observability/events.js'
 import {
   ApiVersionsApi,
   Reader,
@@ -31,6 +32,11 @@ export interface ConnectionOptions {
   clock?: Clock
   /** Called once when the connection closes for any reason after connect() was called. */
   onClose?: (conn: Connection, err: KafkaError | null) => void
+  /**
+   * Receives the `request.*` events of this connection. Undefined: nothing is emitted, and nothing
+   * is measured or built for an event.
+   */
+  instrumentation?: Instrumentation
   /**
    * The authentication step (SASL fills it): called once per connection after the ApiVersions
    * handshake and before the connection is ready, with the means to send requests on it. connect()
@@ -101,7 +107,10 @@ interface Pending {
   readonly decode: (r: Reader) => unknown
   readonly resolve: (v: unknown) => void
   readonly reject: (e: KafkaError) => void
+  readonly apiKey: number
   readonly apiName: string
+  /** When the request was written, for `request.answered`; -1 when no one listened then. */
+  readonly sentAt: number
   /** The largest answer accepted for this request: a larger frame closes the connection. */
   readonly maxResponseBytes: number
   /** Size of the request frame. */
@@ -156,6 +165,7 @@ export class Connection {
   private nextCorrelationId = 1
   private versions = new Map<number, VersionRange>()
   private readonly clock: Clock
+  private readonly events: Instrumentation | undefined
   private closeError: KafkaError | null = null
   /** Fails the authentication step's wait when the connection closes under it (setup timeout, peer). */
   private abortSetup: ((err: KafkaError) => void) | null = null
@@ -165,6 +175,7 @@ export class Connection {
     this.port = opts.port
     this.nodeId = opts.nodeId
     this.clock = opts.clock ?? systemClock
+    this.events = opts.instrumentation
   }
 
   get isReady(): boolean {
@@ -392,12 +403,33 @@ export class Connection {
     }
     const socket = this.socket!
     const requestBytes = frameBytes(frame)
+    const events = this.events
 
     if (opts.noResponse) {
       return new Promise<null>((resolve, reject) => {
+        if (events?.has('request.sent')) {
+          events.emit('request.sent', {
+            nodeId: this.nodeId,
+            apiKey: api.apiKey,
+            apiName: api.name,
+            apiVersion: version,
+            bytes: requestBytes,
+            correlationId,
+          })
+        }
         writeChunks(socket, frame, (err) => {
-          if (err) reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
-          else resolve(null)
+          if (!err) return resolve(null)
+          const e = new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
+          if (events?.has('request.failed')) {
+            events.emit('request.failed', {
+              nodeId: this.nodeId,
+              apiKey: api.apiKey,
+              apiName: api.name,
+              correlationId,
+              error: e,
+            })
+          }
+          reject(e)
         })
       })
     }
@@ -411,7 +443,9 @@ export class Connection {
         },
         resolve: resolve as (v: unknown) => void,
         reject,
+        apiKey: api.apiKey,
         apiName: api.name,
+        sentAt: events !== undefined && events.has('request.answered') ? this.clock.now() : -1,
         maxResponseBytes: opts.maxResponseBytes ?? maxResponseBytes(api.apiKey, requestBytes),
         requestBytes,
         written: false,
@@ -429,6 +463,17 @@ export class Connection {
       }, timeoutMs)
       this.pending.set(correlationId, p)
       if (this.pending.size === 1) this.holdProcess(true)
+      // Before the write: a transport that answers synchronously must not reorder sent and answered.
+      if (events?.has('request.sent')) {
+        events.emit('request.sent', {
+          nodeId: this.nodeId,
+          apiKey: api.apiKey,
+          apiName: api.name,
+          apiVersion: version,
+          bytes: requestBytes,
+          correlationId,
+        })
+      }
       writeChunks(socket, frame, (err) => {
         if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
         else p.written = true
@@ -439,7 +484,8 @@ export class Connection {
   /** No answer within the request timeout: that request fails and the connection is closed. */
   private timeOut(p: Pending, timeoutMs: number): void {
     this.pending.delete(p.correlationId)
-    p.reject(
+    this.fail(
+      p,
       new KafkaError(
         '_TIMED_OUT',
         `${p.apiName} request to ${this.address} timed out after ${timeoutMs} ms`,
@@ -512,15 +558,47 @@ export class Connection {
         const reason = `cannot decode ${p.apiName} response: ${(err as Error)?.message ?? String(err)}`
         if (this.state === 'connecting') {
           // The handshake decides: a broker refusing our ApiVersions version may answer in v0 layout.
-          p.reject(new KafkaError('_BAD_MSG', `${this.address}: ${reason}`, { retriable: true, cause: err }))
+          this.fail(
+            p,
+            new KafkaError('_BAD_MSG', `${this.address}: ${reason}`, { retriable: true, cause: err }),
+          )
           continue
         }
         this.pending.set(p.correlationId, p) // failed by corrupt() with the others
         this.corrupt(reason)
         return
       }
+      const events = this.events
+      if (p.sentAt >= 0 && events?.has('request.answered')) {
+        // Produce, Metadata and most answers carry the broker's quota delay; read it wherever it is.
+        const throttle = (value as { throttleTimeMs?: unknown } | null)?.throttleTimeMs
+        events.emit('request.answered', {
+          nodeId: this.nodeId,
+          apiKey: p.apiKey,
+          apiName: p.apiName,
+          correlationId,
+          bytes: frame.length + 4,
+          rttMs: this.clock.now() - p.sentAt,
+          ...(typeof throttle === 'number' ? { throttleTimeMs: throttle } : {}),
+        })
+      }
       p.resolve(value)
     }
+  }
+
+  /** A request sent will get no answer: rejects it with `err` (and says so to listeners). */
+  private fail(p: Pending, err: KafkaError): void {
+    const events = this.events
+    if (events?.has('request.failed')) {
+      events.emit('request.failed', {
+        nodeId: this.nodeId,
+        apiKey: p.apiKey,
+        apiName: p.apiName,
+        correlationId: p.correlationId,
+        error: err,
+      })
+    }
+    p.reject(err)
   }
 
   /**
@@ -543,7 +621,8 @@ export class Connection {
     this.pending.clear()
     for (const p of pending) {
       if (p.timer) this.clock.clearTimeout(p.timer)
-      p.reject(
+      this.fail(
+        p,
         p.written || this.closeError.code !== '_TRANSPORT'
           ? this.closeError
           : new UnwrittenRequestError(

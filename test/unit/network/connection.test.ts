@@ -7,6 +7,7 @@ import {
   type ConnectionOptions,
 } from '../../../src/network/connection.js'
 import { KafkaError } from '../../../src/errors/index.js'
+import { Instrumentation } from '../../../src/observability/events.js'
 import {
   ApiVersionsApi,
   MetadataApi,
@@ -14,6 +15,7 @@ import {
   RecordBatchBuilder,
   SaslAuthenticateApi,
   SaslHandshakeApi,
+  encodeRequestFrame,
   encodeResponseFrame,
   type ApiVersionsRequest,
   type MetadataRequest,
@@ -26,6 +28,7 @@ import {
 import { getCodec } from '../../../src/compression/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { DEFAULT_API_VERSIONS, FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
+import { CountingClock, GuardedInstrumentation, listen, payloads } from '../../helpers/instrumentation.js'
 
 const metadataRequest = (topic: string): MetadataRequest => ({
   topics: [{ topicId: Buffer.alloc(16), name: topic }],
@@ -409,6 +412,256 @@ describe('Connection', () => {
   })
 })
 
+/** A produce request of one record to topic 'a', partition 0. */
+function oneRecordProduce(acks: number): Parameters<Connection['request']>[1] {
+  const b = new RecordBatchBuilder(1024)
+  b.append(1_700_000_000_000, Buffer.from('k'), Buffer.from('v'), null)
+  const records = b.build({
+    producerId: -1n,
+    producerEpoch: -1,
+    baseSequence: -1,
+    transactional: false,
+    codec: getCodec('none'),
+  })
+  return {
+    transactionalId: null,
+    acks,
+    timeoutMs: 1000,
+    topicData: [{ name: 'a', topicId: Buffer.alloc(16), partitionData: [{ index: 0, records }] }],
+  }
+}
+
+describe('Connection instrumentation', () => {
+  it('emits request.sent with the frame size and request.answered with the round trip on the clock', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const [hello] = payloads(heard, 'request.sent')
+    assert.deepEqual(hello, {
+      nodeId: 1,
+      apiKey: 18,
+      apiName: 'ApiVersions',
+      apiVersion: 4,
+      bytes: cluster.connections[0]!.socket.written.reduce((n, c) => n + c.length, 0),
+      correlationId: 1,
+    })
+    const helloAnswer = encodeResponseFrame(ApiVersionsApi, 4, 1, {
+      errorCode: 0,
+      apiKeys: DEFAULT_API_VERSIONS,
+      throttleTimeMs: 0,
+    })
+    assert.deepEqual(payloads(heard, 'request.answered'), [
+      {
+        nodeId: 1,
+        apiKey: 18,
+        apiName: 'ApiVersions',
+        correlationId: 1,
+        bytes: Buffer.concat(helloAnswer).length,
+        rttMs: 0,
+        throttleTimeMs: 0,
+      },
+    ])
+
+    // Metadata answered 37 ms later (by the manual clock), with a quota delay of 250 ms.
+    let responseBytes = 0
+    const held: (() => void)[] = []
+    cluster.interceptor = (req, _respond, c) => {
+      const frame = Buffer.concat(
+        encodeResponseFrame(MetadataApi, req.apiVersion, req.correlationId, {
+          ...cluster.metadataResponse(req.body as MetadataRequest),
+          throttleTimeMs: 250,
+        }),
+      )
+      responseBytes = frame.length
+      held.push(() => c.sendRaw(frame))
+      return 'hold'
+    }
+    heard.length = 0
+    const p = conn.request(MetadataApi, metadataRequest('a'))
+    await settle(2)
+    assert.deepEqual(payloads(heard, 'request.sent'), [
+      {
+        nodeId: 1,
+        apiKey: 3,
+        apiName: 'Metadata',
+        apiVersion: 13,
+        bytes: Buffer.concat(encodeRequestFrame(MetadataApi, 13, 2, 'unit', metadataRequest('a'))).length,
+        correlationId: 2,
+      },
+    ])
+    assert.equal(payloads(heard, 'request.answered').length, 0)
+    clock.advance(37)
+    held[0]!()
+    await p
+    assert.deepEqual(payloads(heard, 'request.answered'), [
+      {
+        nodeId: 1,
+        apiKey: 3,
+        apiName: 'Metadata',
+        correlationId: 2,
+        bytes: responseBytes,
+        rttMs: 37,
+        throttleTimeMs: 250,
+      },
+    ])
+    assert.deepEqual(payloads(heard, 'request.failed'), [])
+    assert.deepEqual(events.unguarded, [])
+    conn.close()
+  })
+
+  it('emits request.failed for the timed-out request and for every other one its closing fails', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    holdMetadata(cluster)
+    heard.length = 0
+    const ps = ['a', 'b'].map((t) => conn.request(MetadataApi, metadataRequest(t)).catch((e: unknown) => e))
+    await settle(2)
+    clock.advance(1000)
+    await Promise.all(ps)
+    assert.deepEqual(
+      heard.map((e) => e.name),
+      ['request.sent', 'request.sent', 'request.failed', 'request.failed'],
+    )
+    const failed = payloads(heard, 'request.failed')
+    assert.deepEqual(
+      failed.map((f) => [f.correlationId, f.apiKey, f.apiName, f.nodeId, f.error.code]),
+      [
+        [2, 3, 'Metadata', 1, '_TIMED_OUT'],
+        [3, 3, 'Metadata', 1, '_TRANSPORT'],
+      ],
+    )
+    assert.deepEqual(events.unguarded, [])
+  })
+
+  it('emits request.failed when the peer closes the connection under a request', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.failed')
+    const { cluster, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    holdMetadata(cluster)
+    const p = conn.request(MetadataApi, metadataRequest('a')).catch((e: unknown) => e)
+    await settle(2)
+    cluster.connections[0]!.close()
+    const err = await p
+    assert.deepEqual(payloads(heard, 'request.failed'), [
+      { nodeId: 1, apiKey: 3, apiName: 'Metadata', correlationId: 2, error: err },
+    ])
+  })
+
+  it('a request without an answer (acks=0) emits request.sent only', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { conn } = setup({ instrumentation: events })
+    await conn.connect()
+    heard.length = 0
+    const msg = oneRecordProduce(0)
+    assert.equal(await conn.request(ProduceApi, msg, { noResponse: true, maxVersion: 12 }), null)
+    await settle(2)
+    assert.deepEqual(payloads(heard, 'request.sent'), [
+      {
+        nodeId: 1,
+        apiKey: 0,
+        apiName: 'Produce',
+        apiVersion: 12,
+        bytes: Buffer.concat(encodeRequestFrame(ProduceApi, 12, 2, 'unit', msg)).length,
+        correlationId: 2,
+      },
+    ])
+    assert.equal(heard.length, 1)
+    conn.close()
+  })
+
+  it('without a listener no payload is built and the clock is not read more than without a hub', async () => {
+    async function run(instrumentation: Instrumentation | undefined): Promise<number> {
+      const clock = new CountingClock()
+      const { cluster, conn } = setup({ clock, ...(instrumentation ? { instrumentation } : {}) })
+      await conn.connect()
+      await conn.request(MetadataApi, metadataRequest('a'))
+      await conn.request(ProduceApi, oneRecordProduce(1), { maxVersion: 12 })
+      await conn.request(ProduceApi, oneRecordProduce(0), { noResponse: true, maxVersion: 12 })
+      holdMetadata(cluster)
+      const timedOut = conn.request(MetadataApi, metadataRequest('b')).catch(() => undefined)
+      const closed = conn.request(MetadataApi, metadataRequest('c')).catch(() => undefined)
+      await settle(2)
+      clock.advance(1000)
+      await Promise.all([timedOut, closed])
+      assert.equal(conn.isClosed, true)
+      return clock.reads
+    }
+    const none = await run(undefined)
+    const silent = new GuardedInstrumentation()
+    assert.equal(await run(silent), none, 'an unlistened hub costs no clock read')
+    assert.deepEqual(silent.unguarded, [], 'no emit() without a listener')
+    // A hub that listens to something else still builds nothing for request.*.
+    const other = new GuardedInstrumentation()
+    other.on('connection.opened', () => undefined)
+    assert.equal(await run(other), none)
+    assert.deepEqual(other.unguarded, [])
+  })
+
+  it('off() stops the events; a request sent while no one listened gets no request.answered', async () => {
+    const events = new Instrumentation()
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const held = holdMetadata(cluster)
+    const early = conn.request(MetadataApi, metadataRequest('a'))
+    await settle(2)
+    const answered: number[] = []
+    const onAnswered = (e: { correlationId: number }): void => void answered.push(e.correlationId)
+    events.on('request.answered', onAnswered)
+    const late = conn.request(MetadataApi, metadataRequest('b'))
+    await settle(2)
+    clock.advance(5)
+    held[0]!()
+    held[1]!()
+    await Promise.all([early, late])
+    assert.deepEqual(answered, [3], 'only the request sent after subscribing, with a measured rtt')
+    events.off('request.answered', onAnswered)
+    const after = conn.request(MetadataApi, metadataRequest('c'))
+    await settle(2)
+    held[2]!()
+    await after
+    assert.deepEqual(answered, [3])
+    assert.equal(events.has('request.answered'), false)
+    conn.close()
+  })
+
+  it('a listener that throws cannot break the connection', async () => {
+    const reported: string[] = []
+    const events = new Instrumentation({
+      onListenerError: (err, event) => reported.push(`${event}: ${err.message}`),
+    })
+    for (const name of ['request.sent', 'request.answered', 'request.failed'] as const) {
+      events.on(name, () => {
+        throw new Error(`${name} listener is broken`)
+      })
+    }
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const res = await conn.request(MetadataApi, metadataRequest('b'))
+    assert.equal(res.topics[0]!.partitions.length, 2)
+    assert.equal(conn.isReady, true)
+    holdMetadata(cluster)
+    const p = conn.request(MetadataApi, metadataRequest('a')).then(
+      () => assert.fail('must not resolve'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(2)
+    clock.advance(1000)
+    assert.equal((await p).code, '_TIMED_OUT', 'the timeout still fails the request')
+    assert.equal(conn.isClosed, true)
+    assert.equal(clock.pendingTimers, 0)
+    assert.ok(
+      reported.includes("request.sent: a listener of 'request.sent' threw: request.sent listener is broken"),
+    )
+    assert.ok(reported.some((r) => r.startsWith('request.answered:')))
+    assert.ok(reported.some((r) => r.startsWith('request.failed:')))
+  })
+})
+
 /** A cluster whose brokers know SaslHandshake and SaslAuthenticate, answered as `answer` says. */
 function saslCluster(
   answer: {
@@ -512,9 +765,12 @@ describe('Connection authentication step', () => {
         return { errorCode: 0, errorMessage: null, authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n }
       },
     })
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.answered')
     const versions: number[] = []
     const { conn } = setup({
       transport: cluster.transport,
+      instrumentation: events,
       authenticate: async (ctx) => {
         versions.push(ctx.versionFor(SaslHandshakeApi), ctx.versionFor(SaslAuthenticateApi))
         await plain(ctx)
@@ -534,6 +790,17 @@ describe('Connection authentication step', () => {
     assert.deepEqual(versions, [1, 2])
     assert.deepEqual(mechanisms, ['PLAIN'])
     assert.deepEqual(credentials, ['\0alice\0secret'])
+    // The step's requests are instrumented like any other; these answers carry no throttle time.
+    const answered = payloads(heard, 'request.answered')
+    assert.deepEqual(
+      answered.map((a) => [a.apiName, 'throttleTimeMs' in a]),
+      [
+        ['ApiVersions', true],
+        ['SaslHandshake', false],
+        ['SaslAuthenticate', false],
+        ['Metadata', true],
+      ],
+    )
     conn.close()
   })
 
