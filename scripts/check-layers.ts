@@ -24,7 +24,7 @@ import ts from 'typescript'
 export const LAYERS: readonly (readonly string[])[] = [
   ['util'], // clock, random source, backoff
   ['errors'], // KafkaError, the error table, ErrorCode
-  ['compression', 'observability'], // codecs; (reserved) metrics registry the layers above record into
+  ['compression', 'observability'], // codecs; the instrumentation events the layers above emit into
   ['protocol'], // Writer/Reader, generated messages, record batches, version negotiation
   ['network'], // one broker connection: framing, correlation ids, timeouts
   ['cluster', 'config'], // metadata and connection pool; configuration catalogue, validation, presets

@@ -53,6 +53,13 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     where: `${REPORT} (only when retries ran out)`,
     todo: `A broker connection failed or closed. ${RETRIED} Check that the advertised listeners are reachable.`,
   },
+  _AUTHENTICATION: {
+    where: 'not raised today (no SASL yet)',
+    todo:
+      "Reserved for SASL: the connection's authentication step failed with an error of its own (a broker refusal " +
+      'keeps its broker code, such as SASL_AUTHENTICATION_FAILED); `cause` holds what it threw. The connection is ' +
+      'closed and tried again after the reconnect backoff. Check the credentials and the mechanism.',
+  },
   _ALL_BROKERS_DOWN: {
     where: 'error_cb',
     todo:

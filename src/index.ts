@@ -17,3 +17,25 @@ export { KafkaError, errorInfo, type ErrorInfo } from './errors/index.js'
 export { ConfigError, presets, type ProducerConfig } from './config/index.js'
 export { Admin, type AdminOptions, type NewTopic } from './admin/admin.js'
 export type { CompressionType } from './compression/index.js'
+// The instrumentation seam: events of records, batches, requests and connections (see docs/architecture.md).
+export {
+  Instrumentation,
+  PRODUCER_EVENT_NAMES,
+  type BatchAnsweredEvent,
+  type BatchBuiltEvent,
+  type BatchRetriedEvent,
+  type BatchSentEvent,
+  type ConnectionClosedEvent,
+  type ConnectionFailedEvent,
+  type ConnectionOpenedEvent,
+  type InstrumentationOptions,
+  type ProducerEventListener,
+  type ProducerEventName,
+  type ProducerEvents,
+  type RecordAcceptedEvent,
+  type RecordDeliveredEvent,
+  type RecordFailedEvent,
+  type RequestAnsweredEvent,
+  type RequestFailedEvent,
+  type RequestSentEvent,
+} from './observability/events.js'

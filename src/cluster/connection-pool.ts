@@ -1,5 +1,6 @@
 import { KafkaError } from '../errors/index.js'
-import { Connection, type ConnectionOptions } from '../network/connection.js'
+import { Connection, type AuthenticationContext, type ConnectionOptions } from '../network/connection.js'
+import type { Instrumentation } from '../observability/events.js'
 import type { TransportFactory } from '../network/transport.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock } from '../util/clock.js'
@@ -22,6 +23,13 @@ export interface ConnectionPoolOptions {
   transport?: TransportFactory
   /** Lets the owner react to a lost connection (refresh metadata, retry in-flight batches). */
   onDisconnect?: (nodeId: number, err: KafkaError | null) => void
+  /**
+   * Receives the `connection.*` events of the pool and, passed on to each connection, the
+   * `request.*` events. Undefined: nothing is emitted or measured.
+   */
+  instrumentation?: Instrumentation
+  /** The authentication step of every connection (see {@link ConnectionOptions.authenticate}). */
+  authenticate?: (conn: AuthenticationContext) => Promise<void>
 }
 
 /** What a connection factory must provide; tests inject their own. */
@@ -111,6 +119,9 @@ export class ConnectionPool {
       )
     }
     const s = slot
+    const events = this.opts.instrumentation
+    /** Whether the connection became ready: only then is its closing a `connection.closed`. */
+    let opened = false
     const conn = this.factory({
       host: broker.host,
       port: broker.port,
@@ -120,11 +131,27 @@ export class ConnectionPool {
       connectTimeoutMs: this.opts.connectTimeoutMs,
       clock: this.opts.clock,
       ...(this.opts.transport ? { transport: this.opts.transport } : {}),
-      onClose: (c, err) => this.onClose(broker.nodeId, c, err),
+      ...(events ? { instrumentation: events } : {}),
+      ...(this.opts.authenticate ? { authenticate: this.opts.authenticate } : {}),
+      onClose: (c, err) => {
+        if (opened && events?.has('connection.closed')) {
+          events.emit('connection.closed', { nodeId: c.nodeId, host: c.host, port: c.port, error: err })
+        }
+        this.onClose(broker.nodeId, c, err)
+      },
     })
     s.connecting = conn.connect().then(
       () => {
         s.connecting = null
+        opened = true
+        if (events?.has('connection.opened')) {
+          events.emit('connection.opened', {
+            nodeId: conn.nodeId,
+            host: conn.host,
+            port: conn.port,
+            setupMs: this.opts.clock.now() - now,
+          })
+        }
         if (this.closed) {
           conn.close()
           throw new KafkaError('_DESTROY', 'connection pool closed')
@@ -139,6 +166,14 @@ export class ConnectionPool {
         s.connecting = null
         s.failures++
         s.lastError = KafkaError.wrap(err, '_TRANSPORT')
+        if (events?.has('connection.failed')) {
+          events.emit('connection.failed', {
+            nodeId: conn.nodeId,
+            host: conn.host,
+            port: conn.port,
+            error: s.lastError,
+          })
+        }
         s.retryAt =
           this.opts.clock.now() +
           backoffMs(

@@ -406,6 +406,7 @@ export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
   ['_MSG_TIMED_OUT', false, 'The record was not delivered within delivery.timeout.ms (message.timeout.ms).'],
   ['_QUEUE_FULL', true, 'The producer queue is full (buffer.memory or queue.buffering.max.messages).'],
   ['_TRANSPORT', true, 'A broker connection failed or was closed.'],
+  ['_AUTHENTICATION', false, "A connection's authentication step (SASL) failed."],
   ['_ALL_BROKERS_DOWN', true, 'No broker connection could be established.'],
   ['_TIMED_OUT', true, 'The request got no response within request.timeout.ms.'],
   ['_INVALID_ARG', false, 'An argument or configuration value is invalid.'],

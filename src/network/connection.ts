@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { ErrorCode, KafkaError } from '../errors/index.js'
+import type { Instrumentation } from '../observability/events.js'
 import {
   ApiVersionsApi,
   Reader,
@@ -21,12 +22,51 @@ export interface ConnectionOptions {
   nodeId: number
   clientId: string
   requestTimeoutMs: number
-  /** Bound on TCP connect plus the ApiVersions handshake (socket.connection.setup.timeout.ms). */
+  /**
+   * Bound on TCP connect, the ApiVersions handshake and the authentication step together
+   * (socket.connection.setup.timeout.ms).
+   */
   connectTimeoutMs: number
+  /** How the socket is opened: TCP by default; TLS plugs in here, as a factory returning a TLS socket. */
   transport?: TransportFactory
   clock?: Clock
   /** Called once when the connection closes for any reason after connect() was called. */
   onClose?: (conn: Connection, err: KafkaError | null) => void
+  /**
+   * Receives the `request.*` events of this connection. Undefined: nothing is emitted, and nothing
+   * is measured or built for an event.
+   */
+  instrumentation?: Instrumentation
+  /**
+   * The authentication step (SASL fills it): called once per connection after the ApiVersions
+   * handshake and before the connection is ready, with the means to send requests on it. connect()
+   * waits for it; its time counts against `connectTimeoutMs`. A rejection closes the connection and
+   * fails connect() with that error: a KafkaError as it is, anything else as `_AUTHENTICATION`.
+   */
+  authenticate?: (conn: AuthenticationContext) => Promise<void>
+}
+
+/**
+ * What the authentication step gets: the connection being set up, before anything else may use it.
+ * Its requests are the connection's own (request.timeout.ms each, correlation ids, `request.*`
+ * events); once the step has settled, `request` refuses with `_STATE`. SaslHandshake and
+ * SaslAuthenticate are among the generated codecs (protocol/messages/).
+ */
+export interface AuthenticationContext {
+  readonly host: string
+  readonly port: number
+  /** The broker's node id; negative for a bootstrap address. */
+  readonly nodeId: number
+  /** The broker's version range per API key, from the ApiVersions handshake just done. */
+  readonly apiVersions: ReadonlyMap<number, VersionRange>
+  /** The version a request of `api` would use: the newest both sides support, optionally capped. */
+  versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number
+  /** Sends a request on the connection and resolves with its decoded answer (as Connection.request). */
+  request<Req, Res>(
+    api: ApiDefinition<Req, Res>,
+    msg: Req,
+    opts?: Omit<RequestOptions, 'noResponse'>,
+  ): Promise<Res>
 }
 
 export interface RequestOptions {
@@ -67,7 +107,10 @@ interface Pending {
   readonly decode: (r: Reader) => unknown
   readonly resolve: (v: unknown) => void
   readonly reject: (e: KafkaError) => void
+  readonly apiKey: number
   readonly apiName: string
+  /** When the request was written, for `request.answered`; -1 when no one listened then. */
+  readonly sentAt: number
   /** The largest answer accepted for this request: a larger frame closes the connection. */
   readonly maxResponseBytes: number
   /** Size of the request frame. */
@@ -122,13 +165,17 @@ export class Connection {
   private nextCorrelationId = 1
   private versions = new Map<number, VersionRange>()
   private readonly clock: Clock
+  private readonly events: Instrumentation | undefined
   private closeError: KafkaError | null = null
+  /** Fails the authentication step's wait when the connection closes under it (setup timeout, peer). */
+  private abortSetup: ((err: KafkaError) => void) | null = null
 
   constructor(private readonly opts: ConnectionOptions) {
     this.host = opts.host
     this.port = opts.port
     this.nodeId = opts.nodeId
     this.clock = opts.clock ?? systemClock
+    this.events = opts.instrumentation
   }
 
   get isReady(): boolean {
@@ -154,8 +201,9 @@ export class Connection {
   }
 
   /**
-   * Opens the socket and performs the ApiVersions handshake (KIP-35, KIP-511). Bounded by
-   * socket.connection.setup.timeout.ms. Rejects with a retriable `_TRANSPORT` error.
+   * Opens the socket, performs the ApiVersions handshake (KIP-35, KIP-511) and then the
+   * authentication step, if there is one. Bounded by socket.connection.setup.timeout.ms. Rejects with
+   * a retriable `_TRANSPORT` error, or with the authentication step's error.
    */
   async connect(): Promise<void> {
     if (this.state !== 'new') throw new KafkaError('_STATE', `connection to ${this.address} already used`)
@@ -209,6 +257,7 @@ export class Connection {
         }
       })
       await this.handshake()
+      if (this.opts.authenticate) await this.authenticate(this.opts.authenticate)
       if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
       this.state = 'ready'
       this.holdProcess(this.pending.size > 0)
@@ -262,6 +311,50 @@ export class Connection {
     throw new KafkaError('_UNSUPPORTED_FEATURE', `${this.address}: could not agree on an ApiVersions version`)
   }
 
+  /**
+   * The authentication step, between the handshake and readiness. Its wait ends when the connection
+   * closes (the setup timeout, the peer), even if the step itself would hang.
+   */
+  private async authenticate(step: (conn: AuthenticationContext) => Promise<void>): Promise<void> {
+    if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
+    let running = true
+    const context: AuthenticationContext = {
+      host: this.host,
+      port: this.port,
+      nodeId: this.nodeId,
+      apiVersions: this.versions,
+      versionFor: (api, maxVersion) => this.versionFor(api, maxVersion),
+      request: <Req, Res>(
+        api: ApiDefinition<Req, Res>,
+        msg: Req,
+        opts?: Omit<RequestOptions, 'noResponse'>,
+      ) =>
+        running
+          ? (this.send(api, msg, { ...opts, noResponse: false }) as Promise<Res>)
+          : Promise.reject(
+              new KafkaError(
+                '_STATE',
+                `${this.address}: the authentication step is over; use the connection`,
+              ),
+            ),
+    }
+    const closed = new Promise<never>((_, reject) => {
+      this.abortSetup = reject
+    })
+    try {
+      await Promise.race([closed, Promise.resolve().then(() => step(context))])
+    } catch (err) {
+      throw KafkaError.wrap(
+        err,
+        '_AUTHENTICATION',
+        `${this.address}: authentication failed: ${(err as Error)?.message ?? String(err)}`,
+      )
+    } finally {
+      running = false
+      this.abortSetup = null
+    }
+  }
+
   /** Picks the version for `api`: the newest both sides support, optionally capped. */
   versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number {
     return negotiateVersion(api, this.versions, maxVersion)
@@ -310,12 +403,33 @@ export class Connection {
     }
     const socket = this.socket!
     const requestBytes = frameBytes(frame)
+    const events = this.events
 
     if (opts.noResponse) {
       return new Promise<null>((resolve, reject) => {
+        if (events?.has('request.sent')) {
+          events.emit('request.sent', {
+            nodeId: this.nodeId,
+            apiKey: api.apiKey,
+            apiName: api.name,
+            apiVersion: version,
+            bytes: requestBytes,
+            correlationId,
+          })
+        }
         writeChunks(socket, frame, (err) => {
-          if (err) reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
-          else resolve(null)
+          if (!err) return resolve(null)
+          const e = new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
+          if (events?.has('request.failed')) {
+            events.emit('request.failed', {
+              nodeId: this.nodeId,
+              apiKey: api.apiKey,
+              apiName: api.name,
+              correlationId,
+              error: e,
+            })
+          }
+          reject(e)
         })
       })
     }
@@ -329,7 +443,9 @@ export class Connection {
         },
         resolve: resolve as (v: unknown) => void,
         reject,
+        apiKey: api.apiKey,
         apiName: api.name,
+        sentAt: events !== undefined && events.has('request.answered') ? this.clock.now() : -1,
         maxResponseBytes: opts.maxResponseBytes ?? maxResponseBytes(api.apiKey, requestBytes),
         requestBytes,
         written: false,
@@ -347,6 +463,17 @@ export class Connection {
       }, timeoutMs)
       this.pending.set(correlationId, p)
       if (this.pending.size === 1) this.holdProcess(true)
+      // Before the write: a transport that answers synchronously must not reorder sent and answered.
+      if (events?.has('request.sent')) {
+        events.emit('request.sent', {
+          nodeId: this.nodeId,
+          apiKey: api.apiKey,
+          apiName: api.name,
+          apiVersion: version,
+          bytes: requestBytes,
+          correlationId,
+        })
+      }
       writeChunks(socket, frame, (err) => {
         if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
         else p.written = true
@@ -357,7 +484,8 @@ export class Connection {
   /** No answer within the request timeout: that request fails and the connection is closed. */
   private timeOut(p: Pending, timeoutMs: number): void {
     this.pending.delete(p.correlationId)
-    p.reject(
+    this.fail(
+      p,
       new KafkaError(
         '_TIMED_OUT',
         `${p.apiName} request to ${this.address} timed out after ${timeoutMs} ms`,
@@ -430,15 +558,47 @@ export class Connection {
         const reason = `cannot decode ${p.apiName} response: ${(err as Error)?.message ?? String(err)}`
         if (this.state === 'connecting') {
           // The handshake decides: a broker refusing our ApiVersions version may answer in v0 layout.
-          p.reject(new KafkaError('_BAD_MSG', `${this.address}: ${reason}`, { retriable: true, cause: err }))
+          this.fail(
+            p,
+            new KafkaError('_BAD_MSG', `${this.address}: ${reason}`, { retriable: true, cause: err }),
+          )
           continue
         }
         this.pending.set(p.correlationId, p) // failed by corrupt() with the others
         this.corrupt(reason)
         return
       }
+      const events = this.events
+      if (p.sentAt >= 0 && events?.has('request.answered')) {
+        // Produce, Metadata and most answers carry the broker's quota delay; read it wherever it is.
+        const throttle = (value as { throttleTimeMs?: unknown } | null)?.throttleTimeMs
+        events.emit('request.answered', {
+          nodeId: this.nodeId,
+          apiKey: p.apiKey,
+          apiName: p.apiName,
+          correlationId,
+          bytes: frame.length + 4,
+          rttMs: this.clock.now() - p.sentAt,
+          ...(typeof throttle === 'number' ? { throttleTimeMs: throttle } : {}),
+        })
+      }
       p.resolve(value)
     }
+  }
+
+  /** A request sent will get no answer: rejects it with `err` (and says so to listeners). */
+  private fail(p: Pending, err: KafkaError): void {
+    const events = this.events
+    if (events?.has('request.failed')) {
+      events.emit('request.failed', {
+        nodeId: this.nodeId,
+        apiKey: p.apiKey,
+        apiName: p.apiName,
+        correlationId: p.correlationId,
+        error: err,
+      })
+    }
+    p.reject(err)
   }
 
   /**
@@ -461,7 +621,8 @@ export class Connection {
     this.pending.clear()
     for (const p of pending) {
       if (p.timer) this.clock.clearTimeout(p.timer)
-      p.reject(
+      this.fail(
+        p,
         p.written || this.closeError.code !== '_TRANSPORT'
           ? this.closeError
           : new UnwrittenRequestError(
@@ -472,6 +633,11 @@ export class Connection {
       )
     }
     this.socket?.destroy()
+    if (this.abortSetup) {
+      const abort = this.abortSetup
+      this.abortSetup = null
+      abort(this.closeError)
+    }
     if (wasStarted) this.opts.onClose?.(this, err)
   }
 }

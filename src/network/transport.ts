@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream'
 /**
  * How a connection reaches a broker. The default opens a TCP socket; tests inject their own
  * (a fault proxy, an in-process fake broker), and TLS will plug in here later without touching
- * the connection logic.
+ * the connection logic: a factory calling `tls.connect` instead of `net.connect` (the connection
+ * writes on the socket's 'connect'; Node holds those writes until the TLS handshake is done).
  */
 export type TransportFactory = (opts: { host: string; port: number }) => Duplex
 

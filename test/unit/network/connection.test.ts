@@ -1,21 +1,34 @@
 import assert from 'node:assert/strict'
 import { Duplex } from 'node:stream'
 import { describe, it } from 'node:test'
-import { Connection, type ConnectionOptions } from '../../../src/network/connection.js'
+import {
+  Connection,
+  type AuthenticationContext,
+  type ConnectionOptions,
+} from '../../../src/network/connection.js'
 import { KafkaError } from '../../../src/errors/index.js'
+import { Instrumentation } from '../../../src/observability/events.js'
 import {
   ApiVersionsApi,
   MetadataApi,
   ProduceApi,
   RecordBatchBuilder,
+  SaslAuthenticateApi,
+  SaslHandshakeApi,
+  encodeRequestFrame,
   encodeResponseFrame,
   type ApiVersionsRequest,
   type MetadataRequest,
   type MetadataResponse,
+  type SaslAuthenticateRequest,
+  type SaslAuthenticateResponse,
+  type SaslHandshakeRequest,
+  type SaslHandshakeResponse,
 } from '../../../src/protocol/index.js'
 import { getCodec } from '../../../src/compression/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
-import { FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
+import { DEFAULT_API_VERSIONS, FakeCluster, settle, type FakeConnection } from '../../helpers/fake-broker.js'
+import { CountingClock, GuardedInstrumentation, listen, payloads } from '../../helpers/instrumentation.js'
 
 const metadataRequest = (topic: string): MetadataRequest => ({
   topics: [{ topicId: Buffer.alloc(16), name: topic }],
@@ -396,5 +409,516 @@ describe('Connection', () => {
     assert.equal(e.code, '_TRANSPORT')
     assert.match(e.message, /connection setup timed out after 5000 ms/)
     assert.equal(clock.pendingTimers, 0)
+  })
+})
+
+/** A produce request of one record to topic 'a', partition 0. */
+function oneRecordProduce(acks: number): Parameters<Connection['request']>[1] {
+  const b = new RecordBatchBuilder(1024)
+  b.append(1_700_000_000_000, Buffer.from('k'), Buffer.from('v'), null)
+  const records = b.build({
+    producerId: -1n,
+    producerEpoch: -1,
+    baseSequence: -1,
+    transactional: false,
+    codec: getCodec('none'),
+  })
+  return {
+    transactionalId: null,
+    acks,
+    timeoutMs: 1000,
+    topicData: [{ name: 'a', topicId: Buffer.alloc(16), partitionData: [{ index: 0, records }] }],
+  }
+}
+
+describe('Connection instrumentation', () => {
+  it('emits request.sent with the frame size and request.answered with the round trip on the clock', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const [hello] = payloads(heard, 'request.sent')
+    assert.deepEqual(hello, {
+      nodeId: 1,
+      apiKey: 18,
+      apiName: 'ApiVersions',
+      apiVersion: 4,
+      bytes: cluster.connections[0]!.socket.written.reduce((n, c) => n + c.length, 0),
+      correlationId: 1,
+    })
+    const helloAnswer = encodeResponseFrame(ApiVersionsApi, 4, 1, {
+      errorCode: 0,
+      apiKeys: DEFAULT_API_VERSIONS,
+      throttleTimeMs: 0,
+    })
+    assert.deepEqual(payloads(heard, 'request.answered'), [
+      {
+        nodeId: 1,
+        apiKey: 18,
+        apiName: 'ApiVersions',
+        correlationId: 1,
+        bytes: Buffer.concat(helloAnswer).length,
+        rttMs: 0,
+        throttleTimeMs: 0,
+      },
+    ])
+
+    // Metadata answered 37 ms later (by the manual clock), with a quota delay of 250 ms.
+    let responseBytes = 0
+    const held: (() => void)[] = []
+    cluster.interceptor = (req, _respond, c) => {
+      const frame = Buffer.concat(
+        encodeResponseFrame(MetadataApi, req.apiVersion, req.correlationId, {
+          ...cluster.metadataResponse(req.body as MetadataRequest),
+          throttleTimeMs: 250,
+        }),
+      )
+      responseBytes = frame.length
+      held.push(() => c.sendRaw(frame))
+      return 'hold'
+    }
+    heard.length = 0
+    const p = conn.request(MetadataApi, metadataRequest('a'))
+    await settle(2)
+    assert.deepEqual(payloads(heard, 'request.sent'), [
+      {
+        nodeId: 1,
+        apiKey: 3,
+        apiName: 'Metadata',
+        apiVersion: 13,
+        bytes: Buffer.concat(encodeRequestFrame(MetadataApi, 13, 2, 'unit', metadataRequest('a'))).length,
+        correlationId: 2,
+      },
+    ])
+    assert.equal(payloads(heard, 'request.answered').length, 0)
+    clock.advance(37)
+    held[0]!()
+    await p
+    assert.deepEqual(payloads(heard, 'request.answered'), [
+      {
+        nodeId: 1,
+        apiKey: 3,
+        apiName: 'Metadata',
+        correlationId: 2,
+        bytes: responseBytes,
+        rttMs: 37,
+        throttleTimeMs: 250,
+      },
+    ])
+    assert.deepEqual(payloads(heard, 'request.failed'), [])
+    assert.deepEqual(events.unguarded, [])
+    conn.close()
+  })
+
+  it('emits request.failed for the timed-out request and for every other one its closing fails', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    holdMetadata(cluster)
+    heard.length = 0
+    const ps = ['a', 'b'].map((t) => conn.request(MetadataApi, metadataRequest(t)).catch((e: unknown) => e))
+    await settle(2)
+    clock.advance(1000)
+    await Promise.all(ps)
+    assert.deepEqual(
+      heard.map((e) => e.name),
+      ['request.sent', 'request.sent', 'request.failed', 'request.failed'],
+    )
+    const failed = payloads(heard, 'request.failed')
+    assert.deepEqual(
+      failed.map((f) => [f.correlationId, f.apiKey, f.apiName, f.nodeId, f.error.code]),
+      [
+        [2, 3, 'Metadata', 1, '_TIMED_OUT'],
+        [3, 3, 'Metadata', 1, '_TRANSPORT'],
+      ],
+    )
+    assert.deepEqual(events.unguarded, [])
+  })
+
+  it('emits request.failed when the peer closes the connection under a request', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.failed')
+    const { cluster, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    holdMetadata(cluster)
+    const p = conn.request(MetadataApi, metadataRequest('a')).catch((e: unknown) => e)
+    await settle(2)
+    cluster.connections[0]!.close()
+    const err = await p
+    assert.deepEqual(payloads(heard, 'request.failed'), [
+      { nodeId: 1, apiKey: 3, apiName: 'Metadata', correlationId: 2, error: err },
+    ])
+  })
+
+  it('a request without an answer (acks=0) emits request.sent only', async () => {
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.sent', 'request.answered', 'request.failed')
+    const { conn } = setup({ instrumentation: events })
+    await conn.connect()
+    heard.length = 0
+    const msg = oneRecordProduce(0)
+    assert.equal(await conn.request(ProduceApi, msg, { noResponse: true, maxVersion: 12 }), null)
+    await settle(2)
+    assert.deepEqual(payloads(heard, 'request.sent'), [
+      {
+        nodeId: 1,
+        apiKey: 0,
+        apiName: 'Produce',
+        apiVersion: 12,
+        bytes: Buffer.concat(encodeRequestFrame(ProduceApi, 12, 2, 'unit', msg)).length,
+        correlationId: 2,
+      },
+    ])
+    assert.equal(heard.length, 1)
+    conn.close()
+  })
+
+  it('without a listener no payload is built and the clock is not read more than without a hub', async () => {
+    async function run(instrumentation: Instrumentation | undefined): Promise<number> {
+      const clock = new CountingClock()
+      const { cluster, conn } = setup({ clock, ...(instrumentation ? { instrumentation } : {}) })
+      await conn.connect()
+      await conn.request(MetadataApi, metadataRequest('a'))
+      await conn.request(ProduceApi, oneRecordProduce(1), { maxVersion: 12 })
+      await conn.request(ProduceApi, oneRecordProduce(0), { noResponse: true, maxVersion: 12 })
+      holdMetadata(cluster)
+      const timedOut = conn.request(MetadataApi, metadataRequest('b')).catch(() => undefined)
+      const closed = conn.request(MetadataApi, metadataRequest('c')).catch(() => undefined)
+      await settle(2)
+      clock.advance(1000)
+      await Promise.all([timedOut, closed])
+      assert.equal(conn.isClosed, true)
+      return clock.reads
+    }
+    const none = await run(undefined)
+    const silent = new GuardedInstrumentation()
+    assert.equal(await run(silent), none, 'an unlistened hub costs no clock read')
+    assert.deepEqual(silent.unguarded, [], 'no emit() without a listener')
+    // A hub that listens to something else still builds nothing for request.*.
+    const other = new GuardedInstrumentation()
+    other.on('connection.opened', () => undefined)
+    assert.equal(await run(other), none)
+    assert.deepEqual(other.unguarded, [])
+  })
+
+  it('off() stops the events; a request sent while no one listened gets no request.answered', async () => {
+    const events = new Instrumentation()
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const held = holdMetadata(cluster)
+    const early = conn.request(MetadataApi, metadataRequest('a'))
+    await settle(2)
+    const answered: number[] = []
+    const onAnswered = (e: { correlationId: number }): void => void answered.push(e.correlationId)
+    events.on('request.answered', onAnswered)
+    const late = conn.request(MetadataApi, metadataRequest('b'))
+    await settle(2)
+    clock.advance(5)
+    held[0]!()
+    held[1]!()
+    await Promise.all([early, late])
+    assert.deepEqual(answered, [3], 'only the request sent after subscribing, with a measured rtt')
+    events.off('request.answered', onAnswered)
+    const after = conn.request(MetadataApi, metadataRequest('c'))
+    await settle(2)
+    held[2]!()
+    await after
+    assert.deepEqual(answered, [3])
+    assert.equal(events.has('request.answered'), false)
+    conn.close()
+  })
+
+  it('a listener that throws cannot break the connection', async () => {
+    const reported: string[] = []
+    const events = new Instrumentation({
+      onListenerError: (err, event) => reported.push(`${event}: ${err.message}`),
+    })
+    for (const name of ['request.sent', 'request.answered', 'request.failed'] as const) {
+      events.on(name, () => {
+        throw new Error(`${name} listener is broken`)
+      })
+    }
+    const { cluster, clock, conn } = setup({ instrumentation: events })
+    await conn.connect()
+    const res = await conn.request(MetadataApi, metadataRequest('b'))
+    assert.equal(res.topics[0]!.partitions.length, 2)
+    assert.equal(conn.isReady, true)
+    holdMetadata(cluster)
+    const p = conn.request(MetadataApi, metadataRequest('a')).then(
+      () => assert.fail('must not resolve'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(2)
+    clock.advance(1000)
+    assert.equal((await p).code, '_TIMED_OUT', 'the timeout still fails the request')
+    assert.equal(conn.isClosed, true)
+    assert.equal(clock.pendingTimers, 0)
+    assert.ok(
+      reported.includes("request.sent: a listener of 'request.sent' threw: request.sent listener is broken"),
+    )
+    assert.ok(reported.some((r) => r.startsWith('request.answered:')))
+    assert.ok(reported.some((r) => r.startsWith('request.failed:')))
+  })
+})
+
+/** A cluster whose brokers know SaslHandshake and SaslAuthenticate, answered as `answer` says. */
+function saslCluster(
+  answer: {
+    handshake?: (req: SaslHandshakeRequest) => SaslHandshakeResponse | 'hold'
+    authenticate?: (req: SaslAuthenticateRequest) => SaslAuthenticateResponse
+  } = {},
+): FakeCluster {
+  const cluster = new FakeCluster({
+    topics: { a: { partitions: 1 } },
+    apiVersions: [
+      ...DEFAULT_API_VERSIONS,
+      { apiKey: 17, minVersion: 0, maxVersion: 1 },
+      { apiKey: 36, minVersion: 0, maxVersion: 2 },
+    ],
+  })
+  cluster.interceptor = (req, respond, c) => {
+    if (req.apiKey === SaslHandshakeApi.apiKey) {
+      const body = req.body as SaslHandshakeRequest
+      const res = answer.handshake?.(body) ?? { errorCode: 0, mechanisms: ['PLAIN'] }
+      if (res === 'hold') return 'hold'
+      c.send(SaslHandshakeApi, req.apiVersion, req.correlationId, res)
+      return 'hold'
+    }
+    if (req.apiKey === SaslAuthenticateApi.apiKey) {
+      const body = req.body as SaslAuthenticateRequest
+      const res = answer.authenticate?.(body) ?? {
+        errorCode: 0,
+        errorMessage: null,
+        authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
+      }
+      c.send(SaslAuthenticateApi, req.apiVersion, req.correlationId, res)
+      return 'hold'
+    }
+    respond()
+    return 'hold'
+  }
+  return cluster
+}
+
+/** A PLAIN exchange as SASL will do it: SaslHandshake, then SaslAuthenticate with the credentials. */
+async function plain(ctx: AuthenticationContext): Promise<void> {
+  const hs = await ctx.request(SaslHandshakeApi, { mechanism: 'PLAIN' })
+  if (hs.errorCode !== 0) throw KafkaError.fromKafkaCode(hs.errorCode, `SaslHandshake from ${ctx.host}`)
+  const res = await ctx.request(SaslAuthenticateApi, { authBytes: Buffer.from('\0alice\0secret') })
+  if (res.errorCode !== 0) throw KafkaError.fromKafkaCode(res.errorCode, res.errorMessage)
+}
+
+describe('Connection authentication step', () => {
+  it('runs after ApiVersions and before the connection is ready; connect() waits for it', async () => {
+    let finish!: () => void
+    let saved: AuthenticationContext | undefined
+    const seen: { ready: boolean; versions: number; nodeId: number; host: string; port: number }[] = []
+    const { cluster, conn } = setup({
+      authenticate: (ctx) => {
+        saved = ctx
+        seen.push({
+          ready: conn.isReady,
+          versions: ctx.apiVersions.size,
+          nodeId: ctx.nodeId,
+          host: ctx.host,
+          port: ctx.port,
+        })
+        return new Promise<void>((resolve) => (finish = resolve))
+      },
+    })
+    let connected = false
+    const p = conn.connect().then(() => (connected = true))
+    await settle(5)
+    assert.deepEqual(seen, [
+      { ready: false, versions: DEFAULT_API_VERSIONS.length, nodeId: 1, host: 'broker1', port: 9092 },
+    ])
+    assert.deepEqual(
+      cluster.requests.map((r) => r.apiName),
+      ['ApiVersions'],
+    )
+    assert.equal(connected, false)
+    assert.equal(conn.isReady, false)
+    // Nothing else may use the connection meanwhile.
+    await assert.rejects(conn.request(MetadataApi, metadataRequest('a')), { code: '_TRANSPORT' })
+    finish()
+    await p
+    assert.equal(conn.isReady, true)
+    // The step's context is for the step only.
+    await assert.rejects(saved!.request(MetadataApi, metadataRequest('a')), { code: '_STATE' })
+    const md = await conn.request(MetadataApi, metadataRequest('a'))
+    assert.equal(md.topics[0]!.name, 'a')
+    conn.close()
+  })
+
+  it('requests sent by the step go over the connection, in order, before the first other request', async () => {
+    const mechanisms: string[] = []
+    const credentials: string[] = []
+    const cluster = saslCluster({
+      handshake: (req) => {
+        mechanisms.push(req.mechanism)
+        return { errorCode: 0, mechanisms: ['PLAIN', 'SCRAM-SHA-512'] }
+      },
+      authenticate: (req) => {
+        credentials.push(req.authBytes.toString())
+        return { errorCode: 0, errorMessage: null, authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n }
+      },
+    })
+    const events = new GuardedInstrumentation()
+    const heard = listen(events, 'request.answered')
+    const versions: number[] = []
+    const { conn } = setup({
+      transport: cluster.transport,
+      instrumentation: events,
+      authenticate: async (ctx) => {
+        versions.push(ctx.versionFor(SaslHandshakeApi), ctx.versionFor(SaslAuthenticateApi))
+        await plain(ctx)
+      },
+    })
+    await conn.connect()
+    await conn.request(MetadataApi, metadataRequest('a'))
+    assert.deepEqual(
+      cluster.requests.map((r) => [r.apiName, r.apiVersion, r.correlationId]),
+      [
+        ['ApiVersions', 4, 1],
+        ['SaslHandshake', 1, 2],
+        ['SaslAuthenticate', 2, 3],
+        ['Metadata', 13, 4],
+      ],
+    )
+    assert.deepEqual(versions, [1, 2])
+    assert.deepEqual(mechanisms, ['PLAIN'])
+    assert.deepEqual(credentials, ['\0alice\0secret'])
+    // The step's requests are instrumented like any other; these answers carry no throttle time.
+    const answered = payloads(heard, 'request.answered')
+    assert.deepEqual(
+      answered.map((a) => [a.apiName, 'throttleTimeMs' in a]),
+      [
+        ['ApiVersions', true],
+        ['SaslHandshake', false],
+        ['SaslAuthenticate', false],
+        ['Metadata', true],
+      ],
+    )
+    conn.close()
+  })
+
+  it('a rejection with a KafkaError fails connect() with that very error and closes the socket', async () => {
+    const cluster = saslCluster({
+      authenticate: () => ({
+        errorCode: 58,
+        errorMessage: 'Authentication failed: Invalid username or password',
+        authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
+      }),
+    })
+    let thrown: unknown
+    const { conn, closes, clock } = setup({
+      transport: cluster.transport,
+      authenticate: (ctx) =>
+        plain(ctx).catch((e: unknown) => {
+          thrown = e
+          throw e
+        }),
+    })
+    await assert.rejects(conn.connect(), (e: unknown) => {
+      assert.equal(e, thrown, 'the same error object')
+      assert.ok(e instanceof KafkaError)
+      assert.equal(e.code, 'SASL_AUTHENTICATION_FAILED')
+      assert.equal(e.kafkaCode, 58)
+      assert.match(e.message, /Invalid username or password/)
+      return true
+    })
+    assert.equal(conn.isClosed, true)
+    assert.equal(conn.isReady, false)
+    assert.equal(cluster.connections[0]!.closed, true, 'the socket was destroyed')
+    assert.deepEqual(closes, [thrown], 'onClose hears the same error')
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('anything else it throws becomes _AUTHENTICATION with the original as cause', async () => {
+    for (const step of [
+      async (): Promise<void> => {
+        throw new Error('token provider unreachable')
+      },
+      // Not even async: a synchronous throw is caught the same way.
+      (): Promise<void> => {
+        throw new Error('token provider unreachable')
+      },
+    ]) {
+      const { cluster, conn, closes } = setup({ authenticate: step })
+      const err = await conn.connect().then(
+        () => assert.fail('must not connect'),
+        (e: unknown) => e as KafkaError,
+      )
+      assert.ok(err instanceof KafkaError)
+      assert.equal(err.code, '_AUTHENTICATION')
+      assert.equal(err.retriable, false)
+      assert.ok(err.cause instanceof Error)
+      assert.equal((err.cause as Error).message, 'token provider unreachable')
+      assert.equal(err.message, 'broker1:9092: authentication failed: token provider unreachable')
+      assert.equal(conn.isClosed, true)
+      assert.equal(cluster.connections[0]!.closed, true)
+      assert.equal(closes[0], err)
+    }
+  })
+
+  it('the connection setup timeout bounds a step that never finishes', async () => {
+    const { cluster, clock, conn } = setup({
+      connectTimeoutMs: 5000,
+      authenticate: () => new Promise<void>(() => undefined),
+    })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    clock.advance(4999)
+    await settle(2)
+    assert.equal(conn.isClosed, false)
+    clock.advance(1)
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.equal(e.retriable, true)
+    assert.match(e.message, /connection setup timed out after 5000 ms/)
+    assert.equal(cluster.connections[0]!.closed, true)
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('the setup timeout also ends a step waiting for an answer longer than it', async () => {
+    const cluster = saslCluster({ handshake: () => 'hold' })
+    const { clock, conn } = setup({
+      transport: cluster.transport,
+      requestTimeoutMs: 30_000,
+      connectTimeoutMs: 5000,
+      authenticate: plain,
+    })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    assert.equal(cluster.requests.at(-1)?.apiName, 'SaslHandshake')
+    clock.advance(5000)
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.match(e.message, /connection setup timed out after 5000 ms/)
+    assert.equal(conn.isClosed, true)
+    assert.equal(clock.pendingTimers, 0)
+  })
+
+  it('a connection lost during the step fails connect() with the transport error', async () => {
+    const cluster = saslCluster({ handshake: () => 'hold' })
+    const { conn } = setup({ transport: cluster.transport, authenticate: plain })
+    const p = conn.connect().then(
+      () => assert.fail('must not connect'),
+      (e: unknown) => e as KafkaError,
+    )
+    await settle(5)
+    cluster.connections[0]!.close()
+    const e = await p
+    assert.equal(e.code, '_TRANSPORT')
+    assert.match(e.message, /connection closed by broker/)
   })
 })
