@@ -76,6 +76,8 @@ export class ProducerBatch {
    * nothing ahead of it in its partition is in flight, so the parts land in order.
    */
   fromSplit = false
+  /** When its current request was sent, kept only while someone listens to `batch.answered`. */
+  sentAt = -1
   /** The last error that made it wait for a retry: the cause given when it times out. */
   lastError: KafkaError | null = null
   /**

@@ -1,4 +1,5 @@
 import { KafkaError } from '../errors/index.js'
+import type { Instrumentation } from '../observability/events.js'
 import type { ProducerBatch } from './batch.js'
 import type { WaitingRecord } from './metadata-wait.js'
 import type { DeliveryCallback, DeliveryReport } from './record.js'
@@ -18,6 +19,8 @@ export class DeliveryReporter {
   constructor(
     private readonly drCb: DeliveryCallback | null,
     private readonly onError: (err: KafkaError) => void,
+    /** Hears record.delivered / record.failed, one per record, whether or not it has a callback. */
+    private readonly events: Instrumentation,
   ) {}
 
   /** Reports every record of `batch`; returns how many records that was. */
@@ -27,6 +30,18 @@ export class DeliveryReporter {
     const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
     const count = batch.count
     const drCb = this.drCb
+    const events = this.events
+    if (err === null ? events.has('record.delivered') : events.has('record.failed')) {
+      for (let i = 0; i < count; i++) {
+        if (err === null) {
+          events.emit('record.delivered', {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: base >= 0 ? base + i : -1,
+          })
+        } else events.emit('record.failed', { topic: batch.topic, partition: batch.partition, error: err })
+      }
+    }
     for (let i = 0; i < count; i++) {
       const cb = batch.callbackAt(i) ?? drCb ?? undefined
       if (!cb) continue
@@ -46,6 +61,9 @@ export class DeliveryReporter {
   /** Reports a record that failed while it waited for its topic's metadata. */
   waiting(w: WaitingRecord, err: KafkaError): void {
     const r = w.record
+    if (this.events.has('record.failed')) {
+      this.events.emit('record.failed', { topic: r.topic, partition: r.partition, error: err })
+    }
     this.deliver(w.callback, err, {
       topic: r.topic,
       partition: r.partition,

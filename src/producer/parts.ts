@@ -4,6 +4,7 @@ import { Metadata } from '../cluster/metadata.js'
 import { getCodec } from '../compression/index.js'
 import type { ResolvedProducerConfig } from '../config/index.js'
 import type { KafkaError } from '../errors/index.js'
+import type { Instrumentation } from '../observability/events.js'
 import type { TransportFactory } from '../network/transport.js'
 import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
@@ -23,6 +24,8 @@ export interface ProducerDependencies {
   random?: RandomSource
   transport?: TransportFactory
   connectionFactory?: ConnectionFactory
+  /** A hub of one's own for the producer's events (default: the producer makes one). */
+  instrumentation?: Instrumentation
 }
 
 /** What the parts tell the producer. */
@@ -44,6 +47,7 @@ export function createPool(
   clock: Clock,
   random: RandomSource,
   deps: ProducerDependencies,
+  events: Instrumentation,
   hooks: Pick<ProducerHooks, 'onDisconnect'>,
 ): ConnectionPool {
   return new ConnectionPool(
@@ -56,6 +60,7 @@ export function createPool(
       clock,
       random,
       ...(deps.transport ? { transport: deps.transport } : {}),
+      instrumentation: events,
       onDisconnect: hooks.onDisconnect,
     },
     deps.connectionFactory,
@@ -104,6 +109,7 @@ export function createSender(
   random: RandomSource,
   parts: { accumulator: Accumulator; metadata: Metadata; pool: ConnectionPool },
   idempotence: IdempotenceState | null,
+  events: Instrumentation,
   hooks: Pick<ProducerHooks, 'onFatal' | 'onBatchDone'>,
 ): Sender {
   return new Sender(
@@ -121,6 +127,7 @@ export function createSender(
       idempotence,
       transactionTimeoutMs: c.transactionTimeoutMs,
       onFatal: hooks.onFatal,
+      instrumentation: events,
     },
     parts.accumulator,
     parts.metadata,

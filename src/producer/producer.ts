@@ -2,6 +2,7 @@ import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
+import { Instrumentation } from '../observability/events.js'
 import { BATCH_HEADER_SIZE, RecordBatchBuilder } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
@@ -50,6 +51,12 @@ export class Producer {
   readonly idempotence: IdempotenceState | null
   private readonly waiting: MetadataWaitQueue
   private readonly reports: DeliveryReporter
+  /**
+   * The instrumentation seam: typed events for every record, batch, request and connection
+   * (src/observability/events.ts), for statistics and metrics to subscribe to. Nothing is computed
+   * for an event no one listens to. A listener that throws is reported to error_cb.
+   */
+  readonly instrumentation: Instrumentation
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -74,16 +81,21 @@ export class Producer {
     this.maxRecordBytes = c.messageMaxBytes
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     this.partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
-    this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err))
+    this.instrumentation =
+      deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
+    const events = this.instrumentation
+    this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err), events)
     this.idempotence = createIdempotence(c)
-    this.pool = createPool(c, this.clock, this.random, deps, { onDisconnect: () => this.sender.wakeup() })
+    this.pool = createPool(c, this.clock, this.random, deps, events, {
+      onDisconnect: () => this.sender.wakeup(),
+    })
     this.metadata = createMetadata(c, this.clock, this.random, this.pool, {
       onMetadata: () => this.onMetadata(),
       onError: (err) => this.reportError(err),
     })
     this.accumulator = createAccumulator(c, this.clock)
     const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
-    this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, {
+    this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, events, {
       onFatal: (err) => this.onFatal(err),
       onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
     })
@@ -300,6 +312,9 @@ export class Producer {
   ): void {
     this.outstanding++
     if (this.outstanding === 1) this.setKeepAlive(true)
+    if (this.instrumentation.has('record.accepted')) {
+      this.instrumentation.emit('record.accepted', { topic: r.topic, partition, bytes })
+    }
     if (partition < 0) {
       // Encoded into a batch only once metadata arrives: hold our own copy of the caller's bytes.
       this.waiting.add({ record: r.detached(), bytes, callback, acceptedAt: now })

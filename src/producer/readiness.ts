@@ -6,6 +6,7 @@ import type { ProducerBatch } from './batch.js'
 import type { BatchCompressor } from './compressor.js'
 import type { IdempotenceState } from './idempotence.js'
 import type { ResponseHandler } from './response-handler.js'
+import type { Instrumentation } from '../observability/events.js'
 
 /**
  * The broker remembers the last 5 batches per producer and partition to spot duplicates
@@ -28,6 +29,8 @@ export interface ReadinessDeps {
   maxInFlight: number
   /** Upper bound of one Produce request's size (message.max.bytes / max.request.size). */
   maxRequestBytes: number
+  /** Emits batch.built (only when someone listens). */
+  events: Instrumentation
 }
 
 /** What {@link Readiness.ready} found. */
@@ -171,6 +174,17 @@ export class Readiness {
         }
         if (!compressedBefore && b.attempts === 0)
           accumulator.observeCompression(b.topic, b.sizeInBytes, b.wire.length)
+        // Built again only after an epoch bump (a new stamp), which is not a new batch.
+        if (b.attempts === 0 && this.deps.events.has('batch.built')) {
+          this.deps.events.emit('batch.built', {
+            topic: b.topic,
+            partition: b.partition,
+            records: b.count,
+            bytes: b.sizeInBytes,
+            wireBytes: b.wire.length,
+            codec: codec.name,
+          })
+        }
       }
       if (out.length > 0 && size + b.wire.length > this.deps.maxRequestBytes) {
         // Not sent after all: hand its sequence back, so that a stamp always means "sent under it"

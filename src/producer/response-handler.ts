@@ -8,6 +8,7 @@ import type { RandomSource } from '../util/random.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import type { IdempotenceState } from './idempotence.js'
+import type { Instrumentation } from '../observability/events.js'
 
 /** What a completed batch reports to the producer, which turns it into per-record reports. */
 export type BatchOutcome =
@@ -27,6 +28,8 @@ export interface ResponseHandlerDeps {
   onBatchDone: BatchDone
   /** Asks the sender for a pass (something may be sent now). */
   wakeup: () => void
+  /** Emits batch.answered and batch.retried (only when someone listens). */
+  events: Instrumentation
 }
 
 /** Errors after which the leader we used is probably wrong: refresh metadata before retrying. */
@@ -63,7 +66,10 @@ export const MAX_UNWRITTEN_CLOSES = 3
 export class ResponseHandler {
   constructor(private readonly deps: ResponseHandlerDeps) {}
 
-  onResponse(batches: ProducerBatch[], res: ProduceResponse): void {
+  onResponse(batches: ProducerBatch[], res: ProduceResponse, nodeId: number): void {
+    const events = this.deps.events
+    const answered = events.has('batch.answered')
+    const now = answered ? this.deps.clock.now() : 0
     const byKey = new Map<string, ProducerBatch>()
     for (const b of batches) byKey.set(`${b.partition}\u0000${b.topic}`, b)
     let refresh = false
@@ -75,6 +81,16 @@ export class ResponseHandler {
         byKey.delete(key)
         // Expired or failed (fatal error, close) while in flight: it has its outcome already.
         if (!b.inFlight) continue
+        if (answered) {
+          events.emit('batch.answered', {
+            nodeId,
+            topic: b.topic,
+            partition: b.partition,
+            records: b.count,
+            errorCode: p.errorCode,
+            latencyMs: b.sentAt >= 0 ? now - b.sentAt : 0,
+          })
+        }
         if (p.errorCode === 0) {
           this.deps.idempotence?.onAcked(b)
           this.complete(b, Number(p.baseOffset), Number(p.logAppendTimeMs))
@@ -202,6 +218,16 @@ export class ResponseHandler {
     b.moveTo('ready')
     const now = this.deps.clock.now()
     if (err.retriable && b.attempts <= this.deps.retries && now < b.deadline) {
+      const events = this.deps.events
+      if (events.has('batch.retried')) {
+        events.emit('batch.retried', {
+          topic: b.topic,
+          partition: b.partition,
+          records: b.count,
+          error: err,
+          attempt: b.attempts,
+        })
+      }
       b.lastError = err
       b.retryAt =
         now + backoffMs(b.attempts, this.deps.retryBackoffMs, this.deps.retryBackoffMaxMs, this.deps.random)

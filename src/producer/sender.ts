@@ -13,6 +13,7 @@ import type { IdempotenceState } from './idempotence.js'
 import { ProducerIdManager } from './producer-id-manager.js'
 import { Readiness } from './readiness.js'
 import { ResponseHandler, type BatchDone } from './response-handler.js'
+import { Instrumentation } from '../observability/events.js'
 
 export type { BatchDone, BatchOutcome } from './response-handler.js'
 export { ASYNC_COMPRESSION_MIN_BYTES } from './compressor.js'
@@ -37,6 +38,8 @@ export interface SenderOptions {
   transactionTimeoutMs?: number
   /** Called once when the producer can no longer continue (fenced, unauthorized). */
   onFatal?: (err: KafkaError) => void
+  /** Where batch.* events go (only computed when someone listens). */
+  instrumentation?: Instrumentation
 }
 
 /**
@@ -72,6 +75,7 @@ export class Sender {
   private readonly readiness: Readiness
   /** Producer id and epoch of an idempotent producer (null without idempotence). */
   private readonly producerId: ProducerIdManager | null
+  private readonly events: Instrumentation
   /** Produce requests sent and not answered yet (an epoch bump waits for 0). */
   private outstandingRequests = 0
   /** A pass that may expire in-flight batches is scheduled (see run()). */
@@ -89,6 +93,7 @@ export class Sender {
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn))
     this.idem = opts.idempotence ?? null
     const wakeup = (): void => this.wakeup()
+    this.events = opts.instrumentation ?? new Instrumentation()
     this.outcomes = new ResponseHandler({
       clock: opts.clock,
       random: opts.random,
@@ -100,6 +105,7 @@ export class Sender {
       idempotence: this.idem,
       onBatchDone,
       wakeup,
+      events: this.events,
     })
     this.readiness = new Readiness({
       accumulator,
@@ -114,6 +120,7 @@ export class Sender {
       outcomes: this.outcomes,
       maxInFlight: opts.maxInFlight,
       maxRequestBytes: opts.maxRequestBytes,
+      events: this.events,
     })
     this.producerId =
       this.idem === null
@@ -282,6 +289,7 @@ export class Sender {
       timeoutMs: this.opts.requestTimeoutMs,
       topicData: [...byTopic].map(([name, partitionData]) => ({ name, topicId: ZERO_UUID, partitionData })),
     }
+    if (this.events.has('batch.sent') || this.events.has('batch.answered')) this.instrumentSend(conn, batches)
     this.outstandingRequests++
     if (this.opts.acks === 0) {
       // acks=0: the broker never answers; a record counts as delivered once written to the
@@ -302,13 +310,33 @@ export class Sender {
     conn.request(ProduceApi, req, { maxVersion: PRODUCE_MAX_VERSION }).then(
       (res) => {
         this.outstandingRequests--
-        this.outcomes.onResponse(batches, res)
+        this.outcomes.onResponse(batches, res, conn.nodeId)
       },
       (err: unknown) => {
         this.outstandingRequests--
         this.outcomes.onRequestError(batches, KafkaError.wrap(err, '_TRANSPORT'))
       },
     )
+  }
+
+  /** batch.sent for each batch, and the send time batch.answered measures from. */
+  private instrumentSend(conn: Connection, batches: ProducerBatch[]): void {
+    const events = this.events
+    const sent = events.has('batch.sent')
+    const now = events.has('batch.answered') ? this.opts.clock.now() : -1
+    for (const b of batches) {
+      b.sentAt = now
+      if (sent) {
+        events.emit('batch.sent', {
+          nodeId: conn.nodeId,
+          topic: b.topic,
+          partition: b.partition,
+          records: b.count,
+          wireBytes: b.wire!.length,
+          attempt: b.attempts,
+        })
+      }
+    }
   }
 
   private arm(at: number, now: number): void {

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import type { ErrorCallback, ProducerConfig } from '../../src/config/index.js'
 import type { KafkaError } from '../../src/errors/index.js'
-import { Producer } from '../../src/producer/producer.js'
+import { Producer, type ProducerDependencies } from '../../src/producer/producer.js'
 import { ManualClock } from '../../src/util/clock.js'
 import { seededRandom } from '../../src/util/random.js'
 import { FakeCluster, settle, type FakeClusterOptions } from './fake-broker.js'
@@ -43,6 +43,7 @@ export function fakeProducer(
   config: ProducerConfig | Record<string, unknown> = {},
   clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
   seed = 7,
+  deps: Pick<ProducerDependencies, 'instrumentation'> = {},
 ): FakeProducer {
   const cluster = new FakeCluster(clusterOpts)
   const clock = new ManualClock(T0)
@@ -55,7 +56,7 @@ export function fakeProducer(
   }
   const producer = new Producer(
     { 'bootstrap.servers': cluster.bootstrap, ...config, error_cb } as ProducerConfig,
-    { clock, random: seededRandom(seed), transport: cluster.transport },
+    { clock, random: seededRandom(seed), transport: cluster.transport, ...deps },
   )
   live.push({ producer, clock, callbackThrows })
   const pump = async (ms = 0): Promise<void> => {

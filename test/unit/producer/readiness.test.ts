@@ -10,6 +10,7 @@ import { Accumulator } from '../../../src/producer/accumulator.js'
 import type { ProducerBatch, RecordEntry } from '../../../src/producer/batch.js'
 import { BatchCompressor } from '../../../src/producer/compressor.js'
 import { IdempotenceState } from '../../../src/producer/idempotence.js'
+import { Instrumentation } from '../../../src/observability/events.js'
 import { Readiness } from '../../../src/producer/readiness.js'
 import { RecordBatchBuilder } from '../../../src/protocol/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
@@ -99,6 +100,7 @@ function setup(
     },
     maxInFlight: opts.maxInFlight ?? 5,
     maxRequestBytes: opts.maxRequestBytes ?? 1 << 20,
+    events: new Instrumentation(),
   })
   return s
 }
