@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import { ErrorCode, KafkaError } from '../errors/index.js'
+import { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
 import {
   ApiVersionsApi,
@@ -12,95 +12,14 @@ import {
   type VersionRange,
 } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import type { AuthenticationContext, ConnectionOptions, RequestOptions } from './connection-options.js'
 import { FrameReader } from './frame-reader.js'
-import { tcpTransport, type TransportFactory } from './transport.js'
+import { HELLO, negotiateApiVersions } from './handshake.js'
+import { tcpTransport } from './transport.js'
+import { UnwrittenRequestError, frameBytes, maxResponseBytes, writeChunks } from './wire.js'
 
-export interface ConnectionOptions {
-  host: string
-  port: number
-  /** Broker node id, or a negative number for a bootstrap address whose id is not known yet. */
-  nodeId: number
-  clientId: string
-  requestTimeoutMs: number
-  /**
-   * Bound on TCP connect, the ApiVersions handshake and the authentication step together
-   * (socket.connection.setup.timeout.ms).
-   */
-  connectTimeoutMs: number
-  /** How the socket is opened: TCP by default; TLS plugs in here, as a factory returning a TLS socket. */
-  transport?: TransportFactory
-  clock?: Clock
-  /** Called once when the connection closes for any reason after connect() was called. */
-  onClose?: (conn: Connection, err: KafkaError | null) => void
-  /**
-   * Receives the `request.*` events of this connection. Undefined: nothing is emitted, and nothing
-   * is measured or built for an event.
-   */
-  instrumentation?: Instrumentation
-  /**
-   * The authentication step (SASL fills it): called once per connection after the ApiVersions
-   * handshake and before the connection is ready, with the means to send requests on it. connect()
-   * waits for it; its time counts against `connectTimeoutMs`. A rejection closes the connection and
-   * fails connect() with that error: a KafkaError as it is, anything else as `_AUTHENTICATION`.
-   */
-  authenticate?: (conn: AuthenticationContext) => Promise<void>
-}
-
-/**
- * What the authentication step gets: the connection being set up, before anything else may use it.
- * Its requests are the connection's own (request.timeout.ms each, correlation ids, `request.*`
- * events); once the step has settled, `request` refuses with `_STATE`. SaslHandshake and
- * SaslAuthenticate are among the generated codecs (protocol/messages/).
- */
-export interface AuthenticationContext {
-  readonly host: string
-  readonly port: number
-  /** The broker's node id; negative for a bootstrap address. */
-  readonly nodeId: number
-  /** The broker's version range per API key, from the ApiVersions handshake just done. */
-  readonly apiVersions: ReadonlyMap<number, VersionRange>
-  /** The version a request of `api` would use: the newest both sides support, optionally capped. */
-  versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number
-  /** Sends a request on the connection and resolves with its decoded answer (as Connection.request). */
-  request<Req, Res>(
-    api: ApiDefinition<Req, Res>,
-    msg: Req,
-    opts?: Omit<RequestOptions, 'noResponse'>,
-  ): Promise<Res>
-}
-
-export interface RequestOptions {
-  /** Upper bound for the version negotiated with the broker (e.g. Produce capped below v13). */
-  maxVersion?: number
-  /** Exact version to use instead of negotiating (ApiVersions fallback, tests). */
-  version?: number
-  /**
-   * The broker sends no response (Produce with acks=0): the promise resolves with `null` once the
-   * bytes are handed to the socket.
-   */
-  noResponse?: boolean
-  /** Overrides request.timeout.ms for this request. */
-  timeoutMs?: number
-  /** Overrides the bound on the answer's size (see {@link maxResponseBytes}). */
-  maxResponseBytes?: number
-}
-
-/**
- * The connection was lost before a request was fully handed to the socket. A broker closes the
- * connection as soon as it reads the size of a request over its socket.request.max.bytes, so a
- * large request that meets this again and again is likely too large for the broker; the sender
- * decides what to do with that (see the sender's handling of unwritten requests).
- */
-export class UnwrittenRequestError extends KafkaError {
-  constructor(
-    message: string,
-    /** Size of the request frame, size prefix included. */
-    readonly requestBytes: number,
-    cause: KafkaError,
-  ) {
-    super('_TRANSPORT', message, { retriable: true, cause })
-  }
-}
+export type { AuthenticationContext, ConnectionOptions, RequestOptions } from './connection-options.js'
+export { UnwrittenRequestError, maxResponseBytes } from './wire.js'
 
 interface Pending {
   readonly correlationId: number
@@ -118,29 +37,6 @@ interface Pending {
   /** The whole request was handed to the socket. */
   written: boolean
   timer: TimerHandle | null
-}
-
-const CLIENT_SOFTWARE_NAME = 'reliable-kafka'
-const CLIENT_SOFTWARE_VERSION = '0.1.0'
-const MIB = 1024 * 1024
-
-/**
- * The largest answer we buffer for a request, by API: a broken or hostile broker must not make us
- * hold hundreds of MB for a response that cannot legitimately be that large. A Produce answer
- * lists partitions and at most one error per record, so it is bounded by the request's own size;
- * Metadata grows with the cluster (64 MiB is ~500,000 partitions); Fetch is only used by tools.
- */
-export function maxResponseBytes(apiKey: number, requestBytes: number): number {
-  switch (apiKey) {
-    case 0: // Produce
-      return MIB + 2 * requestBytes
-    case 1: // Fetch
-      return 256 * MIB
-    case 3: // Metadata
-      return 64 * MIB
-    default:
-      return 8 * MIB
-  }
 }
 
 /**
@@ -270,45 +166,13 @@ export class Connection {
     }
   }
 
-  /**
-   * ApiVersions: we send our newest version; a broker that does not know it answers with
-   * UNSUPPORTED_VERSION in a v0 body listing its own ApiVersions range (KIP-511), and we retry once
-   * with the newest version both sides know.
-   */
+  /** The ApiVersions handshake (see negotiateApiVersions): learns the broker's version ranges. */
   private async handshake(): Promise<void> {
-    const req = { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }
-    let version = ApiVersionsApi.maxVersion
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let res: ApiVersionsResponse
-      try {
-        res = (await this.send(ApiVersionsApi, req, { version })) as ApiVersionsResponse
-      } catch (err) {
-        // A broker that rejects the version may answer in v0 layout, which the newer decoder
-        // cannot read; retry with v0 explicitly.
-        if (
-          attempt === 0 &&
-          err instanceof KafkaError &&
-          err.code === '_BAD_MSG' &&
-          this.state === 'connecting'
-        ) {
-          version = 0
-          continue
-        }
-        throw err
-      }
-      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
-        const own = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
-        version = own ? Math.min(own.maxVersion, ApiVersionsApi.maxVersion) : 0
-        continue
-      }
-      if (res.errorCode !== 0)
-        throw KafkaError.fromKafkaCode(res.errorCode, `ApiVersions from ${this.address}`)
-      this.versions = new Map(
-        res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]),
-      )
-      return
-    }
-    throw new KafkaError('_UNSUPPORTED_FEATURE', `${this.address}: could not agree on an ApiVersions version`)
+    this.versions = await negotiateApiVersions(
+      (version) => this.send(ApiVersionsApi, HELLO, { version }) as Promise<ApiVersionsResponse>,
+      this.address,
+      () => this.state === 'connecting',
+    )
   }
 
   /**
@@ -640,22 +504,4 @@ export class Connection {
     }
     if (wasStarted) this.opts.onClose?.(this, err)
   }
-}
-
-function frameBytes(chunks: Buffer[]): number {
-  let n = 0
-  for (const c of chunks) n += c.length
-  return n
-}
-
-/** Writes a frame's chunks as one unit (cork/uncork → a single writev for large batches). */
-function writeChunks(socket: Duplex, chunks: Buffer[], cb: (err: Error | null | undefined) => void): void {
-  if (chunks.length === 1) {
-    socket.write(chunks[0]!, cb)
-    return
-  }
-  socket.cork()
-  for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!)
-  socket.write(chunks[chunks.length - 1]!, cb)
-  socket.uncork()
 }

@@ -1,0 +1,78 @@
+import type { KafkaError } from '../errors/index.js'
+import type { Instrumentation } from '../observability/events.js'
+import type { ApiDefinition, VersionRange } from '../protocol/index.js'
+import type { Clock } from '../util/clock.js'
+import type { Connection } from './connection.js'
+import type { TransportFactory } from './transport.js'
+
+// What a Connection is built with and what a request may ask for.
+
+export interface ConnectionOptions {
+  host: string
+  port: number
+  /** Broker node id, or a negative number for a bootstrap address whose id is not known yet. */
+  nodeId: number
+  clientId: string
+  requestTimeoutMs: number
+  /**
+   * Bound on TCP connect, the ApiVersions handshake and the authentication step together
+   * (socket.connection.setup.timeout.ms).
+   */
+  connectTimeoutMs: number
+  /** How the socket is opened: TCP by default; TLS plugs in here, as a factory returning a TLS socket. */
+  transport?: TransportFactory
+  clock?: Clock
+  /** Called once when the connection closes for any reason after connect() was called. */
+  onClose?: (conn: Connection, err: KafkaError | null) => void
+  /**
+   * Receives the `request.*` events of this connection. Undefined: nothing is emitted, and nothing
+   * is measured or built for an event.
+   */
+  instrumentation?: Instrumentation
+  /**
+   * The authentication step (SASL fills it): called once per connection after the ApiVersions
+   * handshake and before the connection is ready, with the means to send requests on it. connect()
+   * waits for it; its time counts against `connectTimeoutMs`. A rejection closes the connection and
+   * fails connect() with that error: a KafkaError as it is, anything else as `_AUTHENTICATION`.
+   */
+  authenticate?: (conn: AuthenticationContext) => Promise<void>
+}
+
+/**
+ * What the authentication step gets: the connection being set up, before anything else may use it.
+ * Its requests are the connection's own (request.timeout.ms each, correlation ids, `request.*`
+ * events); once the step has settled, `request` refuses with `_STATE`. SaslHandshake and
+ * SaslAuthenticate are among the generated codecs (protocol/messages/).
+ */
+export interface AuthenticationContext {
+  readonly host: string
+  readonly port: number
+  /** The broker's node id; negative for a bootstrap address. */
+  readonly nodeId: number
+  /** The broker's version range per API key, from the ApiVersions handshake just done. */
+  readonly apiVersions: ReadonlyMap<number, VersionRange>
+  /** The version a request of `api` would use: the newest both sides support, optionally capped. */
+  versionFor(api: ApiDefinition<unknown, unknown>, maxVersion?: number): number
+  /** Sends a request on the connection and resolves with its decoded answer (as Connection.request). */
+  request<Req, Res>(
+    api: ApiDefinition<Req, Res>,
+    msg: Req,
+    opts?: Omit<RequestOptions, 'noResponse'>,
+  ): Promise<Res>
+}
+
+export interface RequestOptions {
+  /** Upper bound for the version negotiated with the broker (e.g. Produce capped below v13). */
+  maxVersion?: number
+  /** Exact version to use instead of negotiating (ApiVersions fallback, tests). */
+  version?: number
+  /**
+   * The broker sends no response (Produce with acks=0): the promise resolves with `null` once the
+   * bytes are handed to the socket.
+   */
+  noResponse?: boolean
+  /** Overrides request.timeout.ms for this request. */
+  timeoutMs?: number
+  /** Overrides the bound on the answer's size (see {@link maxResponseBytes}). */
+  maxResponseBytes?: number
+}
