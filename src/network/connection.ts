@@ -268,19 +268,20 @@ export class Connection {
     const socket = this.socket!
     const requestBytes = frameBytes(frame)
     const events = this.events
+    // Before the write: a transport that answers synchronously must not reorder sent and answered.
+    if (events?.has('request.sent')) {
+      events.emit('request.sent', {
+        nodeId: this.nodeId,
+        apiKey: api.apiKey,
+        apiName: api.name,
+        apiVersion: version,
+        bytes: requestBytes,
+        correlationId,
+      })
+    }
 
     if (opts.noResponse) {
       return new Promise<null>((resolve, reject) => {
-        if (events?.has('request.sent')) {
-          events.emit('request.sent', {
-            nodeId: this.nodeId,
-            apiKey: api.apiKey,
-            apiName: api.name,
-            apiVersion: version,
-            bytes: requestBytes,
-            correlationId,
-          })
-        }
         writeChunks(socket, frame, (err) => {
           if (!err) return resolve(null)
           const e = new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
@@ -327,17 +328,6 @@ export class Connection {
       }, timeoutMs)
       this.pending.set(correlationId, p)
       if (this.pending.size === 1) this.holdProcess(true)
-      // Before the write: a transport that answers synchronously must not reorder sent and answered.
-      if (events?.has('request.sent')) {
-        events.emit('request.sent', {
-          nodeId: this.nodeId,
-          apiKey: api.apiKey,
-          apiName: api.name,
-          apiVersion: version,
-          bytes: requestBytes,
-          correlationId,
-        })
-      }
       writeChunks(socket, frame, (err) => {
         if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
         else p.written = true

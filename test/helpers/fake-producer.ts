@@ -14,6 +14,7 @@ import type { KafkaError } from '../../src/errors/index.js'
 import { Producer, type ProducerDependencies } from '../../src/producer/producer.js'
 import { ManualClock } from '../../src/util/clock.js'
 import { seededRandom } from '../../src/util/random.js'
+import { Deliveries } from './deliveries.js'
 import { FakeCluster, settle, type FakeClusterOptions } from './fake-broker.js'
 
 /** The manual clock's start time. */
@@ -68,6 +69,14 @@ export function fakeProducer(
   }
   const takeCallbackThrows = (): KafkaError[] => callbackThrows.splice(0)
   return { cluster, clock, producer, pump, takeCallbackThrows }
+}
+
+/** A fake producer that sends at once (linger.ms 0 unless `config` says otherwise), with a Deliveries. */
+export function eagerProducer(
+  config: ProducerConfig | Record<string, unknown> = {},
+  clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
+): FakeProducer & { d: Deliveries } {
+  return { ...fakeProducer({ 'linger.ms': 0, ...config }, clusterOpts), d: new Deliveries() }
 }
 
 /**

@@ -4,20 +4,13 @@
 // broker may have written.
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import type { ProducerConfig } from '../../../src/config/index.js'
 import { KafkaError } from '../../../src/errors/index.js'
-import type { FakeClusterOptions, FakeConnection } from '../../helpers/fake-broker.js'
-import { Deliveries } from '../../helpers/deliveries.js'
-import { closeFakeProducers, fakeProducer, type FakeProducer } from '../../helpers/fake-producer.js'
+import type { FakeConnection } from '../../helpers/fake-broker.js'
+import { closeFakeProducers, eagerProducer, type FakeProducer } from '../../helpers/fake-producer.js'
 
 afterEach(closeFakeProducers)
 
-function setup(
-  config: ProducerConfig | Record<string, unknown> = {},
-  clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
-): FakeProducer & { d: Deliveries } {
-  return { ...fakeProducer({ 'linger.ms': 0, ...config }, clusterOpts), d: new Deliveries() }
-}
+const setup = eagerProducer
 
 /** Holds every Metadata request until the returned function is called. */
 function holdMetadata(p: FakeProducer): () => void {

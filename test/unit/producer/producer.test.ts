@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import type { ProducerConfig } from '../../../src/config/index.js'
 import type { DeliveryReport } from '../../../src/producer/record.js'
 import { KafkaError } from '../../../src/errors/index.js'
 import { RecordBatchBuilder } from '../../../src/protocol/index.js'
-import type { FakeClusterOptions } from '../../helpers/fake-broker.js'
-import { Deliveries } from '../../helpers/deliveries.js'
-import {
-  T0,
-  closeFakeProducers,
-  closeIdle,
-  fakeProducer,
-  type FakeProducer,
-} from '../../helpers/fake-producer.js'
+import { T0, closeFakeProducers, closeIdle, eagerProducer } from '../../helpers/fake-producer.js'
 
 afterEach(closeFakeProducers)
 
-function setup(
-  config: ProducerConfig | Record<string, unknown> = {},
-  clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
-): FakeProducer & { d: Deliveries } {
-  return { ...fakeProducer({ 'linger.ms': 0, ...config }, clusterOpts), d: new Deliveries() }
-}
+const setup = eagerProducer
 
 describe('Producer (against the fake broker)', () => {
   it('holds a batch until linger.ms passes, and flush() sends at once', async () => {
