@@ -266,7 +266,7 @@ Every error is a \`KafkaError\` (\`ConfigError\` is a subclass) with:
 
 | field | meaning |
 | --- | --- |
-| \`code\` | Kafka's error name (\`NOT_LEADER_OR_FOLLOWER\`) or a local one starting with \`_\` (\`_MSG_TIMED_OUT\`) |
+| \`code\` | Kafka's error name (\`NOT_LEADER_OR_FOLLOWER\`) or a local one starting with \`_\` (\`_MSG_TIMED_OUT\`); typed \`KafkaErrorCode\`, the union of the names below, so a misspelled comparison does not compile |
 | \`kafkaCode\` | the protocol error number, when a broker code is involved |
 | \`retriable\` | the operation may succeed if it is tried again (Java's \`RetriableException\`) |
 | \`fatal\` | the producer cannot continue (an idempotence error such as \`PRODUCER_FENCED\`): see [Fatal errors](#fatal-errors) |

@@ -13,8 +13,14 @@ export {
   type PartitionerFunction,
   type PartitionerSetting,
 } from './producer/partitioner.js'
-export { KafkaError, errorInfo, type ErrorInfo } from './errors/index.js'
-export { ConfigError, presets, type ProducerConfig } from './config/index.js'
+export { KafkaError, errorInfo, type ErrorInfo, type KafkaErrorCode } from './errors/index.js'
+export {
+  ConfigError,
+  presets,
+  type PresetName,
+  type ProducerConfig,
+  type ResolvedProducerConfig,
+} from './config/index.js'
 export { Admin, type AdminOptions, type NewTopic } from './admin/admin.js'
 export type { CompressionType } from './compression/index.js'
 // The instrumentation seam: events of records, batches, requests and connections (see docs/architecture.md).

@@ -402,7 +402,7 @@ export type LocalErrorRow = readonly [name: string, retriable: boolean, descript
 // Size errors have no local code: a record or batch that is too big is reported with the broker's
 // MESSAGE_TOO_LARGE (10) / RECORD_LIST_TOO_LARGE (18), as the Java client does (RecordTooLargeException),
 // so users see one name whether the client or the broker caught it.
-export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
+const LOCAL_ERROR_ROWS = [
   ['_MSG_TIMED_OUT', false, 'The record was not delivered within delivery.timeout.ms (message.timeout.ms).'],
   ['_QUEUE_FULL', true, 'The producer queue is full (buffer.memory or queue.buffering.max.messages).'],
   ['_TRANSPORT', true, 'A broker connection failed or was closed.'],
@@ -429,7 +429,18 @@ export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
     false,
     'Application code called by the client (a delivery or partitioner callback) threw.',
   ],
-]
+] as const satisfies readonly LocalErrorRow[]
+
+export const LOCAL_ERRORS: readonly LocalErrorRow[] = LOCAL_ERROR_ROWS
+
+/** The name of a local error (`_QUEUE_FULL`, ...), as a type. */
+export type LocalErrorName = (typeof LOCAL_ERROR_ROWS)[number][0]
+
+/**
+ * Every code a {@link KafkaError} can carry: a broker error name or a local `_` one. Comparing
+ * `err.code` with a string that is neither (`'_QUEUE_FULLL'`) does not compile.
+ */
+export type KafkaErrorCode = BrokerErrorName | LocalErrorName
 
 /**
  * Errors that end a producer wherever they come from (KafkaError.fatal defaults to true):
@@ -437,11 +448,13 @@ export const LOCAL_ERRORS: readonly LocalErrorRow[] = [
  * lost the right to its transactional id. Other errors become fatal only in context (e.g.
  * CLUSTER_AUTHORIZATION_FAILED on InitProducerId), decided by the producer.
  */
-export const FATAL_ERRORS: ReadonlySet<string> = new Set([
+export const FATAL_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaErrorCode>([
   '_FATAL',
   'PRODUCER_FENCED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
 ])
 
 /** Errors that leave the current transaction to be aborted, not the producer (KIP-890). */
-export const ABORTABLE_ERRORS: ReadonlySet<string> = new Set(['TRANSACTION_ABORTABLE'])
+export const ABORTABLE_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaErrorCode>([
+  'TRANSACTION_ABORTABLE',
+])

@@ -1,10 +1,16 @@
 // The error model shared by every layer: one class, one table (error-table.ts) deciding the flags.
-import { ABORTABLE_ERRORS, BROKER_ERRORS, FATAL_ERRORS, LOCAL_ERRORS } from './error-table.js'
+import {
+  ABORTABLE_ERRORS,
+  BROKER_ERRORS,
+  FATAL_ERRORS,
+  LOCAL_ERRORS,
+  type KafkaErrorCode,
+} from './error-table.js'
 
 export interface ErrorInfo {
   /** Protocol error number; absent for local (`_`-prefixed) errors. */
   readonly kafkaCode?: number
-  readonly name: string
+  readonly name: KafkaErrorCode
   readonly retriable: boolean
   readonly description: string
 }
@@ -20,11 +26,13 @@ export interface KafkaErrorOptions {
 const byName = new Map<string, ErrorInfo>()
 const byCode = new Map<number, ErrorInfo>()
 for (const [kafkaCode, name, retriable, description] of BROKER_ERRORS) {
-  const info: ErrorInfo = { kafkaCode, name, retriable, description }
+  // The rows are typed by their `as const` tables (error-table.ts); the loop only widens them.
+  const info: ErrorInfo = { kafkaCode, name: name as KafkaErrorCode, retriable, description }
   byName.set(name, info)
   byCode.set(kafkaCode, info)
 }
-for (const [name, retriable, description] of LOCAL_ERRORS) byName.set(name, { name, retriable, description })
+for (const [name, retriable, description] of LOCAL_ERRORS)
+  byName.set(name, { name: name as KafkaErrorCode, retriable, description })
 
 /** Looks an error up by protocol number or by name (broker name or local `_NAME`). */
 export function errorInfo(codeOrName: number | string): ErrorInfo | undefined {
@@ -37,8 +45,11 @@ export function allErrorInfos(): ErrorInfo[] {
 }
 
 export class KafkaError extends Error {
-  /** Kafka error name such as 'NOT_LEADER_OR_FOLLOWER', or a local one starting with '_'. */
-  readonly code: string
+  /**
+   * Kafka error name such as 'NOT_LEADER_OR_FOLLOWER', or a local one starting with '_': one of the
+   * table's names ({@link KafkaErrorCode}), so a misspelled comparison does not compile.
+   */
+  readonly code: KafkaErrorCode
   readonly kafkaCode: number | undefined
   readonly retriable: boolean
   /** The producer cannot continue: by the table for a few codes (FATAL_ERRORS), else by the producer in context. */
@@ -46,7 +57,7 @@ export class KafkaError extends Error {
   /** The current transaction must be aborted before the producer can continue (KIP-98, KIP-890). */
   readonly txnRequiresAbort: boolean
 
-  constructor(code: string, message?: string, options?: KafkaErrorOptions) {
+  constructor(code: KafkaErrorCode, message?: string, options?: KafkaErrorOptions) {
     const info = byName.get(code)
     super(
       message ?? info?.description ?? code,
@@ -66,7 +77,7 @@ export class KafkaError extends Error {
    * its cause, and `message` (by default `String(err)`). `code` is the local error that says where the
    * failure came from: `_APPLICATION` for user code, `_TRANSPORT` for the network, ...
    */
-  static wrap(err: unknown, code = '_APPLICATION', message?: string): KafkaError {
+  static wrap(err: unknown, code: KafkaErrorCode = '_APPLICATION', message?: string): KafkaError {
     if (err instanceof KafkaError) return err
     return new KafkaError(code, message ?? String(err), { cause: err })
   }
