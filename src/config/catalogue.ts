@@ -12,21 +12,11 @@ import { PARTITIONER_NAMES } from './partitioner-setting.js'
  * idempotence on since Kafka 3.0, KIP-679), and `defaultNote` says what librdkafka would use.
  */
 
-/** Minimal shape of a delivery report as the producer reports it (see src/producer/record.ts). */
-export interface DeliveryReportInfo {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: number
-  readonly timestamp: number
-}
-
 /**
- * `dr_msg_cb` / `dr_cb` / `on_delivery`: called once per record with its outcome. Declared with method
- * syntax so that a callback typed with the producer's fuller report type is accepted too.
+ * `dr_msg_cb` / `dr_cb` / `on_delivery`: called once per record with its outcome, the same
+ * {@link DeliveryReport} (key, value and headers included) as produce()'s own callback.
  */
-export type DeliveryReportCallback = {
-  bivarianceHack(err: KafkaError | null, report: DeliveryReportInfo): void
-}['bivarianceHack']
+export type { DeliveryCallback, DeliveryReport } from './delivery-report.js'
 
 /** `error_cb`: errors that concern the client rather than one record (all brokers down, fatal errors). */
 export type ErrorCallback = (err: KafkaError) => void
@@ -821,7 +811,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
       { name: 'on_delivery', origin: 'python' },
     ],
     type: 'function',
-    tsType: 'DeliveryReportCallback',
+    tsType: 'DeliveryCallback',
     default: null,
     doc:
       'Delivery report callback (err, report) for the records that have no callback of their own: ' +

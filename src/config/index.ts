@@ -8,8 +8,8 @@ export {
   type ConfigEntry,
   type ConfigGroup,
   type ConfigType,
-  type DeliveryReportCallback,
-  type DeliveryReportInfo,
+  type DeliveryCallback,
+  type DeliveryReport,
   type ErrorCallback,
   type StatsCallback,
 } from './catalogue.js'

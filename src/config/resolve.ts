@@ -2,7 +2,7 @@ import type { CompressionType } from '../compression/index.js'
 import {
   CATALOGUE,
   KEY_INDEX,
-  type DeliveryReportCallback,
+  type DeliveryCallback,
   type ErrorCallback,
   type StatsCallback,
 } from './catalogue.js'
@@ -56,7 +56,7 @@ export interface ResolvedProducerConfig {
   readonly statisticsIntervalMs: number
   readonly statsCb: StatsCallback | null
   readonly partitioner: PartitionerSetting
-  readonly deliveryReportCb: DeliveryReportCallback | null
+  readonly deliveryReportCb: DeliveryCallback | null
   readonly errorCb: ErrorCallback | null
   readonly debug: readonly string[]
   readonly securityProtocol: SecurityProtocol

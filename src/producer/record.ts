@@ -1,5 +1,3 @@
-import type { KafkaError } from '../errors/index.js'
-
 /** Keys, values and header values: strings are encoded as UTF-8. */
 export type RecordData = string | Buffer | Uint8Array
 
@@ -24,27 +22,5 @@ export interface ProducerRecord {
   partition?: number
 }
 
-export interface DeliveryReport {
-  topic: string
-  /** -1 when the record failed before a partition was chosen. */
-  partition: number
-  /**
-   * Offset of the record in its partition; -1 with acks=0, when delivery failed, or when the
-   * broker acknowledged the batch as a duplicate of one it already had (it does not say where).
-   */
-  offset: number
-  /** The record's timestamp (the broker's log-append time on topics configured for it). */
-  timestamp: number
-  /**
-   * The key and value as sent (strings UTF-8 encoded). For a batched record these are views of
-   * the batch's bytes, not the Buffers you passed: equal content, and copy them (Buffer.from) if
-   * you keep many reports around, so that the batch's memory can be freed.
-   */
-  key: Buffer | null
-  value: Buffer | null
-  /** In wire order; repeated keys are kept. */
-  headers: ReadonlyArray<readonly [string, Buffer | null]>
-}
-
-/** Called exactly once per accepted record: `err` is null on success. */
-export type DeliveryCallback = (err: KafkaError | null, report: DeliveryReport) => void
+// The report and the callback are config/'s (a configuration holds a delivery callback too).
+export type { DeliveryCallback, DeliveryReport } from '../config/index.js'

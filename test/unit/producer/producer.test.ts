@@ -134,6 +134,24 @@ describe('Producer (against the fake broker)', () => {
     await closeIdle(producer, pump)
   })
 
+  it('dr_msg_cb gets the same report as produce()’s callback, key, value and headers included', async () => {
+    const reports: DeliveryReport[] = []
+    // Not annotated: the parameters take their types from ProducerConfig['dr_msg_cb'].
+    const { producer, pump } = setup({
+      dr_msg_cb: (err, report) => {
+        if (err === null) reports.push(report)
+      },
+    })
+    producer.produce({ topic: 't', key: 'k', value: 'v', headers: { h: 'x' } })
+    await pump()
+    assert.equal(reports.length, 1)
+    assert.deepEqual(
+      [reports[0]!.key, reports[0]!.value, reports[0]!.headers],
+      [Buffer.from('k'), Buffer.from('v'), [['h', Buffer.from('x')]]],
+    )
+    await closeIdle(producer, pump)
+  })
+
   it('reports the broker log-append time when the topic uses it', async () => {
     const { cluster, producer, d, pump } = setup()
     cluster.produceHandler = () => ({ partitions: () => ({ logAppendTimeMs: 1_600_000_000_000 }) })
