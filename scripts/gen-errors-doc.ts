@@ -148,10 +148,13 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     todo: 'Reserved for a future purge(): the record was removed before it was sent and was not written.',
   },
   _APPLICATION: {
-    where: 'error_cb',
+    where:
+      'error_cb (a delivery callback); for a partitioner function, thrown by produce()/send() when the topic ' +
+      'metadata is known, otherwise in the delivery report',
     todo:
-      'A delivery callback threw. The producer carries on and the exception is passed to error_cb as `cause`; ' +
-      'without an error_cb it is lost, so catch inside your callbacks.',
+      'A delivery callback threw: the producer carries on and the exception is passed to error_cb as `cause`; ' +
+      'without an error_cb it is lost, so catch inside your callbacks. A partitioner function threw: only that ' +
+      'record fails, with the exception as `cause`. Fix the function.',
   },
 }
 

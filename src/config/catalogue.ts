@@ -515,7 +515,8 @@ export const CATALOGUE: readonly ConfigEntry[] = [
       'CRC-32 of the key; fnv1a: absolute value of the signed 32-bit FNV-1a hash (as Sarama). The _random ' +
       'variants make null keys sticky (consistent_random empty keys too); murmur2, consistent and fnv1a hash ' +
       'a null key as an empty one. A function (key, partitionCount, availablePartitions) => partition gives ' +
-      'full control; an invalid result fails that record with _UNKNOWN_PARTITION.',
+      'full control; an invalid result fails that record with _UNKNOWN_PARTITION, and an exception it throws ' +
+      'fails that record with _APPLICATION (the exception as cause).',
     implemented: true,
   },
   // ---------------------------------------------------------------- Metadata

@@ -325,7 +325,8 @@ export interface ProducerConfig {
    * fnv1a: absolute value of the signed 32-bit FNV-1a hash (as Sarama). The _random variants make null keys
    * sticky (consistent_random empty keys too); murmur2, consistent and fnv1a hash a null key as an empty
    * one. A function (key, partitionCount, availablePartitions) => partition gives full control; an invalid
-   * result fails that record with _UNKNOWN_PARTITION.
+   * result fails that record with _UNKNOWN_PARTITION, and an exception it throws fails that record with
+   * _APPLICATION (the exception as cause).
    *
    * Default: `murmur2_random` (Java-compatible; librdkafka's default is consistent_random).
    */

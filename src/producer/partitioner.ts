@@ -124,7 +124,9 @@ export function fnv1aPartitionHash(key: Uint8Array): number {
 }
 
 /**
- * Builds the partitioner for a `partitioner` setting. Keyed hashing always spans all partitions, never
+ * Builds the partitioner for a `partitioner` setting. A user function that throws makes `partition()`
+ * throw `KafkaError('_APPLICATION')` with the original as `cause` (a KafkaError it throws passes as
+ * it is, as {@link KafkaError.wrap} does). Keyed hashing always spans all partitions, never
  * only the available ones, so that a key's partition does not move when a leader is briefly missing
  * (Java's BuiltInPartitioner and librdkafka agree on this).
  */
@@ -132,7 +134,19 @@ export function createPartitioner(setting: PartitionerSetting, opts: Partitioner
   if (typeof setting === 'function') {
     const fn = setting
     return {
-      partition: (_topic, key, _bytes, partitionCount, available) => fn(key, partitionCount, available),
+      partition: (topic, key, _bytes, partitionCount, available) => {
+        try {
+          return fn(key, partitionCount, available)
+        } catch (err) {
+          // Application code: whatever it threw reaches the caller (produce() throws it, send()
+          // rejects with it, a record that waited for metadata reports it) as a KafkaError.
+          throw KafkaError.wrap(
+            err,
+            '_APPLICATION',
+            `the partitioner function threw for topic '${topic}': ${String(err)}`,
+          )
+        }
+      },
     }
   }
   const sticky = new StickySelector(opts.batchSize, opts.random)

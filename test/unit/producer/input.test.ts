@@ -4,7 +4,7 @@ import { ConfigError } from '../../../src/config/errors.js'
 import type { ProducerConfig } from '../../../src/config/index.js'
 import { Producer } from '../../../src/producer/producer.js'
 import type { ProducerRecord } from '../../../src/producer/record.js'
-import { KafkaError } from '../../../src/errors/index.js'
+import { KafkaError, type KafkaErrorCode } from '../../../src/errors/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { seededRandom } from '../../../src/util/random.js'
 import { FakeCluster, settle } from '../../helpers/fake-broker.js'
@@ -25,7 +25,12 @@ function make(config: Record<string, unknown> = {}): {
 }
 
 /** Asserts that `record` is refused with `code` by produce() and send(), and that nothing was enqueued. */
-async function refused(producer: Producer, record: unknown, code: string, message?: RegExp): Promise<void> {
+async function refused(
+  producer: Producer,
+  record: unknown,
+  code: KafkaErrorCode,
+  message?: RegExp,
+): Promise<void> {
   let called = 0
   const before = producer.pending
   assert.throws(
@@ -193,6 +198,49 @@ describe('Producer input validation', () => {
     await refused(producer, { topic: 't', value: 'v', partition: 2 }, '_UNKNOWN_PARTITION')
     assert.equal(producer.pending, 1)
     await closeNow(producer, clock)
+  })
+
+  it('a partitioner function that throws fails the record with _APPLICATION, the exception as cause', async () => {
+    const boom = new Error('no region for this key')
+    const reports: (KafkaError | null)[] = []
+    const { producer, clock } = make({
+      'linger.ms': 1000,
+      partitioner: (key: Buffer | null) => {
+        if (key?.toString() === 'bad') throw boom
+        return 0
+      },
+    })
+    const isApplication = (e: unknown): boolean => {
+      assert.ok(e instanceof KafkaError, `a KafkaError, got ${String(e)}`)
+      assert.equal(e.code, '_APPLICATION')
+      assert.equal(e.cause, boom)
+      assert.match(e.message, /partitioner function threw for topic 't': Error: no region for this key/)
+      return true
+    }
+    try {
+      // Metadata not known yet: the records are accepted, wait, and the partitioner runs when it arrives.
+      producer.produce({ topic: 't', key: 'bad', value: 'v' }, (err) => reports.push(err))
+      const sent = assert.rejects(producer.send({ topic: 't', key: 'bad', value: 'v' }), isApplication)
+      producer.produce({ topic: 't', key: 'good', value: 'v' })
+      assert.equal(producer.pending, 3)
+      for (let i = 0; i < 4; i++) {
+        clock.advance(0)
+        await settle(10)
+      }
+      assert.equal(reports.length, 1)
+      isApplication(reports[0])
+      await sent
+      assert.equal(producer.pending, 1, 'only the good record is left, batched')
+      // Metadata known: produce() throws and send() rejects at the call; nothing is enqueued.
+      assert.throws(() => producer.produce({ topic: 't', key: 'bad', value: 'v' }), isApplication)
+      await assert.rejects(producer.send({ topic: 't', key: 'bad', value: 'v' }), isApplication)
+      assert.equal(producer.pending, 1)
+      producer.produce({ topic: 't', key: 'good', value: 'v' })
+      assert.equal(producer.pending, 2, 'the producer goes on')
+    } finally {
+      // Also when an assertion fails: an open producer with records would keep the test running.
+      await closeNow(producer, clock)
+    }
   })
 
   it('produce after close throws _STATE', async () => {

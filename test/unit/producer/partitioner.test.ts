@@ -184,6 +184,36 @@ describe('user partitioner function', () => {
     ])
   })
 
+  it('an exception becomes KafkaError _APPLICATION with the exception as cause; a KafkaError passes as is', () => {
+    const boom = new TypeError('boom')
+    const p = createPartitioner(
+      () => {
+        throw boom
+      },
+      { batchSize: 100, random: scripted(0) },
+    )
+    assert.throws(
+      () => p.partition('orders', null, 1, 3, []),
+      (err: unknown) =>
+        err instanceof KafkaError &&
+        err.code === '_APPLICATION' &&
+        !err.retriable &&
+        err.cause === boom &&
+        err.message === "the partitioner function threw for topic 'orders': TypeError: boom",
+    )
+    const own = new KafkaError('_UNKNOWN_PARTITION', 'no partition for this key')
+    const q = createPartitioner(
+      () => {
+        throw own
+      },
+      { batchSize: 100, random: scripted(0) },
+    )
+    assert.throws(
+      () => q.partition('orders', null, 1, 3, []),
+      (err: unknown) => err === own,
+    )
+  })
+
   it('an invalid result is returned as is, for checkPartition to reject', () => {
     const p = createPartitioner(() => 7, { batchSize: 100, random: scripted(0) })
     const partition = p.partition('t', null, 1, 3, [])
