@@ -34,8 +34,11 @@ const sent = Array.from({ length: 200 }, (_, i) => ({
 }))
 const results = await Promise.allSettled(sent.map((r) => producer.send({ topic, ...r })))
 
-const id = producer.idempotence?.producerId
-console.log(id ? `producer id ${id.producerId}, epoch ${id.epoch}` : 'idempotence is off')
+console.log(
+  producer.producerId !== null
+    ? `producer id ${producer.producerId}, epoch ${producer.producerEpoch}`
+    : 'idempotence is off',
+)
 
 let failed = 0
 let fatal: KafkaError | null = null

@@ -47,8 +47,12 @@ export class Producer {
   private readonly partitioner: Partitioner
   /** Set when the idempotent producer hit an error it cannot recover from. */
   private fatalError: KafkaError | null = null
-  /** Producer id, epoch and sequences when enable.idempotence is on (null otherwise). */
-  readonly idempotence: IdempotenceState | null
+  /**
+   * Producer id, epoch and sequences when enable.idempotence is on (null otherwise). Private: its
+   * methods change the producer's state; users read producerId/producerEpoch, tests use
+   * test/helpers/internals.ts.
+   */
+  private readonly idempotence: IdempotenceState | null
   private readonly waiting: MetadataWaitQueue
   private readonly reports: DeliveryReporter
   /**
@@ -275,6 +279,19 @@ export class Producer {
   /** The fatal error that stopped this producer, if any. */
   get fatal(): KafkaError | null {
     return this.fatalError
+  }
+
+  /**
+   * The producer id the cluster gave this idempotent producer (InitProducerId, KIP-98); null without
+   * idempotence and until the first one arrives. Read-only: a new id comes only from the cluster.
+   */
+  get producerId(): bigint | null {
+    return this.idempotence?.producerId?.producerId ?? null
+  }
+
+  /** The epoch of {@link producerId} (bumped after a broken sequence, KIP-360), or null when it is. */
+  get producerEpoch(): number | null {
+    return this.idempotence?.producerId?.epoch ?? null
   }
 
   /** The bytes a record may take in its batch; rejects what could never fit in a request. */

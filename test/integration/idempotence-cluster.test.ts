@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Admin, KafkaError, Producer, murmur2, toPositive } from '../../src/index.js'
+import { idempotenceOf } from '../helpers/internals.js'
 import { withPrivateKafka, type KafkaCluster } from '../helpers/kafka.js'
 import { uniqueTopic } from '../helpers/topics.js'
 
@@ -110,7 +111,7 @@ async function runWithLeaderKills(cluster: KafkaCluster, idempotent: boolean): P
   }
   await chaos
   const remaining = await producer.flush(180_000)
-  const bumps = producer.idempotence?.bumps ?? 0
+  const bumps = idempotenceOf(producer)?.bumps ?? 0
   await producer.close()
   const seconds = (Date.now() - started) / 1000
   assert.equal(remaining, 0, 'every record has its outcome')

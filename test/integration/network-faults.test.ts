@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type KafkaError } from '../../src/index.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
+import { idempotenceOf } from '../helpers/internals.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
@@ -145,7 +146,7 @@ test('20,000 concurrent send() promises to 3 partitions: all resolve, distinct o
   const reports = await Promise.all(
     Array.from({ length: n }, (_, i) => producer.send({ topic, partition: i % 3, value: String(i) })),
   )
-  const bumps = producer.idempotence?.bumps
+  const bumps = idempotenceOf(producer)?.bumps
   await producer.close()
   assert.equal(reports.length, n)
   assert.equal(bumps, 0, 'no sequence trouble: the epoch was never bumped')

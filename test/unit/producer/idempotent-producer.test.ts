@@ -15,6 +15,7 @@ import type {
   ReceivedRequest,
 } from '../../helpers/fake-broker.js'
 import { Deliveries } from '../../helpers/deliveries.js'
+import { idempotenceOf } from '../../helpers/internals.js'
 import {
   closeFakeProducers,
   closeIdle,
@@ -152,7 +153,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       { 'batch.num.messages': 2 },
       { topics: { t: { partitions: 2 } } },
     )
-    assert.ok(producer.idempotence, 'enable.idempotence defaults to true with acks=all')
+    assert.ok(idempotenceOf(producer), 'enable.idempotence defaults to true with acks=all')
     for (let i = 0; i < 5; i++) producer.produce({ topic: 't', partition: 0, value: `a${i}` }, d.cb(`a${i}`))
     for (let i = 0; i < 3; i++) producer.produce({ topic: 't', partition: 1, value: `b${i}` }, d.cb(`b${i}`))
     await pump()
@@ -165,7 +166,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     assert.equal(body.producerEpoch, -1)
     const firstProduce = cluster.requests.findIndex((r) => r.apiName === 'Produce')
     assert.ok(cluster.requests.indexOf(inits[0]!) < firstProduce, 'no Produce before the producer id')
-    assert.deepEqual(producer.idempotence.producerId, { producerId: 1000n, epoch: 0 })
+    assert.deepEqual([producer.producerId, producer.producerEpoch], [1000n, 0])
 
     assert.deepEqual(stamps(cluster.produceCalls, 0), [
       [1000n, 0, 0, ['a0', 'a1']],
@@ -222,7 +223,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       assert.ok(first!.partitions[0]!.raw.equals(retry!.partitions[0]!.raw), 'the retry is byte-identical')
       assert.deepEqual([d.one('y0').err, d.one('y1').err, d.one('y0').report.offset], [null, null, 2])
       assert.deepEqual(values(cluster), ['x0', 'x1', 'y0', 'y1'])
-      assert.equal(producer.idempotence!.bumps, 0)
+      assert.equal(idempotenceOf(producer)!.bumps, 0)
       d.assertAllOnce()
       await closeIdle(producer, pump)
     })
@@ -247,7 +248,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     await pump()
     assert.deepEqual(stamps(cluster.produceCalls).at(-1), [1000n, 0, 2, ['c']])
     assert.equal(d.one('c').err, null)
-    assert.equal(producer.idempotence!.bumps, 0)
+    assert.equal(idempotenceOf(producer)!.bumps, 0)
     assert.deepEqual(errors, [])
     await closeIdle(producer, pump)
   })
@@ -317,8 +318,8 @@ describe('idempotent Producer (against the fake broker)', () => {
       ids.map((id) => [d.one(id).err, d.one(id).report.offset]),
       ids.map((_, i) => [null, i + 1]),
     )
-    assert.equal(producer.idempotence!.bumps, 0)
-    assert.deepEqual(producer.idempotence!.producerId, { producerId: 1000n, epoch: 0 })
+    assert.equal(idempotenceOf(producer)!.bumps, 0)
+    assert.deepEqual([producer.producerId, producer.producerEpoch], [1000n, 0])
     assert.deepEqual(errors, [])
     d.assertAllOnce()
     await closeIdle(producer, pump)
@@ -343,8 +344,8 @@ describe('idempotent Producer (against the fake broker)', () => {
         [1000n, 0, 2, ['b']],
         [1000n, 1, 0, ['b']],
       ])
-      assert.equal(producer.idempotence!.bumps, 1)
-      assert.deepEqual(producer.idempotence!.producerId, { producerId: 1000n, epoch: 1 })
+      assert.equal(idempotenceOf(producer)!.bumps, 1)
+      assert.deepEqual([producer.producerId, producer.producerEpoch], [1000n, 1])
       assert.equal(initRequests(cluster).length, 1, 'a bump is local: no new InitProducerId')
       const { err, report } = d.one('b')
       assert.equal(err, null)
@@ -373,7 +374,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     await pump()
     await pump(1_000)
     assert.equal(cluster.produceCalls.length, 3, 'no bump nor resend while c is in flight')
-    assert.equal(producer.idempotence!.bumps, 0)
+    assert.equal(idempotenceOf(producer)!.bumps, 0)
     cluster.produceCalls[2]!.release({ errorCode: OUT_OF_ORDER_SEQUENCE_NUMBER })
     cluster.produceHandler = () => 'ok'
     for (let i = 0; i < 5; i++) await pump(300)
@@ -385,7 +386,7 @@ describe('idempotent Producer (against the fake broker)', () => {
       [1000n, 1, 1, ['b']],
       [1000n, 1, 2, ['c']],
     ])
-    assert.equal(producer.idempotence!.bumps, 1)
+    assert.equal(idempotenceOf(producer)!.bumps, 1)
     assert.deepEqual(values(cluster), ['a', 'b', 'c'])
     assert.deepEqual(d.order, ['a', 'b', 'c'])
     for (const id of ['a', 'b', 'c']) assert.equal(d.one(id).err, null)
@@ -424,7 +425,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     await pump()
     await pump(100)
     assert.deepEqual(stamps(cluster.produceCalls).slice(2), [[1000n, 1, 0, ['b']]])
-    assert.equal(producer.idempotence!.bumps, 1)
+    assert.equal(idempotenceOf(producer)!.bumps, 1)
     assert.equal(d.one('b').err, null)
     assert.equal(d.one('a').err!.code, '_MSG_TIMED_OUT', 'still one callback for a')
     await pump(10_000)
@@ -448,7 +449,7 @@ describe('idempotent Producer (against the fake broker)', () => {
     // The broker never wrote sequence 1: sending c as sequence 2 of epoch 0 could never succeed.
     assert.equal(d.one('c').err, null, `c: ${d.calls.get('c')?.[0]?.err?.message ?? 'no report yet'}`)
     assert.deepEqual(stamps(cluster.produceCalls).at(-1), [1000n, 1, 0, ['c']])
-    assert.equal(producer.idempotence!.bumps, 1)
+    assert.equal(idempotenceOf(producer)!.bumps, 1)
     assert.deepEqual(values(cluster), ['a', 'c'])
     d.assertAllOnce()
     await closeIdle(producer, pump)
@@ -490,8 +491,8 @@ describe('idempotent Producer (against the fake broker)', () => {
       [500n, 32767, 0, ['a']],
       [501n, 0, 0, ['a']],
     ])
-    assert.deepEqual(producer.idempotence!.producerId, { producerId: 501n, epoch: 0 })
-    assert.equal(producer.idempotence!.bumps, 1)
+    assert.deepEqual([producer.producerId, producer.producerEpoch], [501n, 0])
+    assert.equal(idempotenceOf(producer)!.bumps, 1)
     assert.equal(d.one('a').err, null)
     await closeIdle(producer, pump)
   })
