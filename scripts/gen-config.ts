@@ -190,6 +190,12 @@ export function renderConfigDocs(): string {
     'TLS and SASL are not implemented, so a `security.protocol` other than `plaintext` throws `ConfigError`',
     'rather than connect unencrypted (the `ssl.*` and `sasl.*` keys alone are accepted and have no effect).',
     '',
+    'Secrets are never shown: error messages and the resolved configuration (`producer.config`, also',
+    'through JSON.stringify or util.inspect) say `[redacted]` instead of the value of',
+    `${CATALOGUE.filter((e) => e.sensitive)
+      .map((e) => `\`${e.name}\``)
+      .join(', ')}.`,
+    '',
   ]
   for (const group of CONFIG_GROUPS) {
     out.push(`## ${group}`, '')

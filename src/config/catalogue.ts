@@ -84,7 +84,10 @@ export interface ConfigEntry {
   readonly caseInsensitive?: boolean
   /** TypeScript type for `function` entries (a name exported from this module). */
   readonly tsType?: string
-  /** Secrets are never echoed back in error messages. */
+  /**
+   * A secret: never echoed back in error messages, and `'[redacted]'` in the resolved configuration
+   * (`producer.config`); the code that needs the value reads it with `secretValue()` (resolve.ts).
+   */
   readonly sensitive?: boolean
   readonly required?: boolean
   readonly doc: string

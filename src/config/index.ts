@@ -26,9 +26,12 @@ export { editDistance, suggestKey } from './parse-values.js'
 export {
   checkIdempotenceRules,
   resolveProducerConfig,
+  secretValue,
   type GivenKeys,
   type MutableResolvedProducerConfig,
+  type Redacted,
   type ResolvedProducerConfig,
   type SaslMechanism,
+  type SecretProp,
   type SecurityProtocol,
 } from './resolve.js'

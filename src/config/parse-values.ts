@@ -8,8 +8,11 @@ import { ConfigError } from './errors.js'
  * relate several keys are resolve.ts's.
  */
 
+/** What a secret setting shows instead of its value, in error messages and in the resolved configuration. */
+export const REDACTED = '[redacted]'
+
 export function show(entry: ConfigEntry, value: unknown): string {
-  if (entry.sensitive) return '[redacted]'
+  if (entry.sensitive) return REDACTED
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'string') return `'${value}'`
   if (typeof value === 'bigint') return `${value}n`

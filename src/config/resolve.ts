@@ -7,16 +7,30 @@ import {
   type StatsCallback,
 } from './catalogue.js'
 import { ConfigError } from './errors.js'
-import { parseBootstrap, parseValue, sameValue, show, suggestKey } from './parse-values.js'
+import { REDACTED, parseBootstrap, parseValue, sameValue, show, suggestKey } from './parse-values.js'
 import type { PartitionerSetting } from './partitioner-setting.js'
 import type { ProducerConfig } from './producer-config.js'
 
 export type SecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl'
 export type SaslMechanism = 'GSSAPI' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER'
 
+/** The value a secret's property of {@link ResolvedProducerConfig} holds when the secret is set. */
+export type Redacted = typeof REDACTED
+
+/**
+ * The properties of {@link ResolvedProducerConfig} that hold secrets: the catalogue's `sensitive` keys
+ * (ssl.key.pem, ssl.key.password, ssl.keystore.password, sasl.password, sasl.oauthbearer.config).
+ * test/unit/config/secrets.test.ts checks that this list and the catalogue agree.
+ */
+export type SecretProp =
+  'sslKeyPem' | 'sslKeyPassword' | 'sslKeystorePassword' | 'saslPassword' | 'saslOauthbearerConfig'
+
 /**
  * The validated, normalised configuration the rest of the producer reads. Units are canonical (bytes,
- * milliseconds) whatever spelling the user chose; unset optional values are `null`.
+ * milliseconds) whatever spelling the user chose; unset optional values are `null`. Secrets (the
+ * {@link SecretProp} properties) read `'[redacted]'`, so that neither `producer.config`, nor
+ * JSON.stringify or util.inspect of it, nor a log line built from it shows them; the code that needs a
+ * secret reads it with {@link secretValue}.
  */
 export interface ResolvedProducerConfig {
   readonly bootstrapServers: readonly string[]
@@ -65,17 +79,22 @@ export interface ResolvedProducerConfig {
   readonly sslCertificateLocation: string | null
   readonly sslCertificatePem: string | null
   readonly sslKeyLocation: string | null
-  readonly sslKeyPem: string | null
-  readonly sslKeyPassword: string | null
+  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  readonly sslKeyPem: Redacted | null
+  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  readonly sslKeyPassword: Redacted | null
   readonly sslKeystoreLocation: string | null
-  readonly sslKeystorePassword: string | null
+  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  readonly sslKeystorePassword: Redacted | null
   readonly sslCipherSuites: string | null
   readonly enableSslCertificateVerification: boolean
   readonly sslEndpointIdentificationAlgorithm: 'https' | 'none'
   readonly saslMechanism: SaslMechanism
   readonly saslUsername: string | null
-  readonly saslPassword: string | null
-  readonly saslOauthbearerConfig: string | null
+  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  readonly saslPassword: Redacted | null
+  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  readonly saslOauthbearerConfig: Redacted | null
   readonly saslKerberosServiceName: string
   readonly saslKerberosPrincipal: string | null
   readonly saslKerberosKeytab: string | null
@@ -258,7 +277,34 @@ export function resolveProducerConfig(
   }
   resolved.notImplemented = notImplemented
 
-  return Object.freeze(resolved)
+  const hidden = new Map<SecretProp, string>()
+  for (const entry of CATALOGUE) {
+    if (!entry.sensitive) continue
+    const prop = entry.prop as SecretProp
+    const value = resolved[prop] as string | null
+    if (value === null) continue
+    hidden.set(prop, value)
+    resolved[prop] = REDACTED
+  }
+  const frozen = Object.freeze(resolved)
+  secrets.set(frozen, hidden)
+  return frozen
+}
+
+/**
+ * The secrets of each resolved configuration, out of its properties: a WeakMap is not reachable from
+ * the object, so no JSON.stringify, util.inspect (even with showHidden) or spread can reveal them.
+ */
+const secrets = new WeakMap<ResolvedProducerConfig, ReadonlyMap<SecretProp, string>>()
+
+/**
+ * The value of a secret setting (sasl.password, ...) of a configuration made by
+ * {@link resolveProducerConfig}, or null when it is not set. Internal: for the code that needs it (SASL
+ * and TLS, once they exist); not exported from the package. A copy of the configuration (a spread) has
+ * no secrets.
+ */
+export function secretValue(config: ResolvedProducerConfig, prop: SecretProp): string | null {
+  return secrets.get(config)?.get(prop) ?? null
 }
 
 /** Canonical name → the spelling the user used and its parsed value. */
