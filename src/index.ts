@@ -1,5 +1,8 @@
 // Public exports only: everything a user imports comes from here.
-export { Producer, type ProducerDependencies } from './producer/producer.js'
+// Not ProducerDependencies: the constructor's second argument is a seam for tests (manual clock,
+// seeded randomness, in-memory or fault-injecting transports), free to change between releases;
+// tests import it from src/producer/producer.ts (docs/architecture.md, Rules).
+export { Producer } from './producer/producer.js'
 export type {
   DeliveryCallback,
   DeliveryReport,

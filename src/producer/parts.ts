@@ -18,7 +18,11 @@ import { Sender, type BatchDone } from './sender.js'
  * the options each part takes; nothing else.
  */
 
-/** Seams for deterministic tests and for transports such as a fault proxy; not needed in production. */
+/**
+ * Seams for deterministic tests and for transports such as a fault proxy; not needed in production.
+ * Internal: not exported from the package (src/index.ts), so it may change in any release; the
+ * Producer constructor still takes it as its optional second argument, for the tests.
+ */
 export interface ProducerDependencies {
   clock?: Clock
   random?: RandomSource
