@@ -35,3 +35,4 @@ export {
   type SecretProp,
   type SecurityProtocol,
 } from './resolve.js'
+export { NOT_IMPLEMENTED_WARNING_CODE, WARNING_TYPE, warnNotImplemented } from './warnings.js'

@@ -101,7 +101,8 @@ export interface ResolvedProducerConfig {
   /**
    * Keys the user set whose feature is not implemented yet (see each key's status in
    * docs/configuration.md), e.g. `transactional.id`, `stats_cb` or `sasl.username` (accepted, without effect).
-   * The producer decides whether to warn or to fail when the feature is used.
+   * The producer warns once per process and key (warnNotImplemented, warnings.ts), or fails where using
+   * the feature would mislead (transactional.id).
    */
   readonly notImplemented: readonly string[]
   /** Canonical names of the keys the user set (under any spelling). */

@@ -1,6 +1,11 @@
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
-import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../config/index.js'
+import {
+  resolveProducerConfig,
+  warnNotImplemented,
+  type ProducerConfig,
+  type ResolvedProducerConfig,
+} from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
 import { BATCH_HEADER_SIZE, RecordBatchBuilder } from '../protocol/index.js'
@@ -80,6 +85,7 @@ export class Producer {
           'to produce without transactions (see docs/configuration.md)',
       )
     }
+    warnNotImplemented(c)
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
     this.maxRecordBytes = c.messageMaxBytes

@@ -1,9 +1,9 @@
-// What a Producer shows of itself: its configuration without secrets, read-only views of its
-// internals.
+// What a Producer shows of itself: its configuration without secrets, and a warning for each key
+// that has no effect yet.
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { inspect } from 'node:util'
-import { secretValue } from '../../../src/config/index.js'
+import { NOT_IMPLEMENTED_WARNING_CODE, WARNING_TYPE, secretValue } from '../../../src/config/index.js'
 import { closeFakeProducers, closeIdle, eagerProducer } from '../../helpers/fake-producer.js'
 
 afterEach(closeFakeProducers)
@@ -40,5 +40,59 @@ describe('producer.config', () => {
     assert.equal(secretValue(producer.config, 'saslPassword'), 'hunter2')
     assert.equal(secretValue(producer.config, 'sslKeyPem'), SECRETS['ssl.key.pem'])
     await closeIdle(producer, pump)
+  })
+})
+
+describe('keys that have no effect yet', () => {
+  /** The warnings this package emits while `fn` runs (and the ticks after it). */
+  async function warningsDuring(fn: () => void): Promise<Error[]> {
+    const seen: Error[] = []
+    const listener = (w: Error): void => {
+      if (w.name === WARNING_TYPE) seen.push(w)
+    }
+    process.on('warning', listener)
+    try {
+      fn()
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', listener)
+    }
+    return seen
+  }
+
+  it('warn once per process and key through process.emitWarning, besides config.notImplemented', async () => {
+    const first = await warningsDuring(() => {
+      const { producer } = eagerProducer({ debug: 'broker,msg', 'statistics.interval.ms': 1000 })
+      assert.deepEqual(producer.config.notImplemented, ['debug', 'statistics.interval.ms'])
+    })
+    assert.deepEqual(
+      first.map((w) => [(w as Error & { code?: string }).code, w.message.split(':')[0]]),
+      [
+        [NOT_IMPLEMENTED_WARNING_CODE, "Config key 'debug' has no effect yet"],
+        [NOT_IMPLEMENTED_WARNING_CODE, "Config key 'statistics.interval.ms' has no effect yet"],
+      ],
+    )
+    assert.match(first[0]!.message, /debug logging is not emitted yet/)
+
+    // A second producer with the same keys says nothing more; a new key still warns.
+    const second = await warningsDuring(() => {
+      const { producer } = eagerProducer({
+        debug: 'broker',
+        'statistics.interval.ms': 5000,
+        stats_cb: () => {},
+      })
+      assert.deepEqual(producer.config.notImplemented, ['debug', 'statistics.interval.ms', 'stats_cb'])
+    })
+    assert.deepEqual(
+      second.map((w) => w.message.split(':')[0]),
+      ["Config key 'stats_cb' has no effect yet"],
+    )
+  })
+
+  it('implemented keys do not warn', async () => {
+    const none = await warningsDuring(() => {
+      eagerProducer({ 'linger.ms': 5, acks: 'all', dr_cb: () => {} })
+    })
+    assert.deepEqual(none, [])
   })
 })
