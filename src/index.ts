@@ -16,13 +16,22 @@ export {
   type PartitionerFunction,
   type PartitionerSetting,
 } from './producer/partitioner.js'
-export { KafkaError, errorInfo, type ErrorInfo, type KafkaErrorCode } from './errors/index.js'
+export {
+  KafkaError,
+  errorInfo,
+  type BrokerErrorName,
+  type ErrorInfo,
+  type KafkaErrorCode,
+  type LocalErrorName,
+} from './errors/index.js'
 export {
   ConfigError,
   presets,
   type PresetName,
   type ProducerConfig,
   type ResolvedProducerConfig,
+  type SaslMechanism,
+  type SecurityProtocol,
 } from './config/index.js'
 export { Admin, type AdminOptions, type NewTopic } from './admin/admin.js'
 export type { CompressionType } from './compression/index.js'

@@ -28,9 +28,9 @@ export type SecretProp =
 /**
  * The validated, normalised configuration the rest of the producer reads. Units are canonical (bytes,
  * milliseconds) whatever spelling the user chose; unset optional values are `null`. Secrets (the
- * {@link SecretProp} properties) read `'[redacted]'`, so that neither `producer.config`, nor
+ * `SecretProp` properties) read `'[redacted]'`, so that neither `producer.config`, nor
  * JSON.stringify or util.inspect of it, nor a log line built from it shows them; the code that needs a
- * secret reads it with {@link secretValue}.
+ * secret reads it with `secretValue()` (internal, not exported from the package).
  */
 export interface ResolvedProducerConfig {
   readonly bootstrapServers: readonly string[]
@@ -79,21 +79,21 @@ export interface ResolvedProducerConfig {
   readonly sslCertificateLocation: string | null
   readonly sslCertificatePem: string | null
   readonly sslKeyLocation: string | null
-  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  /** A secret: `'[redacted]'` when set, else null. */
   readonly sslKeyPem: Redacted | null
-  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  /** A secret: `'[redacted]'` when set, else null. */
   readonly sslKeyPassword: Redacted | null
   readonly sslKeystoreLocation: string | null
-  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  /** A secret: `'[redacted]'` when set, else null. */
   readonly sslKeystorePassword: Redacted | null
   readonly sslCipherSuites: string | null
   readonly enableSslCertificateVerification: boolean
   readonly sslEndpointIdentificationAlgorithm: 'https' | 'none'
   readonly saslMechanism: SaslMechanism
   readonly saslUsername: string | null
-  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  /** A secret: `'[redacted]'` when set, else null. */
   readonly saslPassword: Redacted | null
-  /** A secret: `'[redacted]'` when set (the value: {@link secretValue}), else null. */
+  /** A secret: `'[redacted]'` when set, else null. */
   readonly saslOauthbearerConfig: Redacted | null
   readonly saslKerberosServiceName: string
   readonly saslKerberosPrincipal: string | null
