@@ -847,8 +847,8 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     tsType: 'StatsCallback',
     default: null,
     doc:
-      'Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with per-partition ' +
-      'batchsize, ...) every statistics.interval.ms.',
+      'Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with their ' +
+      'batchsize window and partitions, ...) every statistics.interval.ms.',
     implemented: NOT_IMPL_STATS,
   },
   {

@@ -584,8 +584,8 @@ export interface ProducerConfig {
    */
   error_cb?: ErrorCallback
   /**
-   * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with per-partition
-   * batchsize, ...) every statistics.interval.ms.
+   * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with their batchsize
+   * window and partitions, ...) every statistics.interval.ms.
    * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
    * called; librdkafka-compatible statistics JSON and producer metrics are not implemented yet.
    */
