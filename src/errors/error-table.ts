@@ -392,7 +392,7 @@ const BROKER_ERROR_ROWS = [
 /** Every broker error, in ascending code order. */
 export const BROKER_ERRORS: readonly BrokerErrorRow[] = BROKER_ERROR_ROWS
 
-/** The name of a broker error, as a type: what {@link ErrorCode} accepts. */
+/** The name of a broker error, as a type (what the internal `ErrorCode` map accepts). */
 export type BrokerErrorName = (typeof BROKER_ERROR_ROWS)[number][1]
 
 /** [name, retriable, description]: errors raised by this client, never sent by a broker. */
