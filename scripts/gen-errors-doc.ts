@@ -61,14 +61,18 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'closed and tried again after the reconnect backoff. Check the credentials and the mechanism.',
   },
   _ALL_BROKERS_DOWN: {
-    where: 'error_cb',
+    where: 'error_cb; connect() and partitionsFor() reject with it',
     todo:
       'A metadata refresh reached no broker. Records keep waiting until delivery.timeout.ms. Check ' +
-      'bootstrap.servers and the network; log it and alert if it persists.',
+      'bootstrap.servers and the network; log it and alert if it persists. From connect() and partitionsFor(): ' +
+      "no broker answered within the call's timeout; `cause` is the last refresh's failure, if one ended.",
   },
   _TIMED_OUT: {
-    where: `${REPORT} (only when retries ran out); Admin calls`,
-    todo: `A request got no response within request.timeout.ms; the connection is closed. ${RETRIED}`,
+    where: `${REPORT} (only when retries ran out); Admin calls; connect() and partitionsFor()`,
+    todo:
+      `A request got no response within request.timeout.ms; the connection is closed. ${RETRIED} From ` +
+      'connect() and partitionsFor(): the cluster answered, but what the call waits for (a producer id, a ' +
+      "topic's metadata) did not come within its timeout; `cause` is the last error met, if any.",
   },
   _INVALID_ARG: {
     where: 'thrown by the constructor (ConfigError), produce() and send()',
@@ -79,7 +83,7 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'the producer refuses to start rather than connect unencrypted.',
   },
   _STATE: {
-    where: 'thrown by produce() and send()',
+    where: 'thrown by produce() and send(); connect() and partitionsFor() reject with it',
     todo:
       'The producer is closing or closed. Produce before close(), or create a new producer. (After a fatal error ' +
       'they throw that error instead.)',
@@ -88,10 +92,11 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     where: REPORT,
     todo:
       'close() gave up waiting (its timeout passed) with the record still undelivered. It may or may not have ' +
-      'been written (a request could be in flight). Route it to a dead-letter store, or give close() more time.',
+      'been written (a request could be in flight). Route it to a dead-letter store, or give close() more time. ' +
+      'connect() and partitionsFor() still waiting when close() is called reject with it too.',
   },
   _UNKNOWN_TOPIC: {
-    where: REPORT,
+    where: `${REPORT}; connect({ topics }) and partitionsFor() reject with it`,
     todo:
       'The topic was still missing after topic.metadata.propagation.max.ms: the broker does not create topics ' +
       '(auto.create.topics.enable=false, as on many production clusters) or the producer asked it not to ' +
@@ -155,6 +160,14 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'A delivery callback threw: the producer carries on and the exception is passed to error_cb as `cause`; ' +
       'without an error_cb it is lost, so catch inside your callbacks. A partitioner function threw: only that ' +
       'record fails, with the exception as `cause`. Fix the function.',
+  },
+  _ABORTED: {
+    where: 'send() rejects with it',
+    todo:
+      'The AbortSignal given to send() was aborted before the record was in a batch (while send() waited for ' +
+      "buffer space, or for its topic's metadata): the record was not written and will not be. `cause` is " +
+      "`signal.reason`. Once a record is in a batch, aborting changes nothing for it: send()'s promise settles " +
+      'with its delivery outcome. Expected after an abort; nothing to do.',
   },
 }
 

@@ -429,6 +429,7 @@ const LOCAL_ERROR_ROWS = [
     false,
     'Application code called by the client (a delivery or partitioner callback) threw.',
   ],
+  ['_ABORTED', false, 'The operation was cancelled through its AbortSignal.'],
 ] as const satisfies readonly LocalErrorRow[]
 
 export const LOCAL_ERRORS: readonly LocalErrorRow[] = LOCAL_ERROR_ROWS
