@@ -58,6 +58,7 @@ export class Metadata {
   private lastRefreshAttempt = 0
   private failedRefreshes = 0
   private hasRefreshed = false
+  private lastFailure: KafkaError | null = null
   private closed = false
   private readonly bootstrap: BrokerAddress[]
   private brokerCursor = 0
@@ -83,11 +84,35 @@ export class Metadata {
     return this.brokers.get(nodeId)
   }
 
+  /** Whether the cluster has answered a Metadata request yet (bootstrap is done). */
+  get refreshed(): boolean {
+    return this.hasRefreshed
+  }
+
+  /**
+   * Why the last refresh failed (`_ALL_BROKERS_DOWN`, with the last broker's error as `cause`), or
+   * null when the last refresh succeeded or none has ended yet.
+   */
+  get lastError(): KafkaError | null {
+    return this.lastFailure
+  }
+
   /** Adds a topic to the set we keep metadata for; an unknown one triggers a refresh now. */
   addTopic(name: string): void {
     if (this.interest.has(name)) return
     this.interest.add(name)
     if (!this.topics.has(name)) this.requestUpdate(true)
+  }
+
+  /**
+   * Stops keeping metadata for a topic the cluster has not given us (a caller that waited for it gave
+   * up): otherwise a missing topic is asked for again every retry.backoff.ms, for ever. Its last
+   * error is forgotten too, so a later wait for it hears a fresh answer.
+   */
+  removeTopic(name: string): void {
+    if (this.topics.has(name)) return
+    this.interest.delete(name)
+    this.topicErrors.delete(name)
   }
 
   /**
@@ -156,6 +181,7 @@ export class Metadata {
         this.apply(res)
         this.failedRefreshes = 0
         this.hasRefreshed = true
+        this.lastFailure = null
         this.scheduleAgeRefresh()
         this.opts.onUpdate()
         if (this.hasMissingTopics()) this.requestUpdate()
@@ -166,14 +192,13 @@ export class Metadata {
     }
     if (this.closed) return
     this.failedRefreshes++
-    this.opts.onError?.(
-      new KafkaError(
-        '_ALL_BROKERS_DOWN',
-        `metadata refresh reached no broker (${this.describeCandidates()})` +
-          (lastErr ? `: ${lastErr.message}` : ''),
-        { retriable: true },
-      ),
+    this.lastFailure = new KafkaError(
+      '_ALL_BROKERS_DOWN',
+      `metadata refresh reached no broker (${this.describeCandidates()})` +
+        (lastErr ? `: ${lastErr.message}` : ''),
+      { retriable: true, ...(lastErr ? { cause: lastErr } : {}) },
     )
+    this.opts.onError?.(this.lastFailure)
     this.opts.onUpdate()
     this.requestUpdate()
   }

@@ -44,6 +44,8 @@ export interface ProducerHooks {
   onFatal: (err: KafkaError) => void
   /** A batch has its outcome: its records get their reports. */
   onBatchDone: BatchDone
+  /** The idempotent producer's id changed state (got one, lost it, fatal). */
+  onProducerIdChange?: () => void
 }
 
 export function createPool(
@@ -114,7 +116,7 @@ export function createSender(
   parts: { accumulator: Accumulator; metadata: Metadata; pool: ConnectionPool },
   idempotence: IdempotenceState | null,
   events: Instrumentation,
-  hooks: Pick<ProducerHooks, 'onFatal' | 'onBatchDone'>,
+  hooks: Pick<ProducerHooks, 'onFatal' | 'onBatchDone' | 'onProducerIdChange'>,
 ): Sender {
   return new Sender(
     {
@@ -132,6 +134,7 @@ export function createSender(
       transactionTimeoutMs: c.transactionTimeoutMs,
       onFatal: hooks.onFatal,
       instrumentation: events,
+      onProducerIdChange: hooks.onProducerIdChange,
     },
     parts.accumulator,
     parts.metadata,

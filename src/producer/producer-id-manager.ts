@@ -61,6 +61,8 @@ export interface ProducerIdManagerDeps {
   onFatal: (err: KafkaError) => void
   /** Something changed (an id arrived, a backoff ended): the sender should look again. */
   wakeup: () => void
+  /** Hears every change of state, after it happened (Producer.connect() waits for 'ready'). */
+  onStateChange?: (state: ProducerIdState) => void
 }
 
 /**
@@ -74,11 +76,17 @@ export class ProducerIdManager {
   private attempts = 0
   private retryAt = 0
   private fatalReported = false
+  private lastFailure: KafkaError | null = null
 
   constructor(private readonly deps: ProducerIdManagerDeps) {}
 
   get state(): ProducerIdState {
     return this.current
+  }
+
+  /** Why the last InitProducerId attempt failed, or null once an id arrived (or before any attempt). */
+  get lastError(): KafkaError | null {
+    return this.lastFailure
   }
 
   /** When a producer id may be asked for again (0 when not waiting for a backoff). */
@@ -119,6 +127,7 @@ export class ProducerIdManager {
       throw new Error(`producer id: illegal state change ${this.current} → ${next}`)
     }
     this.current = next
+    this.deps.onStateChange?.(next)
   }
 
   private enterFatal(err: KafkaError): void {
@@ -139,7 +148,8 @@ export class ProducerIdManager {
     const broker = brokers.find((b) => pool.ready(b.nodeId)) ?? brokers[this.attempts % brokers.length]!
     this.enter('initializing')
     this.attempts++
-    const retryLater = (): void => {
+    const retryLater = (err: KafkaError): void => {
+      this.lastFailure = err
       this.enter('uninitialized')
       this.retryAt =
         this.deps.clock.now() +
@@ -179,6 +189,7 @@ export class ProducerIdManager {
           if (this.current !== 'initializing') return // failed meanwhile (fatal error)
           if (res.errorCode === 0) {
             this.attempts = 0
+            this.lastFailure = null
             idem.setProducerId({ producerId: res.producerId, epoch: res.producerEpoch })
             this.enter('ready')
             this.deps.wakeup()
@@ -186,7 +197,7 @@ export class ProducerIdManager {
           }
           const err = KafkaError.fromKafkaCode(res.errorCode, 'InitProducerId')
           if (INIT_RETRIABLE.has(res.errorCode) || err.retriable) {
-            retryLater()
+            retryLater(err)
             return
           }
           fail(
@@ -200,7 +211,7 @@ export class ProducerIdManager {
           if (this.current !== 'initializing') return
           const e = KafkaError.wrap(err, '_TRANSPORT')
           if (e.fatal) fail(e)
-          else retryLater()
+          else retryLater(e)
         },
       )
   }

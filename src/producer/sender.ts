@@ -10,7 +10,7 @@ import type { Accumulator, PartitionQueue } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BatchCompressor } from './compressor.js'
 import type { IdempotenceState } from './idempotence.js'
-import { ProducerIdManager } from './producer-id-manager.js'
+import { ProducerIdManager, type ProducerIdState } from './producer-id-manager.js'
 import { Readiness } from './readiness.js'
 import { ResponseHandler, type BatchDone } from './response-handler.js'
 import { Instrumentation } from '../observability/events.js'
@@ -40,6 +40,8 @@ export interface SenderOptions {
   onFatal?: (err: KafkaError) => void
   /** Where batch.* events go (only computed when someone listens). */
   instrumentation?: Instrumentation
+  /** Hears every change of the producer id's state (idempotence only). */
+  onProducerIdChange?: (state: ProducerIdState) => void
 }
 
 /**
@@ -136,7 +138,16 @@ export class Sender {
             transactionTimeoutMs: opts.transactionTimeoutMs ?? 60_000,
             onFatal: (err) => opts.onFatal?.(err),
             wakeup,
+            onStateChange: opts.onProducerIdChange,
           })
+  }
+
+  /**
+   * Where the idempotent producer's id is, and why the last InitProducerId failed (null once an id
+   * arrived); null without idempotence. A pass asks for an id when there is none: see wakeup().
+   */
+  get producerIdStatus(): { state: ProducerIdState; lastError: KafkaError | null } | null {
+    return this.producerId && { state: this.producerId.state, lastError: this.producerId.lastError }
   }
 
   /** Fails every batch (fatal error, close): in-flight ones too; late answers are ignored. */
