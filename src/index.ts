@@ -3,6 +3,7 @@
 // seeded randomness, in-memory or fault-injecting transports), free to change between releases;
 // tests import it from src/producer/producer.ts (docs/architecture.md, Rules).
 export { Producer } from './producer/producer.js'
+export type { ConnectOptions, PartitionMetadata, PartitionsForOptions } from './producer/options.js'
 export type {
   DeliveryCallback,
   DeliveryReport,

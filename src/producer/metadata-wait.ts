@@ -44,6 +44,11 @@ export class MetadataWaitQueue {
     return this.waiting.size
   }
 
+  /** Whether records wait for `topic`. */
+  has(topic: string): boolean {
+    return this.waiting.has(topic)
+  }
+
   add(w: WaitingRecord): void {
     const topic = w.record.topic
     let list = this.waiting.get(topic)

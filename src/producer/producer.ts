@@ -14,10 +14,12 @@ import { systemRandom, type RandomSource } from '../util/random.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
+import { ClusterWaits } from './cluster-wait.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
-import { normalizeRecord, type NormalizedRecord } from './normalize.js'
+import { normalizeRecord, validateTopic, type NormalizedRecord } from './normalize.js'
+import type { ConnectOptions, PartitionMetadata, PartitionsForOptions } from './options.js'
 import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
 import {
   createAccumulator,
@@ -108,6 +110,7 @@ export class Producer {
     this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, events, {
       onFatal: (err) => this.onFatal(err),
       onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
+      onProducerIdChange: () => this.clusterWaits?.check(),
     })
     this.waiting = new MetadataWaitQueue({
       clock: this.clock,
@@ -236,6 +239,9 @@ export class Producer {
   close(timeoutMs?: number): Promise<void> {
     if (this.closePromise) return this.closePromise
     this.state = 'closing'
+    this.clusterWaits?.failAll(
+      new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
+    )
     this.closePromise = (async () => {
       await this.flush(timeoutMs)
       this.state = 'closed'
@@ -253,6 +259,84 @@ export class Producer {
       this.setKeepAlive(false)
     })()
     return this.closePromise
+  }
+
+  // --- Readiness and partitions (docs/producer.md, Lifecycle) -----------------------------------
+
+  /**
+   * Resolves once the producer is ready to send: the cluster answered a Metadata request, every
+   * topic of `options.topics` is known, and (with idempotence) the producer has its producer id.
+   * For readiness probes and for failing fast at startup. Rejects, never later than
+   * `options.timeoutMs` (default request.timeout.ms), with `_ALL_BROKERS_DOWN` when no broker
+   * answered, the topic's error for a topic that cannot be used (`_UNKNOWN_TOPIC` once the cluster
+   * has said for topic.metadata.propagation.max.ms or until the deadline that it does not exist,
+   * `TOPIC_AUTHORIZATION_FAILED` at once), `_TIMED_OUT` for anything else still missing, `cause`
+   * being the last error met; `_STATE` after close() (`_DESTROY` if close() is called meanwhile),
+   * the fatal error after one. Once ready it resolves at once; new topics are waited for.
+   */
+  async connect(options: ConnectOptions = {}): Promise<void> {
+    this.checkOpen()
+    const topics = (options.topics ?? []).map(validateTopic)
+    await this.waits.wait({
+      call: 'connect()',
+      topics,
+      producerId: this.idempotence !== null,
+      timeoutMs: this.callTimeout(options.timeoutMs),
+    })
+  }
+
+  /**
+   * The partitions of `topic` (index, leader, whether it has one), once its metadata is known. The
+   * topic joins those whose metadata the producer keeps fresh. Rejects as connect() does for a
+   * missing topic or an unreachable cluster, after `options.timeoutMs` (default request.timeout.ms)
+   * at the latest; it does not wait for the producer id.
+   */
+  async partitionsFor(topic: string, options: PartitionsForOptions = {}): Promise<PartitionMetadata[]> {
+    this.checkOpen()
+    const name = validateTopic(topic)
+    const [info] = await this.waits.wait({
+      call: 'partitionsFor()',
+      topics: [name],
+      producerId: false,
+      timeoutMs: this.callTimeout(options.timeoutMs),
+    })
+    return info!.partitions.map((p) => ({
+      partition: p.partition,
+      leader: p.leader,
+      available: p.leader >= 0,
+    }))
+  }
+
+  private clusterWaits: ClusterWaits | null = null
+
+  /** The calls waiting for the cluster (made on first use). */
+  private get waits(): ClusterWaits {
+    return (this.clusterWaits ??= new ClusterWaits({
+      clock: this.clock,
+      metadata: this.metadata,
+      topicMetadataPropagationMaxMs: this.config.topicMetadataPropagationMaxMs,
+      producerId: () => this.sender.producerIdStatus,
+      wakeup: () => this.sender.wakeup(),
+      recordsWaitFor: (topic) => this.waiting.has(topic),
+    }))
+  }
+
+  private callTimeout(timeoutMs: number | undefined): number {
+    if (timeoutMs === undefined) return this.config.requestTimeoutMs
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new KafkaError('_INVALID_ARG', `timeoutMs must be a finite number >= 0, not ${String(timeoutMs)}`)
+    }
+    return timeoutMs
+  }
+
+  /** The cluster's metadata changed (or a refresh failed): waiting calls may settle now. */
+  private clusterChanged(): void {
+    this.clusterWaits?.check()
+  }
+
+  /** The producer stopped on a fatal error: waiting calls reject with it. */
+  private announceFatal(err: KafkaError): void {
+    this.clusterWaits?.failAll(err)
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */
@@ -277,6 +361,7 @@ export class Producer {
     this.fatalError = err
     if (this.state === 'open') this.state = 'fatal'
     this.reportError(err)
+    this.announceFatal(err)
     this.limits.rejectWaiters(err)
     this.waiting.failAll(err)
     this.sender.failAll(err)
@@ -366,6 +451,7 @@ export class Producer {
   private onMetadata(): void {
     this.sender.wakeup()
     this.waiting.onMetadata()
+    this.clusterChanged()
   }
 
   private failWaiting(w: WaitingRecord, err: KafkaError): void {

@@ -1,0 +1,22 @@
+// Options of the Producer's calls, and what partitionsFor() returns (public types).
+
+export interface ConnectOptions {
+  /** How long to wait before rejecting; default request.timeout.ms. */
+  timeoutMs?: number
+  /** Topics whose metadata must be known: each must exist (and be visible to this client). */
+  topics?: readonly string[]
+}
+
+export interface PartitionsForOptions {
+  /** How long to wait for the topic's metadata before rejecting; default request.timeout.ms. */
+  timeoutMs?: number
+}
+
+/** One partition of a topic, as the producer's metadata has it. */
+export interface PartitionMetadata {
+  readonly partition: number
+  /** The leader's node id, -1 when the partition has no (reachable) leader right now. */
+  readonly leader: number
+  /** Whether it has a leader: records for a partition without one wait (keyless records avoid it). */
+  readonly available: boolean
+}
