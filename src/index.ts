@@ -3,7 +3,13 @@
 // seeded randomness, in-memory or fault-injecting transports), free to change between releases;
 // tests import it from src/producer/producer.ts (docs/architecture.md, Rules).
 export { Producer } from './producer/producer.js'
-export type { ConnectOptions, PartitionMetadata, PartitionsForOptions } from './producer/options.js'
+export type {
+  ConnectOptions,
+  FlushOptions,
+  PartitionMetadata,
+  PartitionsForOptions,
+  SendOptions,
+} from './producer/options.js'
 export type {
   DeliveryCallback,
   DeliveryReport,

@@ -1,12 +1,17 @@
 import { KafkaError } from '../errors/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
+import { abortError, onAbort } from './abort.js'
 
 interface Waiter {
   bytes: number
   resolve: () => void
   reject: (e: KafkaError) => void
   timer: TimerHandle | null
+  /** Stops watching the caller's AbortSignal (a no-op without one). */
+  unwatch: () => void
 }
+
+const NOTHING_TO_UNWATCH = (): void => {}
 
 /**
  * Admission control for records not yet delivered, by bytes (buffer.memory) and by count
@@ -60,14 +65,30 @@ export class BufferLimits {
     return true
   }
 
-  /** Waits in line for space, up to `timeoutMs`; rejects with `_QUEUE_FULL` when the time is up. */
-  acquire(bytes: number, timeoutMs: number): Promise<void> {
+  /**
+   * Waits in line for space, up to `timeoutMs`; rejects with `_QUEUE_FULL` when the time is up, and
+   * with `_ABORTED` when `signal` aborts first (having taken nothing).
+   */
+  acquire(bytes: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(aborted(signal, bytes))
     if (this.tryAcquire(bytes)) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { bytes, resolve, reject, timer: null }
-      w.timer = this.clock.setTimeout(() => {
+      const w: Waiter = { bytes, resolve, reject, timer: null, unwatch: NOTHING_TO_UNWATCH }
+      const leave = (): void => {
         const i = this.waiters.indexOf(w)
         if (i >= 0) this.waiters.splice(i, 1)
+      }
+      if (signal) {
+        w.unwatch = onAbort(signal, () => {
+          leave()
+          if (w.timer) this.clock.clearTimeout(w.timer)
+          reject(aborted(signal, bytes))
+          this.grant()
+        })
+      }
+      w.timer = this.clock.setTimeout(() => {
+        leave()
+        w.unwatch()
         reject(
           new KafkaError(
             '_QUEUE_FULL',
@@ -93,6 +114,7 @@ export class BufferLimits {
   rejectWaiters(err: KafkaError): void {
     for (const w of this.waiters.splice(0)) {
       if (w.timer) this.clock.clearTimeout(w.timer)
+      w.unwatch()
       w.reject(err)
     }
   }
@@ -101,9 +123,14 @@ export class BufferLimits {
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
       const w = this.waiters.shift()!
       if (w.timer) this.clock.clearTimeout(w.timer)
+      w.unwatch()
       this.usedBytes += w.bytes
       this.usedCount++
       w.resolve()
     }
   }
+}
+
+function aborted(signal: AbortSignal, bytes: number): KafkaError {
+  return abortError(signal, `aborted by its AbortSignal while waiting for buffer space (${bytes} bytes)`)
 }

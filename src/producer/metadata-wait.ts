@@ -91,6 +91,19 @@ export class MetadataWaitQueue {
     this.arm()
   }
 
+  /**
+   * Takes out the record of `topic` whose callback is `callback`, if it is still waiting (send()
+   * aborted); the caller reports it. Undefined when it has left (in a batch, or failed).
+   */
+  remove(topic: string, callback: DeliveryCallback): WaitingRecord | undefined {
+    const list = this.waiting.get(topic)
+    const i = list ? list.findIndex((w) => w.callback === callback) : -1
+    if (i < 0) return undefined
+    const [w] = list!.splice(i, 1)
+    if (list!.length === 0) this.waiting.delete(topic)
+    return w
+  }
+
   /** Fails every waiting record with `err` (close, fatal error). */
   failAll(err: KafkaError): void {
     const lists = [...this.waiting.values()]

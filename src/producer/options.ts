@@ -1,5 +1,21 @@
 // Options of the Producer's calls, and what partitionsFor() returns (public types).
 
+export interface SendOptions {
+  /**
+   * Cancels the call while the record is not in a batch yet (waiting for buffer space or for its
+   * topic's metadata): send() then rejects with `_ABORTED` and the record is never written. Once
+   * the record is in a batch, aborting changes nothing: the promise settles with its delivery outcome.
+   */
+  signal?: AbortSignal
+}
+
+export interface FlushOptions {
+  /** How long to wait; default delivery.timeout.ms + request.timeout.ms. */
+  timeoutMs?: number
+  /** Ends the wait early, like the timeout: flush() resolves with the number of records still undelivered. */
+  signal?: AbortSignal
+}
+
 export interface ConnectOptions {
   /** How long to wait before rejecting; default request.timeout.ms. */
   timeoutMs?: number

@@ -11,6 +11,7 @@ import { Instrumentation } from '../observability/events.js'
 import { BATCH_HEADER_SIZE, RecordBatchBuilder } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
+import { abortError, checkSignal, onAbort } from './abort.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
@@ -19,7 +20,13 @@ import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
 import { normalizeRecord, validateTopic, type NormalizedRecord } from './normalize.js'
-import type { ConnectOptions, PartitionMetadata, PartitionsForOptions } from './options.js'
+import type {
+  ConnectOptions,
+  FlushOptions,
+  PartitionMetadata,
+  PartitionsForOptions,
+  SendOptions,
+} from './options.js'
 import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
 import {
   createAccumulator,
@@ -163,9 +170,12 @@ export class Producer {
   /**
    * Enqueues a record and resolves with its delivery report (the guide's async producer). Waits
    * up to max.block.ms for buffer space, then rejects with `_QUEUE_FULL`. Rejects with the
-   * delivery error otherwise.
+   * delivery error otherwise. `options.signal` cancels it while the record is not in a batch yet
+   * (`_ABORTED`; see docs/producer.md, Cancelling with an AbortSignal).
    */
-  async send(record: ProducerRecord): Promise<DeliveryReport> {
+  async send(record: ProducerRecord, options?: SendOptions): Promise<DeliveryReport> {
+    const signal = checkSignal(options?.signal)
+    if (signal?.aborted) throw abortError(signal, 'send() was given an AbortSignal that had aborted already')
     this.checkOpen()
     let r = normalizeRecord(record, this.clock.now(), this.maxRecordBytes)
     const bytes = this.recordBytes(r)
@@ -174,7 +184,7 @@ export class Producer {
       // The caller may reuse its buffers as soon as send() returns its promise, long before the
       // record is encoded into a batch.
       r = r.detached()
-      await this.limits.acquire(bytes, this.config.maxBlockMs)
+      await this.limits.acquire(bytes, this.config.maxBlockMs, signal)
       if (this.state !== 'open') {
         this.limits.release(bytes, 1)
         if (this.fatalError) throw this.fatalError
@@ -184,6 +194,11 @@ export class Producer {
           retriable: false,
         })
       }
+      if (signal?.aborted) {
+        // Space was granted, then the signal aborted before this line ran: nothing was accepted.
+        this.limits.release(bytes, 1)
+        throw abortError(signal, 'send() was aborted by its AbortSignal while it waited for buffer space')
+      }
       try {
         partition = this.choosePartitionIfKnown(r, bytes)
       } catch (err) {
@@ -192,13 +207,10 @@ export class Producer {
       }
     }
     return new Promise<DeliveryReport>((resolve, reject) => {
-      this.accept(
-        r,
-        bytes,
-        partition,
-        (err, report) => (err ? reject(err) : resolve(report)),
-        this.clock.now(),
-      )
+      const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(report))
+      // Without metadata the record waits for it, and may still be taken back if the signal aborts.
+      const cb = signal && partition < 0 ? this.abortable(r.topic, callback, signal) : callback
+      this.accept(r, bytes, partition, cb, this.clock.now())
     })
   }
 
@@ -206,24 +218,31 @@ export class Producer {
    * Sends everything queued without waiting for linger.ms and waits until no record is
    * outstanding, or until `timeoutMs` passes. Resolves with the number of records still
    * undelivered (0 = all delivered), like librdkafka's flush(). Records produced while flushing
-   * are waited for too.
+   * are waited for too. Also `flush({ timeoutMs, signal })`: a signal that aborts ends the wait
+   * early in the same way, resolving with the count.
    */
-  async flush(
-    timeoutMs: number = this.config.deliveryTimeoutMs + this.config.requestTimeoutMs,
-  ): Promise<number> {
-    if (this.outstanding === 0) return 0
+  flush(timeoutMs?: number, options?: Pick<FlushOptions, 'signal'>): Promise<number>
+  flush(options: FlushOptions): Promise<number>
+  async flush(arg?: number | FlushOptions, more?: Pick<FlushOptions, 'signal'>): Promise<number> {
+    const opts = typeof arg === 'object' && arg !== null ? arg : { timeoutMs: arg, signal: more?.signal }
+    const timeoutMs = opts.timeoutMs ?? this.config.deliveryTimeoutMs + this.config.requestTimeoutMs
+    const signal = checkSignal(opts.signal)
+    if (this.outstanding === 0 || signal?.aborted) return this.outstanding
     this.sender.beginFlush()
     try {
       await new Promise<void>((resolve) => {
         let timer: TimerHandle | null = null
+        let unwatch: (() => void) | null = null
         const done = (): void => {
           if (timer) this.clock.clearTimeout(timer)
+          unwatch?.()
           const i = this.drainWaiters.indexOf(done)
           if (i >= 0) this.drainWaiters.splice(i, 1)
           resolve()
         }
         this.drainWaiters.push(done)
         if (Number.isFinite(timeoutMs)) timer = this.clock.setTimeout(done, Math.max(0, timeoutMs))
+        if (signal) unwatch = onAbort(signal, done)
       })
     } finally {
       this.sender.endFlush()
@@ -337,6 +356,31 @@ export class Producer {
   /** The producer stopped on a fatal error: waiting calls reject with it. */
   private announceFatal(err: KafkaError): void {
     this.clusterWaits?.failAll(err)
+  }
+
+  /**
+   * The callback of a send() whose record waits for its topic's metadata: until the record leaves
+   * that queue, `signal` aborting takes it out and fails it with `_ABORTED` (it is never written).
+   * In a batch it is beyond recall, and the promise settles with its delivery outcome.
+   */
+  private abortable(topic: string, callback: DeliveryCallback, signal: AbortSignal): DeliveryCallback {
+    const wrapped: DeliveryCallback = (err, report) => {
+      unwatch()
+      callback(err, report)
+    }
+    const unwatch = onAbort(signal, () => {
+      const w = this.waiting.remove(topic, wrapped)
+      if (w) {
+        this.failWaiting(
+          w,
+          abortError(
+            signal,
+            `send() was aborted by its AbortSignal while the record waited for metadata of ${topic}`,
+          ),
+        )
+      }
+    })
+    return wrapped
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */

@@ -124,6 +124,30 @@ describe('BufferLimits', () => {
     assert.equal(l.waiting, 0)
     assert.equal(clock.pendingTimers, 0)
   })
+
+  it('a waiter whose AbortSignal aborts leaves the line with _ABORTED, having taken nothing', async () => {
+    const clock = new ManualClock()
+    const l = new BufferLimits(100, 100, clock)
+    assert.equal(l.tryAcquire(90), true)
+    const ac = new AbortController()
+    const a = l.acquire(50, 1000, ac.signal).then(
+      () => assert.fail('granted'),
+      (e: unknown) => e as KafkaError,
+    )
+    let bGranted = false
+    const b = l.acquire(10, 1000).then(() => (bGranted = true))
+    assert.equal(l.waiting, 2)
+    ac.abort('stop')
+    const err = await a
+    assert.equal(err.code, '_ABORTED')
+    assert.equal(err.cause, 'stop')
+    await b
+    assert.equal(bGranted, true, 'the next in line fits once the head left')
+    assert.deepEqual([l.bytes, l.count, l.waiting], [100, 2, 0])
+    assert.equal(clock.pendingTimers, 0, "the aborted waiter's max.block.ms timer is gone")
+    await assert.rejects(l.acquire(1, 10, ac.signal), { code: '_ABORTED' })
+    assert.deepEqual([l.bytes, l.count, l.waiting], [100, 2, 0])
+  })
 })
 
 test('a count limit of 0 means no count limit (queue.buffering.max.messages=0)', () => {

@@ -1,9 +1,17 @@
-// connect() and partitionsFor() against the fake broker on a manual clock.
+// connect(), partitionsFor() and AbortSignal on send() and flush(), against the fake broker on a
+// manual clock.
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { afterEach, describe, it } from 'node:test'
 import { KafkaError } from '../../../src/errors/index.js'
-import { InitProducerIdApi, type InitProducerIdResponse } from '../../../src/protocol/index.js'
-import { closeFakeProducers, closeIdle, fakeProducer } from '../../helpers/fake-producer.js'
+import type { DeliveryReport } from '../../../src/producer/record.js'
+import {
+  InitProducerIdApi,
+  RecordBatchBuilder,
+  type InitProducerIdResponse,
+} from '../../../src/protocol/index.js'
+import { closeFakeProducers, closeIdle, eagerProducer, fakeProducer } from '../../helpers/fake-producer.js'
+import { listen, payloads } from '../../helpers/instrumentation.js'
 
 afterEach(closeFakeProducers)
 
@@ -246,6 +254,152 @@ describe('Producer.partitionsFor()', () => {
     await pump(500)
     assert.equal(parts.error?.code, '_UNKNOWN_TOPIC')
     assert.match(parts.error!.message, /partitionsFor\(\)/)
+    await closeIdle(producer, pump)
+  })
+})
+
+describe('AbortSignal on send()', () => {
+  it('an aborted signal rejects at once with _ABORTED, its reason as cause, and accepts nothing', async () => {
+    const { cluster, producer, pump } = eagerProducer()
+    const ac = new AbortController()
+    const reason = new Error('user gave up')
+    ac.abort(reason)
+    const sent = track(producer.send({ topic: 't', value: 'v' }, { signal: ac.signal }))
+    await pump()
+    assert.equal(sent.error?.code, '_ABORTED')
+    assert.equal(sent.error?.cause, reason)
+    assert.equal(producer.pending, 0)
+    assert.equal(cluster.produceCalls.length, 0)
+    await assert.rejects(producer.send({ topic: 't', value: 'v' }, { signal: {} as AbortSignal }), {
+      code: '_INVALID_ARG',
+    })
+    await closeIdle(producer, pump)
+  })
+
+  it('while waiting for buffer space: rejects, takes nothing, and lets the next waiter in', async () => {
+    const { cluster, producer, d, pump } = eagerProducer({ 'buffer.memory': 1024 })
+    cluster.produceHandler = () => 'hold'
+    producer.produce({ topic: 't', value: 'x'.repeat(800) }, d.cb('held'))
+    await pump()
+    const ac = new AbortController()
+    const big = track(producer.send({ topic: 't', value: 'x'.repeat(400) }, { signal: ac.signal }))
+    // Fits now, but waits behind `big` (first come, first served).
+    const small = track(producer.send({ topic: 't', value: 's' }, { signal: ac.signal }))
+    await pump()
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1, 'one listener however many calls')
+    assert.equal(producer.pending, 1)
+    const other = new AbortController()
+    const third = track(producer.send({ topic: 't', value: 'x'.repeat(400) }, { signal: other.signal }))
+    await pump()
+    ac.abort()
+    await pump()
+    assert.equal(big.error?.code, '_ABORTED')
+    assert.match(big.error!.message, /waiting for buffer space/)
+    assert.equal(small.error?.code, '_ABORTED', 'aborted while still in line')
+    assert.equal(third.settled, false)
+    assert.equal(producer.pending, 1, 'nothing was accepted')
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+    for (const c of cluster.produceCalls) c.release()
+    cluster.produceHandler = () => 'ok'
+    for (let i = 0; i < 3; i++) await pump()
+    assert.equal(d.one('held').err, null)
+    assert.equal((third.value as DeliveryReport).offset, 1, 'the next waiter got the space')
+    assert.equal(getEventListeners(other.signal, 'abort').length, 0, 'listener gone once granted')
+    assert.deepEqual(
+      cluster.log('t', 0).map((r) => r.value!.length),
+      [800, 400],
+    )
+    await closeIdle(producer, pump)
+  })
+
+  it('space granted, then aborted before send() went on: the space is given back and nothing is sent', async () => {
+    const { cluster, producer, pump } = eagerProducer({ 'buffer.memory': 1024 })
+    cluster.produceHandler = () => 'hold'
+    const ac = new AbortController()
+    const bound = RecordBatchBuilder.recordSizeUpperBound(null, Buffer.from('x'.repeat(800)), null)
+    assert.ok(2 * bound > 1024)
+    // Its delivery callback runs after its bytes were released, which grants the waiting send().
+    producer.produce({ topic: 't', value: 'x'.repeat(800) }, () => ac.abort())
+    await pump()
+    const waiting = track(producer.send({ topic: 't', value: 'x'.repeat(800) }, { signal: ac.signal }))
+    await pump()
+    cluster.produceCalls[0]!.release()
+    cluster.produceHandler = () => 'ok'
+    await pump()
+    assert.equal(waiting.error?.code, '_ABORTED')
+    assert.equal(producer.pending, 0)
+    assert.equal(cluster.produceCalls.length, 1)
+    // All of buffer.memory is free again: two records of 400 bytes fit without waiting.
+    producer.produce({ topic: 't', value: 'x'.repeat(400) })
+    producer.produce({ topic: 't', value: 'x'.repeat(400) })
+    for (let i = 0; i < 3; i++) await pump()
+    await closeIdle(producer, pump)
+  })
+
+  it("while waiting for its topic's metadata: the record is taken back and fails once with _ABORTED", async () => {
+    const { cluster, producer, pump } = eagerProducer({}, { topics: {} })
+    const heard = listen(producer.instrumentation, 'record.accepted', 'record.failed')
+    const ac = new AbortController()
+    const sent = track(producer.send({ topic: 'later', value: 'v' }, { signal: ac.signal }))
+    await pump()
+    assert.equal(producer.pending, 1, 'accepted, waiting for metadata')
+    ac.abort()
+    await pump()
+    assert.equal(sent.error?.code, '_ABORTED')
+    assert.match(sent.error!.message, /waited for metadata of later/)
+    assert.equal(producer.pending, 0)
+    assert.deepEqual(
+      payloads(heard, 'record.failed').map((e) => e.error.code),
+      ['_ABORTED'],
+    )
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+    cluster.topics.set('later', { partitions: 1 })
+    for (let i = 0; i < 3; i++) await pump(100)
+    assert.equal(cluster.produceCalls.length, 0, 'never sent')
+    await closeIdle(producer, pump)
+  })
+
+  it('once in a batch, aborting changes nothing: the promise settles with the delivery outcome', async () => {
+    const { cluster, producer, pump } = eagerProducer({ 'enable.idempotence': false, retries: 0 })
+    cluster.produceHandler = () => 'hold'
+    const ac = new AbortController()
+    const ok = track(producer.send({ topic: 't', value: 'a' }, { signal: ac.signal }))
+    await pump()
+    const failing = track(producer.send({ topic: 't', value: 'b' }, { signal: ac.signal }))
+    await pump()
+    ac.abort()
+    await pump()
+    assert.equal(ok.settled, false)
+    assert.equal(failing.settled, false)
+    cluster.produceCalls[0]!.release('ok')
+    cluster.produceCalls[1]!.release({ errorCode: 87 }) // INVALID_RECORD
+    await pump()
+    assert.equal((ok.value as DeliveryReport).offset, 0)
+    assert.equal(failing.error?.code, 'INVALID_RECORD', 'its own outcome, not _ABORTED')
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+    await closeIdle(producer, pump)
+  })
+})
+
+describe('AbortSignal on flush()', () => {
+  it('ends the wait early with the number of records still undelivered; they are delivered later', async () => {
+    const { cluster, producer, d, pump } = eagerProducer()
+    cluster.produceHandler = () => 'hold'
+    producer.produce({ topic: 't', value: 'a' }, d.cb('a'))
+    const ac = new AbortController()
+    const flushed = track(producer.flush(60_000, { signal: ac.signal }))
+    const objectForm = track(producer.flush({ timeoutMs: 60_000, signal: ac.signal }))
+    await pump()
+    assert.equal(flushed.settled, false)
+    ac.abort()
+    await pump()
+    assert.equal(flushed.value, 1)
+    assert.equal(objectForm.value, 1)
+    assert.equal(await producer.flush({ signal: ac.signal }), 1, 'already aborted: at once')
+    cluster.produceCalls[0]!.release()
+    await pump()
+    assert.equal(d.one('a').err, null)
+    assert.equal(await producer.flush({ timeoutMs: 10 }), 0)
     await closeIdle(producer, pump)
   })
 })
