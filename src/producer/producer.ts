@@ -280,7 +280,7 @@ export class Producer {
     return this.closePromise
   }
 
-  // --- Readiness and partitions (docs/producer.md, Lifecycle) -----------------------------------
+  // --- Readiness, partitions and disposal (docs/producer.md, Lifecycle) ------------------------
 
   /**
    * Resolves once the producer is ready to send: the cluster answered a Metadata request, every
@@ -324,6 +324,15 @@ export class Producer {
       leader: p.leader,
       available: p.leader >= 0,
     }))
+  }
+
+  /**
+   * `await using producer = new Producer(config)`: close() with its default bound (a flush of up
+   * to delivery.timeout.ms + request.timeout.ms, so every record gets its real outcome), when the
+   * scope ends. Call close(timeoutMs) in the scope for a shorter bound; disposal then waits for it.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   private clusterWaits: ClusterWaits | null = null

@@ -1,5 +1,5 @@
-// connect(), partitionsFor() and AbortSignal on send() and flush(), against the fake broker on a
-// manual clock.
+// connect(), partitionsFor(), AbortSignal on send() and flush(), and `await using`, against the fake
+// broker on a manual clock.
 import assert from 'node:assert/strict'
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, it } from 'node:test'
@@ -401,5 +401,24 @@ describe('AbortSignal on flush()', () => {
     assert.equal(d.one('a').err, null)
     assert.equal(await producer.flush({ timeoutMs: 10 }), 0)
     await closeIdle(producer, pump)
+  })
+})
+
+describe('await using', () => {
+  it('Symbol.asyncDispose closes the producer at the end of the scope, after delivering', async () => {
+    assert.equal(typeof Symbol.asyncDispose, 'symbol')
+    const { cluster, producer: made, d, pump } = eagerProducer()
+    // Metadata and producer id first: the manual clock stands still in the scope below.
+    const ready = made.connect({ topics: ['t'] })
+    await pump()
+    await ready
+    {
+      await using producer = made
+      producer.produce({ topic: 't', value: 'a' }, d.cb('a'))
+    }
+    assert.equal(d.one('a').err, null)
+    assert.equal(cluster.log('t', 0).length, 1)
+    assert.throws(() => made.produce({ topic: 't', value: 'b' }), { code: '_STATE' })
+    assert.equal(made[Symbol.asyncDispose](), made.close(), 'the same close')
   })
 })
