@@ -166,6 +166,29 @@ export interface ConnectionFailedEvent {
   readonly error: KafkaError
 }
 
+// The producer's lifecycle. Emitted by producer/producer.ts, each at most once per producer; the
+// payloads name the producer by its client.id, as a hub may be shared.
+
+/** `producer.connected`: the cluster answered the producer's first Metadata request (bootstrap is done). */
+export interface ProducerConnectedEvent {
+  readonly clientId: string
+  /** How many brokers the answer named. */
+  readonly brokers: number
+}
+
+/** `producer.fatal`: an error the producer cannot recover from stopped it (the one `producer.fatal` holds). */
+export interface ProducerFatalEvent {
+  readonly clientId: string
+  readonly error: KafkaError
+}
+
+/** `producer.closed`: close() is done: every accepted record has its report, the connections are closed. */
+export interface ProducerClosedEvent {
+  readonly clientId: string
+  /** Records close() failed with `_DESTROY` because they were still undelivered when its flush ended. */
+  readonly failed: number
+}
+
 /** Every event of the producer and the payload it carries. */
 export interface ProducerEvents {
   'record.accepted': RecordAcceptedEvent
@@ -181,6 +204,9 @@ export interface ProducerEvents {
   'connection.opened': ConnectionOpenedEvent
   'connection.closed': ConnectionClosedEvent
   'connection.failed': ConnectionFailedEvent
+  'producer.connected': ProducerConnectedEvent
+  'producer.fatal': ProducerFatalEvent
+  'producer.closed': ProducerClosedEvent
 }
 
 export type ProducerEventName = keyof ProducerEvents
@@ -202,6 +228,9 @@ export const PRODUCER_EVENT_NAMES: readonly ProducerEventName[] = Object.keys({
   'connection.opened': true,
   'connection.closed': true,
   'connection.failed': true,
+  'producer.connected': true,
+  'producer.fatal': true,
+  'producer.closed': true,
 } satisfies Record<ProducerEventName, true>) as ProducerEventName[]
 
 const KNOWN: ReadonlySet<string> = new Set(PRODUCER_EVENT_NAMES)

@@ -264,6 +264,7 @@ export class Producer {
     this.closePromise = (async () => {
       await this.flush(timeoutMs)
       this.state = 'closed'
+      const failed = this.outstanding
       const err = new KafkaError('_DESTROY', 'producer closed before the record was delivered', {
         retriable: false,
       })
@@ -276,11 +277,12 @@ export class Producer {
       this.metadata.close()
       this.pool.close()
       this.setKeepAlive(false)
+      this.announceClosed(failed)
     })()
     return this.closePromise
   }
 
-  // --- Readiness, partitions and disposal (docs/producer.md, Lifecycle) ------------------------
+  // --- Readiness, partitions, disposal and lifecycle events (docs/producer.md, Lifecycle) --------
 
   /**
    * Resolves once the producer is ready to send: the cluster answered a Metadata request, every
@@ -336,6 +338,7 @@ export class Producer {
   }
 
   private clusterWaits: ClusterWaits | null = null
+  private connectedAnnounced = false
 
   /** The calls waiting for the cluster (made on first use). */
   private get waits(): ClusterWaits {
@@ -357,14 +360,33 @@ export class Producer {
     return timeoutMs
   }
 
-  /** The cluster's metadata changed (or a refresh failed): waiting calls may settle now. */
+  /** The cluster's metadata changed (or a refresh failed): producer.connected once, waiting calls. */
   private clusterChanged(): void {
+    if (!this.connectedAnnounced && this.metadata.refreshed) {
+      this.connectedAnnounced = true
+      if (this.instrumentation.has('producer.connected')) {
+        this.instrumentation.emit('producer.connected', {
+          clientId: this.config.clientId,
+          brokers: this.metadata.brokers.size,
+        })
+      }
+    }
     this.clusterWaits?.check()
   }
 
-  /** The producer stopped on a fatal error: waiting calls reject with it. */
+  /** The producer stopped on a fatal error: producer.fatal, and waiting calls reject with it. */
   private announceFatal(err: KafkaError): void {
+    if (this.instrumentation.has('producer.fatal')) {
+      this.instrumentation.emit('producer.fatal', { clientId: this.config.clientId, error: err })
+    }
     this.clusterWaits?.failAll(err)
+  }
+
+  /** close() is done: producer.closed. */
+  private announceClosed(failed: number): void {
+    if (this.instrumentation.has('producer.closed')) {
+      this.instrumentation.emit('producer.closed', { clientId: this.config.clientId, failed })
+    }
   }
 
   /**

@@ -33,6 +33,9 @@ describe('Instrumentation', () => {
       'connection.opened',
       'connection.closed',
       'connection.failed',
+      'producer.connected',
+      'producer.fatal',
+      'producer.closed',
     ])
     const hub = new Instrumentation()
     for (const name of PRODUCER_EVENT_NAMES) assert.equal(hub.has(name), false, name)

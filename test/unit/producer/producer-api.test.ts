@@ -1,5 +1,5 @@
-// connect(), partitionsFor(), AbortSignal on send() and flush(), and `await using`, against the fake
-// broker on a manual clock.
+// connect(), partitionsFor(), AbortSignal on send() and flush(), `await using`, and the lifecycle
+// events, against the fake broker on a manual clock.
 import assert from 'node:assert/strict'
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, it } from 'node:test'
@@ -11,7 +11,7 @@ import {
   type InitProducerIdResponse,
 } from '../../../src/protocol/index.js'
 import { closeFakeProducers, closeIdle, eagerProducer, fakeProducer } from '../../helpers/fake-producer.js'
-import { listen, payloads } from '../../helpers/instrumentation.js'
+import { GuardedInstrumentation, listen, payloads } from '../../helpers/instrumentation.js'
 
 afterEach(closeFakeProducers)
 
@@ -420,5 +420,47 @@ describe('await using', () => {
     assert.equal(cluster.log('t', 0).length, 1)
     assert.throws(() => made.produce({ topic: 't', value: 'b' }), { code: '_STATE' })
     assert.equal(made[Symbol.asyncDispose](), made.close(), 'the same close')
+  })
+})
+
+describe('lifecycle events', () => {
+  it('producer.connected once, producer.fatal, producer.closed with the records close() failed', async () => {
+    const { cluster, producer, d, pump } = eagerProducer({ 'client.id': 'lifecycle', error_cb: () => {} })
+    const heard = listen(producer.instrumentation, 'producer.connected', 'producer.fatal', 'producer.closed')
+    const ready = producer.connect()
+    await pump()
+    await ready
+    producer.produce({ topic: 't', value: 'a' }, d.cb('a'))
+    for (let i = 0; i < 3; i++) await pump(100)
+    assert.deepEqual(payloads(heard, 'producer.connected'), [{ clientId: 'lifecycle', brokers: 1 }])
+    cluster.produceHandler = () => 'hold'
+    producer.produce({ topic: 't', value: 'b' }, d.cb('b'))
+    await pump()
+    const closed = producer.close(0)
+    await pump()
+    await closed
+    assert.equal(d.one('b').err?.code, '_DESTROY')
+    assert.deepEqual(payloads(heard, 'producer.closed'), [{ clientId: 'lifecycle', failed: 1 }])
+    assert.deepEqual(payloads(heard, 'producer.fatal'), [])
+
+    const second = fakeProducer({ error_cb: () => {} })
+    const heard2 = listen(second.producer.instrumentation, 'producer.fatal')
+    second.cluster.initProducerIdHandler = () => initReply(31)
+    const refused = track(second.producer.connect())
+    await second.pump()
+    assert.equal(refused.error?.code, 'CLUSTER_AUTHORIZATION_FAILED')
+    const fatal = payloads(heard2, 'producer.fatal')
+    assert.equal(fatal.length, 1)
+    assert.equal(fatal[0]!.error, second.producer.fatal)
+  })
+
+  it('with no listener, no lifecycle event is emitted', async () => {
+    const hub = new GuardedInstrumentation()
+    const { producer, pump } = fakeProducer({}, undefined, 7, { instrumentation: hub })
+    const ready = producer.connect()
+    await pump()
+    await ready
+    await closeIdle(producer, pump)
+    assert.deepEqual(hub.unguarded, [])
   })
 })
