@@ -150,8 +150,8 @@ export class ClusterWaits {
       if (err && (final || propagationOver)) {
         return new KafkaError(
           '_UNKNOWN_TOPIC',
-          `${w.call}: topic ${topic} does not exist (still unknown after ` +
-            `${now - w.startedAt} ms): ${err.message}`,
+          `${w.call}: topic ${topic} does not exist (still unknown after ${now - w.startedAt} ms; the ` +
+            `cluster answers ${err.code})`,
           { kafkaCode: err.kafkaCode, cause: err },
         )
       }
