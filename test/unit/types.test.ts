@@ -11,6 +11,7 @@ import {
   type DeliveryCallback,
   type DeliveryReport,
   type KafkaErrorCode,
+  type PartitionMetadata,
   type PresetName,
   type ProducerConfig,
   type ResolvedProducerConfig,
@@ -96,6 +97,24 @@ export function surface(producer: Producer): [bigint | null, number | null, Reso
   return password === null ? [id, epoch, config] : [null, null, config]
 }
 
+/** connect(), partitionsFor(), AbortSignal on send() and flush(), `await using` (docs/producer.md). */
+export async function readinessAndCancelling(producer: Producer, signal: AbortSignal): Promise<number> {
+  await producer.connect()
+  await producer.connect({ topics: ['t'], timeoutMs: 1_000 })
+  // @ts-expect-error topics is a list
+  await producer.connect({ topics: 't' })
+  const partitions: PartitionMetadata[] = await producer.partitionsFor('t', { timeoutMs: 1_000 })
+  // @ts-expect-error what partitionsFor() gives is read-only
+  partitions[0]!.leader = 2
+  const report: DeliveryReport = await producer.send({ topic: 't', value: 'v' }, { signal })
+  const left: number = await producer.flush(1_000, { signal })
+  await producer.flush({ timeoutMs: 1_000, signal })
+  // @ts-expect-error the timeout is given once: as the first argument or in the options
+  await producer.flush(1_000, { timeoutMs: 5 })
+  await using scoped = new Producer({ 'bootstrap.servers': 'kafka:9092' })
+  return left + report.offset + scoped.pending
+}
+
 /** What the package exports, and what it keeps to itself. */
 export function exports(name: PresetName): ProducerConfig {
   // @ts-expect-error not a preset
@@ -109,7 +128,9 @@ export type NoSecretValue = typeof import('../../src/index.js').secretValue
 
 describe('types of the public API', () => {
   it('the functions above compiled (npm run build), and exist', () => {
-    for (const f of [errorCodes, deliveryReports, surface, exports]) assert.equal(typeof f, 'function')
+    for (const f of [errorCodes, deliveryReports, surface, readinessAndCancelling, exports]) {
+      assert.equal(typeof f, 'function')
+    }
   })
 
   it('a getter-only property also refuses writes at run time', async () => {
