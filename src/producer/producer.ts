@@ -8,7 +8,7 @@ import {
 } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
-import { BATCH_HEADER_SIZE, RecordBatchBuilder } from '../protocol/index.js'
+import { LifecycleEvents } from './lifecycle.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
 import { abortError, checkSignal, onAbort } from './abort.js'
@@ -27,7 +27,8 @@ import type {
   PartitionsForOptions,
   SendOptions,
 } from './options.js'
-import { checkPartition, createPartitioner, type Partitioner } from './partitioner.js'
+import { createPartitioner } from './partitioner.js'
+import { RecordPlacement } from './placement.js'
 import {
   createAccumulator,
   createIdempotence,
@@ -58,7 +59,8 @@ export class Producer {
   private readonly accumulator: Accumulator
   private readonly sender: Sender
   private readonly limits: BufferLimits
-  private readonly partitioner: Partitioner
+  private readonly placement: RecordPlacement
+  private readonly lifecycle: LifecycleEvents
   /** Set when the idempotent producer hit an error it cannot recover from. */
   private fatalError: KafkaError | null = null
   /**
@@ -99,7 +101,7 @@ export class Producer {
     this.random = deps.random ?? systemRandom
     this.maxRecordBytes = c.messageMaxBytes
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
-    this.partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
+    const partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
     this.instrumentation =
       deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
     const events = this.instrumentation
@@ -112,6 +114,8 @@ export class Producer {
       onMetadata: () => this.onMetadata(),
       onError: (err) => this.reportError(err),
     })
+    this.placement = new RecordPlacement(this.metadata, partitioner, this.maxRecordBytes)
+    this.lifecycle = new LifecycleEvents(events, c.clientId)
     this.accumulator = createAccumulator(c, this.clock)
     const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
     this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, events, {
@@ -124,20 +128,7 @@ export class Producer {
       metadata: this.metadata,
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
-      choosePartition: (w, info) =>
-        checkPartition(
-          w.record.partition >= 0
-            ? w.record.partition
-            : this.partitioner.partition(
-                info.name,
-                w.record.key,
-                w.bytes,
-                info.partitions.length,
-                info.available,
-              ),
-          info.partitions.length,
-          info.name,
-        ),
+      choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
       append: (w, partition) => this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt),
       fail: (w, err) => this.failWaiting(w, err),
     })
@@ -154,8 +145,8 @@ export class Producer {
     this.checkOpen()
     const now = this.clock.now()
     const r = normalizeRecord(record, now, this.maxRecordBytes)
-    const bytes = this.recordBytes(r)
-    const partition = this.choosePartitionIfKnown(r, bytes)
+    const bytes = this.placement.size(r)
+    const partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
       throw new KafkaError(
         '_QUEUE_FULL',
@@ -178,8 +169,8 @@ export class Producer {
     if (signal?.aborted) throw abortError(signal, 'send() was given an AbortSignal that had aborted already')
     this.checkOpen()
     let r = normalizeRecord(record, this.clock.now(), this.maxRecordBytes)
-    const bytes = this.recordBytes(r)
-    let partition = this.choosePartitionIfKnown(r, bytes)
+    const bytes = this.placement.size(r)
+    let partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
       // The caller may reuse its buffers as soon as send() returns its promise, long before the
       // record is encoded into a batch.
@@ -200,7 +191,7 @@ export class Producer {
         throw abortError(signal, 'send() was aborted by its AbortSignal while it waited for buffer space')
       }
       try {
-        partition = this.choosePartitionIfKnown(r, bytes)
+        partition = this.placement.partitionIfKnown(r, bytes)
       } catch (err) {
         this.limits.release(bytes, 1)
         throw err
@@ -277,7 +268,7 @@ export class Producer {
       this.metadata.close()
       this.pool.close()
       this.setKeepAlive(false)
-      this.announceClosed(failed)
+      this.lifecycle.closed(failed)
     })()
     return this.closePromise
   }
@@ -338,7 +329,6 @@ export class Producer {
   }
 
   private clusterWaits: ClusterWaits | null = null
-  private connectedAnnounced = false
 
   /** The calls waiting for the cluster (made on first use). */
   private get waits(): ClusterWaits {
@@ -362,31 +352,8 @@ export class Producer {
 
   /** The cluster's metadata changed (or a refresh failed): producer.connected once, waiting calls. */
   private clusterChanged(): void {
-    if (!this.connectedAnnounced && this.metadata.refreshed) {
-      this.connectedAnnounced = true
-      if (this.instrumentation.has('producer.connected')) {
-        this.instrumentation.emit('producer.connected', {
-          clientId: this.config.clientId,
-          brokers: this.metadata.brokers.size,
-        })
-      }
-    }
+    if (this.metadata.refreshed) this.lifecycle.connected(() => this.metadata.brokers.size)
     this.clusterWaits?.check()
-  }
-
-  /** The producer stopped on a fatal error: producer.fatal, and waiting calls reject with it. */
-  private announceFatal(err: KafkaError): void {
-    if (this.instrumentation.has('producer.fatal')) {
-      this.instrumentation.emit('producer.fatal', { clientId: this.config.clientId, error: err })
-    }
-    this.clusterWaits?.failAll(err)
-  }
-
-  /** close() is done: producer.closed. */
-  private announceClosed(failed: number): void {
-    if (this.instrumentation.has('producer.closed')) {
-      this.instrumentation.emit('producer.closed', { clientId: this.config.clientId, failed })
-    }
   }
 
   /**
@@ -436,7 +403,8 @@ export class Producer {
     this.fatalError = err
     if (this.state === 'open') this.state = 'fatal'
     this.reportError(err)
-    this.announceFatal(err)
+    this.lifecycle.fatal(err)
+    this.clusterWaits?.failAll(err)
     this.limits.rejectWaiters(err)
     this.waiting.failAll(err)
     this.sender.failAll(err)
@@ -458,32 +426,6 @@ export class Producer {
   /** The epoch of {@link producerId} (bumped after a broken sequence, KIP-360), or null when it is. */
   get producerEpoch(): number | null {
     return this.idempotence?.producerId?.epoch ?? null
-  }
-
-  /** The bytes a record may take in its batch; rejects what could never fit in a request. */
-  private recordBytes(r: NormalizedRecord): number {
-    const bytes = RecordBatchBuilder.recordSizeUpperBound(r.key, r.value, r.headers)
-    if (bytes + BATCH_HEADER_SIZE > this.maxRecordBytes) {
-      throw new KafkaError(
-        'MESSAGE_TOO_LARGE',
-        `record of ${bytes + BATCH_HEADER_SIZE} bytes (batched) exceeds message.max.bytes=${this.maxRecordBytes}`,
-        { kafkaCode: 10, retriable: false },
-      )
-    }
-    return bytes
-  }
-
-  /** With metadata at hand, the partition is chosen now so bad partitions throw at the call. */
-  private choosePartitionIfKnown(r: NormalizedRecord, bytes: number): number {
-    const info = this.metadata.topic(r.topic)
-    if (!info) return -1
-    if (r.partition >= 0) {
-      checkPartition(r.partition, info.partitions.length, r.topic)
-      return r.partition
-    }
-    const p = this.partitioner.partition(r.topic, r.key, bytes, info.partitions.length, info.available)
-    checkPartition(p, info.partitions.length, r.topic)
-    return p
   }
 
   private accept(
