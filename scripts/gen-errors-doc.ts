@@ -320,10 +320,17 @@ loses every record whose final error is retriable. Route **every** failed report
 dead-letter topic, a table, a retry queue of your own.
 
 \`\`\`ts
+const failed: { report: DeliveryReport; err: KafkaError }[] = []
 producer.produce(record, (err, report) => {
-  if (err) deadLetter(report, err) // any code, retriable or not: the record was not delivered
+  if (err) failed.push({ report, err }) // any code, retriable or not: the record was not delivered
 })
+// Later, from async code (not inside the callback, where a throw would be swallowed):
+for (const f of failed.splice(0)) await deadLetter(f.report, f.err) // e.g. await producer.send(...)
 \`\`\`
+
+Write the dead letter outside the callback and count the record only once that write is
+acknowledged; [examples/at-least-once.ts](../examples/at-least-once.ts) does this with a local
+file as the last resort.
 
 Two consequences of the defaults (\`retries\` = 2147483647): a retriable broker code such as
 \`NOT_ENOUGH_REPLICAS\` normally shows up as \`_MSG_TIMED_OUT\` with the broker error in its message
@@ -356,7 +363,7 @@ the records that failed if they must be delivered.
 producer.produce(record, (err, report) => {
   // Every pending record fails with the same fatal error: restart once, not once per record.
   if (err?.fatal) void restartProducerOnce() // close this producer, create a new one, resend
-  else if (err) deadLetter(report, err)
+  else if (err) failed.push({ report, err }) // dead-lettered later, as above
 })
 \`\`\`
 `
