@@ -9,6 +9,7 @@ import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, type DeliveryReport, type KafkaError } from '../../src/index.js'
 import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
+import { assertReadBack } from '../helpers/readback.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const N = 300
@@ -101,24 +102,7 @@ for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
           count: N,
           timeoutMs: 60_000,
         })
-        assert.equal(consumed.length, N, 'kcat reads back exactly N records')
-        const byPosition = new Map(consumed.map((c) => [`${c.partition}@${c.offset}`, c]))
-        assert.equal(byPosition.size, N, 'no duplicates in the log')
-        for (let i = 0; i < N; i++) {
-          const rep = reports[i]!
-          const c = byPosition.get(`${rep.partition}@${rep.offset}`)
-          assert.ok(c, `record ${i} missing at ${rep.partition}@${rep.offset}`)
-          const r = recordFor(i)
-          assert.ok(c.key?.equals(r.key), `key of record ${i}`)
-          assert.ok(c.value?.equals(r.value), `value of record ${i}`)
-          assert.equal(c.timestamp, r.timestamp, `timestamp of record ${i}`)
-          assert.equal(rep.timestamp, r.timestamp)
-          assert.deepEqual(
-            c.headers.map(([k, v]) => [k, v.toString()]),
-            r.headers,
-            `headers of record ${i}`,
-          )
-        }
+        assertReadBack(consumed, reports, recordFor)
       })
     })
   }

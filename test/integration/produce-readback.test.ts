@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { consoleConsume, kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
 import { Producer, murmur2, toPositive, type DeliveryReport, type KafkaError } from '../../src/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
+import { assertReadBack } from '../helpers/readback.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const N = 100_000
@@ -92,22 +93,7 @@ test('100,000 keyed records over 6 partitions, acks=all: exactly once, per-key o
   const readStarted = Date.now()
   const consumed = await kcatConsume({ bootstrapServers: bootstrap, topic, count: N, timeoutMs: 120_000 })
   console.log(`# produce+flush ${produceMs} ms, kcat read ${Date.now() - readStarted} ms`)
-  assert.equal(consumed.length, N, 'kcat reads back exactly N records')
-  const byPosition = new Map(consumed.map((c) => [`${c.partition}@${c.offset}`, c]))
-  assert.equal(byPosition.size, N, 'no duplicates in the log')
-  for (let i = 0; i < N; i++) {
-    const rep = reports[i]!
-    const c = byPosition.get(`${rep.partition}@${rep.offset}`)
-    assert.ok(c, `record ${i} missing at ${rep.partition}@${rep.offset}`)
-    const r = recordFor(i)
-    assert.ok(c.key?.equals(Buffer.from(r.key)), `key of record ${i}`)
-    assert.ok(c.value?.equals(r.value), `value of record ${i}`)
-    assert.equal(c.timestamp, r.timestamp)
-    assert.deepEqual(
-      c.headers.map(([k, v]) => [k, v.toString()]),
-      r.headers,
-    )
-  }
+  assertReadBack(consumed, reports, recordFor)
   console.log(`# readback: ${N} produced, ${consumed.length} read by kcat, 0 missing, 0 duplicated`)
 })
 

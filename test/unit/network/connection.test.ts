@@ -37,6 +37,20 @@ const metadataRequest = (topic: string): MetadataRequest => ({
   includeTopicAuthorizedOperations: false,
 })
 
+/** A connection to broker1:9092 with the test's defaults, over whatever `opts` give (transport, clock...). */
+function connection(opts: Partial<ConnectionOptions> & Pick<ConnectionOptions, 'transport'>): Connection {
+  return new Connection({
+    host: 'broker1',
+    port: 9092,
+    nodeId: 1,
+    clientId: 'unit',
+    requestTimeoutMs: 1000,
+    connectTimeoutMs: 5000,
+    clock: new ManualClock(),
+    ...opts,
+  })
+}
+
 function setup(opts: Partial<ConnectionOptions> = {}): {
   cluster: FakeCluster
   clock: ManualClock
@@ -48,13 +62,7 @@ function setup(opts: Partial<ConnectionOptions> = {}): {
   })
   const clock = new ManualClock()
   const closes: (KafkaError | null)[] = []
-  const conn = new Connection({
-    host: 'broker1',
-    port: 9092,
-    nodeId: 1,
-    clientId: 'unit',
-    requestTimeoutMs: 1000,
-    connectTimeoutMs: 5000,
+  const conn = connection({
     transport: cluster.transport,
     clock,
     onClose: (_c, err) => closes.push(err),
@@ -127,16 +135,7 @@ describe('Connection', () => {
       }
       return s
     }
-    const conn = new Connection({
-      host: 'broker1',
-      port: 9092,
-      nodeId: 1,
-      clientId: 'unit',
-      requestTimeoutMs: 1000,
-      connectTimeoutMs: 5000,
-      transport,
-      clock: new ManualClock(),
-    })
+    const conn = connection({ transport })
     await conn.connect()
     // The v0-layout answer cannot be read as v4, so the client falls back to v0, which every broker
     // supports (KIP-511), and the handshake completes.
@@ -342,11 +341,7 @@ describe('Connection', () => {
         ;(s as Duplex & { connecting: boolean }).connecting = false
         return s
       }
-      const conn = new Connection({
-        host: 'h',
-        port: 1,
-        nodeId: 1,
-        clientId: 'unit',
+      const conn = connection({
         requestTimeoutMs: 30_000,
         connectTimeoutMs: 60_000,
         transport: hostile,
@@ -387,16 +382,7 @@ describe('Connection', () => {
       ;(s as Duplex & { connecting: boolean }).connecting = true
       return s
     }
-    const conn = new Connection({
-      host: 'h',
-      port: 1,
-      nodeId: 1,
-      clientId: 'unit',
-      requestTimeoutMs: 1000,
-      connectTimeoutMs: 5000,
-      transport: silent,
-      clock,
-    })
+    const conn = connection({ transport: silent, clock })
     const p = conn.connect().then(
       () => assert.fail('must not connect'),
       (e: unknown) => e as KafkaError,
