@@ -98,13 +98,6 @@ export interface ConfigEntry {
 const MS = 'ms'
 const INT32_MAX = 2147483647
 
-const NOT_IMPL_TXN =
-  'accepted and validated; transactions (initTransactions, beginTransaction, commitTransaction, ' +
-  'abortTransaction) are not implemented yet. Setting transactional.id makes the Producer constructor ' +
-  'throw _NOT_IMPLEMENTED'
-const NOT_IMPL_TXN_TIMEOUT =
-  'accepted and validated; it only matters to transactions, which are not implemented yet, so it has no ' +
-  'effect today'
 const NOT_IMPL_TLS =
   'accepted and ignored: TLS is not implemented yet (src/network opens plain TCP sockets only), connections ' +
   'are always plaintext. A security.protocol other than plaintext makes the constructor throw ConfigError'
@@ -357,8 +350,8 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'Enables the transactional producer (KIP-98). Identifies this producer across restarts so that the ' +
       "coordinator can finish or abort an earlier instance's transactions and fence zombies. Must be " +
-      'unique per producer instance. Requires idempotence.',
-    implemented: NOT_IMPL_TXN,
+      'unique per producer instance. Requires idempotence (forced on; acks all). See docs/transactions.md.',
+    implemented: true,
   },
   {
     name: 'transaction.timeout.ms',
@@ -372,8 +365,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     max: INT32_MAX,
     doc:
       'How long the transaction coordinator waits for a transaction to complete before aborting it. ' +
-      "Must not exceed the broker's transaction.max.timeout.ms (15 minutes by default).",
-    implemented: NOT_IMPL_TXN_TIMEOUT,
+      "Must not exceed the broker's transaction.max.timeout.ms (15 minutes by default): initTransactions() " +
+      'then fails with INVALID_TRANSACTION_TIMEOUT.',
+    implemented: true,
   },
   // ---------------------------------------------------------------- Batching and compression
   {

@@ -199,19 +199,15 @@ export interface ProducerConfig {
   /**
    * Enables the transactional producer (KIP-98). Identifies this producer across restarts so that the
    * coordinator can finish or abort an earlier instance's transactions and fence zombies. Must be unique
-   * per producer instance. Requires idempotence.
-   * Not implemented yet: accepted and validated; transactions (initTransactions, beginTransaction,
-   * commitTransaction, abortTransaction) are not implemented yet. Setting transactional.id makes the
-   * Producer constructor throw _NOT_IMPLEMENTED.
+   * per producer instance. Requires idempotence (forced on; acks all). See docs/transactions.md.
    */
   'transactional.id'?: string
   /**
    * How long the transaction coordinator waits for a transaction to complete before aborting it. Must not
-   * exceed the broker's transaction.max.timeout.ms (15 minutes by default).
+   * exceed the broker's transaction.max.timeout.ms (15 minutes by default): initTransactions() then fails
+   * with INVALID_TRANSACTION_TIMEOUT.
    *
    * Default: `60000`. Unit: ms. Range: 1000 .. 2147483647.
-   * Not implemented yet: accepted and validated; it only matters to transactions, which are not implemented
-   * yet, so it has no effect today.
    */
   'transaction.timeout.ms'?: number | `${number}`
   // Batching and compression

@@ -100,9 +100,8 @@ export interface ResolvedProducerConfig {
   readonly saslKerberosKeytab: string | null
   /**
    * Keys the user set whose feature is not implemented yet (see each key's status in
-   * docs/configuration.md), e.g. `transactional.id`, `stats_cb` or `sasl.username` (accepted, without effect).
-   * The producer warns once per process and key (warnNotImplemented, warnings.ts), or fails where using
-   * the feature would mislead (transactional.id).
+   * docs/configuration.md), e.g. `stats_cb` or `sasl.username` (accepted, without effect). The producer
+   * warns once per process and key (warnNotImplemented, warnings.ts).
    */
   readonly notImplemented: readonly string[]
   /** Canonical names of the keys the user set (under any spelling). */

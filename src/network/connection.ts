@@ -60,6 +60,7 @@ export class Connection {
   private readonly pending = new Map<number, Pending>()
   private nextCorrelationId = 1
   private versions = new Map<number, VersionRange>()
+  private features: ReadonlyMap<string, number> = new Map()
   private readonly clock: Clock
   private readonly events: Instrumentation | undefined
   private closeError: KafkaError | null = null
@@ -90,6 +91,14 @@ export class Connection {
   /** The broker's supported version range per API key, learnt from ApiVersions. */
   get apiVersions(): ReadonlyMap<number, VersionRange> {
     return this.versions
+  }
+
+  /**
+   * The cluster's finalized feature levels as this broker reported them in the handshake (KIP-584),
+   * e.g. `transaction.version`. Learnt again on every new connection, so a reconnect sees a change.
+   */
+  get finalizedFeatures(): ReadonlyMap<string, number> {
+    return this.features
   }
 
   get address(): string {
@@ -168,11 +177,13 @@ export class Connection {
 
   /** The ApiVersions handshake (see negotiateApiVersions): learns the broker's version ranges. */
   private async handshake(): Promise<void> {
-    this.versions = await negotiateApiVersions(
+    const negotiated = await negotiateApiVersions(
       (version) => this.send(ApiVersionsApi, HELLO, { version }) as Promise<ApiVersionsResponse>,
       this.address,
       () => this.state === 'connecting',
     )
+    this.versions = negotiated.versions
+    this.features = negotiated.finalizedFeatures
   }
 
   /**

@@ -6,6 +6,28 @@ import {
   type VersionRange,
 } from '../protocol/index.js'
 
+/** What the handshake learnt: the version range per API key and the cluster's finalized features. */
+export interface NegotiatedVersions {
+  readonly versions: Map<number, VersionRange>
+  /**
+   * Feature name → finalized (cluster-wide) level, from ApiVersions v3+ (KIP-584), e.g.
+   * `transaction.version` 2 for KIP-890's transactions. Empty for older brokers and versions.
+   */
+  readonly finalizedFeatures: ReadonlyMap<string, number>
+}
+
+/**
+ * The finalized features of an ApiVersions answer. A level is a broker-given int16: only levels
+ * >= 0 are kept, so a hostile or broken answer can never make a feature look enabled below 0.
+ */
+function finalizedFeatures(res: ApiVersionsResponse): ReadonlyMap<string, number> {
+  const out = new Map<string, number>()
+  for (const f of res.finalizedFeatures ?? []) {
+    if (f.maxVersionLevel >= 0) out.set(f.name, f.maxVersionLevel)
+  }
+  return out
+}
+
 /** What the client says about itself in ApiVersions v3+ (KIP-511). */
 export const HELLO: ApiVersionsRequest = {
   clientSoftwareName: 'reliable-kafka',
@@ -26,7 +48,7 @@ export async function negotiateApiVersions(
   send: (version: number) => Promise<ApiVersionsResponse>,
   address: string,
   settingUp: () => boolean,
-): Promise<Map<number, VersionRange>> {
+): Promise<NegotiatedVersions> {
   let version = ApiVersionsApi.maxVersion
   for (let attempt = 0; attempt < 2; attempt++) {
     let res: ApiVersionsResponse
@@ -45,7 +67,10 @@ export async function negotiateApiVersions(
       continue
     }
     if (res.errorCode !== 0) throw KafkaError.fromKafkaCode(res.errorCode, `ApiVersions from ${address}`)
-    return new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]))
+    return {
+      versions: new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }])),
+      finalizedFeatures: finalizedFeatures(res),
+    }
   }
   throw new KafkaError('_UNSUPPORTED_FEATURE', `${address}: could not agree on an ApiVersions version`)
 }

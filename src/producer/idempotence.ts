@@ -51,6 +51,7 @@ export class IdempotenceState {
   private id: ProducerIdAndEpoch | null = null
   private readonly sequences = new Map<string, PartitionSequence>()
   private bumpWanted = false
+  private bumpWhy: KafkaError | null = null
   private newIdWanted = false
   private fatalError: KafkaError | null = null
   /** Epoch bumps so far (observability and tests). */
@@ -90,8 +91,14 @@ export class IdempotenceState {
     if (!this.fatalError) this.fatalError = err
   }
 
+  /** Why the pending epoch bump was asked for (a transactional producer reports it when aborting). */
+  get bumpReason(): KafkaError | null {
+    return this.bumpWanted ? this.bumpWhy : null
+  }
+
   /** Asks for an epoch bump (carried out by {@link bumpEpoch} once nothing is in flight). */
-  requestBump(): void {
+  requestBump(reason?: KafkaError): void {
+    if (!this.bumpWanted) this.bumpWhy = reason ?? null
     this.bumpWanted = true
   }
 

@@ -11,6 +11,8 @@ import type { RandomSource } from '../util/random.js'
 import { Accumulator } from './accumulator.js'
 import { IdempotenceState } from './idempotence.js'
 import { Sender, type BatchDone } from './sender.js'
+import { TransactionalGate } from './transactional-gate.js'
+import { TransactionManager } from '../transactions/index.js'
 
 /**
  * Small factories, one per part of a producer, so that the Producer's constructor reads as a list
@@ -117,6 +119,7 @@ export function createSender(
   idempotence: IdempotenceState | null,
   events: Instrumentation,
   hooks: Pick<ProducerHooks, 'onFatal' | 'onBatchDone' | 'onProducerIdChange'>,
+  transaction: TransactionalGate | null = null,
 ): Sender {
   return new Sender(
     {
@@ -135,6 +138,7 @@ export function createSender(
       onFatal: hooks.onFatal,
       instrumentation: events,
       onProducerIdChange: hooks.onProducerIdChange,
+      transaction,
     },
     parts.accumulator,
     parts.metadata,
@@ -145,4 +149,35 @@ export function createSender(
 
 export function createIdempotence(c: ResolvedProducerConfig): IdempotenceState | null {
   return c.enableIdempotence ? new IdempotenceState() : null
+}
+
+/**
+ * The transaction manager of a producer with transactional.id (null without), and the gate the
+ * sender consults. The manager owns the producer id: it stamps it into `idempotence`.
+ */
+export function createTransactions(
+  c: ResolvedProducerConfig,
+  clock: Clock,
+  random: RandomSource,
+  parts: { metadata: Metadata; pool: ConnectionPool },
+  idempotence: IdempotenceState | null,
+  hooks: { wakeup: () => void; onFatal: (err: KafkaError) => void },
+): { manager: TransactionManager; gate: TransactionalGate } | null {
+  if (c.transactionalId === null || idempotence === null) return null
+  const manager = new TransactionManager({
+    transactionalId: c.transactionalId,
+    transactionTimeoutMs: c.transactionTimeoutMs,
+    pool: parts.pool,
+    metadata: parts.metadata,
+    clock,
+    random,
+    retryBackoffMs: c.retryBackoffMs,
+    retryBackoffMaxMs: c.retryBackoffMaxMs,
+    setProducerId: (id) => idempotence.setProducerId(id),
+    producerId: () => idempotence.producerId,
+    needsEpochBump: () => idempotence.needsBump,
+    wakeup: hooks.wakeup,
+    onFatal: hooks.onFatal,
+  })
+  return { manager, gate: new TransactionalGate(manager, idempotence, c.transactionalId) }
 }

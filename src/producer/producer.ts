@@ -29,7 +29,14 @@ import type {
 } from './options.js'
 import { createPartitioner } from './partitioner.js'
 import { RecordPlacement } from './placement.js'
+import type {
+  ConsumerGroupMetadata,
+  TransactionManager,
+  TransactionOffset,
+  TransactionState,
+} from '../transactions/index.js'
 import {
+  createTransactions,
   createAccumulator,
   createIdempotence,
   createMetadata,
@@ -71,6 +78,10 @@ export class Producer {
   private readonly idempotence: IdempotenceState | null
   private readonly waiting: MetadataWaitQueue
   private readonly reports: DeliveryReporter
+  /** The transaction manager when transactional.id is set (docs/transactions.md), else null. */
+  private readonly txn: TransactionManager | null
+  /** Transactional calls (initTransactions, commit...) running: they keep Node alive like records do. */
+  private txnCalls = 0
   /**
    * The instrumentation seam: typed events for every record, batch, request and connection
    * (src/observability/events.ts), for statistics and metrics to subscribe to. Nothing is computed
@@ -89,13 +100,6 @@ export class Producer {
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
     const c = this.config
-    if (c.transactionalId !== null) {
-      throw new KafkaError(
-        '_NOT_IMPLEMENTED',
-        'transactional.id is set, but transactions are not implemented in this release; remove the key ' +
-          'to produce without transactions (see docs/configuration.md)',
-      )
-    }
     warnNotImplemented(c)
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
@@ -118,11 +122,25 @@ export class Producer {
     this.lifecycle = new LifecycleEvents(events, c.clientId)
     this.accumulator = createAccumulator(c, this.clock)
     const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
-    this.sender = createSender(c, this.clock, this.random, parts, this.idempotence, events, {
+    const txn = createTransactions(c, this.clock, this.random, parts, this.idempotence, {
+      wakeup: () => this.sender.wakeup(),
       onFatal: (err) => this.onFatal(err),
-      onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
-      onProducerIdChange: () => this.clusterWaits?.check(),
     })
+    this.txn = txn?.manager ?? null
+    this.sender = createSender(
+      c,
+      this.clock,
+      this.random,
+      parts,
+      this.idempotence,
+      events,
+      {
+        onFatal: (err) => this.onFatal(err),
+        onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
+        onProducerIdChange: () => this.clusterWaits?.check(),
+      },
+      txn?.gate ?? null,
+    )
     this.waiting = new MetadataWaitQueue({
       clock: this.clock,
       metadata: this.metadata,
@@ -143,6 +161,7 @@ export class Producer {
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     this.checkOpen()
+    this.txn?.checkProduce()
     const now = this.clock.now()
     const r = normalizeRecord(record, now, this.maxRecordBytes)
     const bytes = this.placement.size(r)
@@ -168,6 +187,7 @@ export class Producer {
     const signal = checkSignal(options?.signal)
     if (signal?.aborted) throw abortError(signal, 'send() was given an AbortSignal that had aborted already')
     this.checkOpen()
+    this.txn?.checkProduce()
     let r = normalizeRecord(record, this.clock.now(), this.maxRecordBytes)
     const bytes = this.placement.size(r)
     let partition = this.placement.partitionIfKnown(r, bytes)
@@ -189,6 +209,13 @@ export class Producer {
         // Space was granted, then the signal aborted before this line ran: nothing was accepted.
         this.limits.release(bytes, 1)
         throw abortError(signal, 'send() was aborted by its AbortSignal while it waited for buffer space')
+      }
+      try {
+        // The transaction may have been committed or aborted while this call waited.
+        this.txn?.checkProduce()
+      } catch (err) {
+        this.limits.release(bytes, 1)
+        throw err
       }
       try {
         partition = this.placement.partitionIfKnown(r, bytes)
@@ -253,6 +280,7 @@ export class Producer {
       new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
     )
     this.closePromise = (async () => {
+      await this.abortOpenTransaction(timeoutMs)
       await this.flush(timeoutMs)
       this.state = 'closed'
       const failed = this.outstanding
@@ -265,12 +293,141 @@ export class Producer {
       // In flight ones too: the answer that comes later finds them done and is ignored.
       this.sender.failAll(err)
       this.waiting.close()
+      this.txn?.close()
       this.metadata.close()
       this.pool.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
     })()
     return this.closePromise
+  }
+
+  // --- Transactions (docs/transactions.md) ------------------------------------------------------
+
+  /**
+   * Gets the transactional producer its producer id from the transaction coordinator
+   * (InitProducerId with transactional.id): fences any older instance with the same id and
+   * completes or aborts what it left open. Call once, before the first beginTransaction(). Rejects
+   * `_TIMED_OUT` (retriable) after `timeoutMs` (default max.block.ms), the request going on:
+   * calling again waits for it. Rejects with a fatal error (`err.fatal`) for a fenced or
+   * unauthorized producer, or a transaction.timeout.ms above the broker's
+   * transaction.max.timeout.ms (`INVALID_TRANSACTION_TIMEOUT`).
+   */
+  initTransactions(timeoutMs?: number): Promise<void> {
+    const txn = this.transactional('initTransactions()')
+    return this.txnCall(() => txn.initTransactions(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs)))
+  }
+
+  /**
+   * Opens a transaction: records produced from now on are committed or aborted together.
+   * Synchronous; throws `_STATE` before initTransactions() or while a transaction is open.
+   */
+  beginTransaction(): void {
+    this.checkOpen()
+    this.transactional('beginTransaction()').beginTransaction()
+  }
+
+  /**
+   * Adds a consumer's positions to the open transaction (consume-transform-produce): they are
+   * committed with its records, or dropped if it aborts. `offsets[i].offset` is the next offset to
+   * read (the last processed + 1). `group` is a plain object, so any consumer library's group
+   * metadata fits; with `generationId` and `memberId` a consumer that lost its partitions is
+   * refused (KIP-447).
+   */
+  sendOffsetsToTransaction(
+    offsets: readonly TransactionOffset[],
+    group: ConsumerGroupMetadata,
+    timeoutMs?: number,
+  ): Promise<void> {
+    const txn = this.transactional('sendOffsetsToTransaction()')
+    if (typeof group?.groupId !== 'string' || group.groupId.length === 0) {
+      return Promise.reject(
+        new KafkaError('_INVALID_ARG', 'sendOffsetsToTransaction(): group.groupId must be a non-empty string'),
+      )
+    }
+    return this.txnCall(() =>
+      txn.sendOffsets(offsets, group, this.callTimeoutOr(timeoutMs, this.config.maxBlockMs)),
+    )
+  }
+
+  /**
+   * Commits the open transaction: delivers every record produced in it (as flush() does), then asks
+   * the coordinator to commit (EndTxn). A record that failed makes it reject with that error and
+   * `txnRequiresAbort`: call abortTransaction(). `_TIMED_OUT` (retriable) after `timeoutMs`
+   * (default max.block.ms): call it again to keep waiting for the same commit.
+   */
+  commitTransaction(timeoutMs?: number): Promise<void> {
+    const txn = this.transactional('commitTransaction()')
+    return this.txnCall(() =>
+      txn.commit(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs), (ms) => this.flush(ms)),
+    )
+  }
+
+  /**
+   * Aborts the open transaction: records not sent yet fail with `_PURGE_QUEUE`, the ones in flight
+   * get their answers, then the coordinator aborts (EndTxn) and none of its records or offsets
+   * become visible to read_committed consumers. `_TIMED_OUT` (retriable) after `timeoutMs`
+   * (default max.block.ms): call it again.
+   */
+  abortTransaction(timeoutMs?: number): Promise<void> {
+    const txn = this.transactional('abortTransaction()')
+    return this.txnCall(() =>
+      txn.abort(
+        this.callTimeoutOr(timeoutMs, this.config.maxBlockMs),
+        () => this.purgeTransaction(),
+        (ms) => this.flush(ms),
+      ),
+    )
+  }
+
+  /** Where the transactional producer is (docs/transactions.md); null without transactional.id. */
+  get transactionState(): TransactionState | null {
+    return this.txn?.state ?? null
+  }
+
+  private transactional(call: string): TransactionManager {
+    if (!this.txn) {
+      throw new KafkaError('_STATE', `${call} needs a transactional producer: set transactional.id in its config`)
+    }
+    if (this.state === 'closing' || this.state === 'closed') {
+      throw new KafkaError('_STATE', `${call}: the producer is ${this.state}`)
+    }
+    return this.txn
+  }
+
+  /** Runs a transactional call, keeping Node alive while it waits (timers and sockets are unref'd). */
+  private async txnCall(fn: () => Promise<void>): Promise<void> {
+    this.txnCalls++
+    this.updateKeepAlive()
+    try {
+      await fn()
+    } finally {
+      this.txnCalls--
+      this.updateKeepAlive()
+    }
+  }
+
+  /** The aborted transaction's records that were not sent fail now (librdkafka's _PURGE_QUEUE). */
+  private purgeTransaction(): void {
+    const err = new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted')
+    this.limits.rejectWaiters(err)
+    this.waiting.failAll(err)
+    this.sender.failUnsent(err)
+  }
+
+  /** close() of a producer with an open transaction aborts it first, within close()'s bound. */
+  private async abortOpenTransaction(timeoutMs: number | undefined): Promise<void> {
+    const s = this.txn?.state
+    if (s !== 'inTransaction' && s !== 'abortableError' && s !== 'aborting') return
+    await this.txn!.abort(
+      timeoutMs ?? this.config.maxBlockMs,
+      () => this.purgeTransaction(),
+      (ms) => this.flush(ms),
+    ).catch(() => undefined)
+  }
+
+  private callTimeoutOr(timeoutMs: number | undefined, fallback: number): number {
+    return timeoutMs === undefined ? fallback : this.callTimeout(timeoutMs)
   }
 
   // --- Readiness, partitions, disposal and lifecycle events (docs/producer.md, Lifecycle) --------
@@ -292,7 +449,8 @@ export class Producer {
     await this.waits.wait({
       call: 'connect()',
       topics,
-      producerId: this.idempotence !== null,
+      // A transactional producer gets its id from initTransactions(), not by itself.
+      producerId: this.idempotence !== null && this.txn === null,
       timeoutMs: this.callTimeout(options.timeoutMs),
     })
   }
@@ -404,6 +562,7 @@ export class Producer {
     if (this.state === 'open') this.state = 'fatal'
     this.reportError(err)
     this.lifecycle.fatal(err)
+    this.txn?.fatalError(err)
     this.clusterWaits?.failAll(err)
     this.limits.rejectWaiters(err)
     this.waiting.failAll(err)
@@ -436,7 +595,7 @@ export class Producer {
     now: number,
   ): void {
     this.outstanding++
-    if (this.outstanding === 1) this.setKeepAlive(true)
+    if (this.outstanding === 1) this.updateKeepAlive()
     if (this.instrumentation.has('record.accepted')) {
       this.instrumentation.emit('record.accepted', { topic: r.topic, partition, bytes })
     }
@@ -461,6 +620,9 @@ export class Producer {
     // A new batch needs its linger timer armed; a full one may go now. Otherwise the sender is
     // already due to look at this partition, and waking it per record would only cost time.
     const res = this.accumulator.append(r.topic, partition, r, bytes)
+    // A partition's first record of a transaction always starts a batch (commit and abort leave
+    // none behind), so checking new batches is enough to add every partition.
+    if (res.newBatch && this.txn) this.txn.addPartition(r.topic, partition)
     if (res.newBatch || res.full) this.sender.wakeup()
   }
 
@@ -472,12 +634,15 @@ export class Producer {
   }
 
   private failWaiting(w: WaitingRecord, err: KafkaError): void {
+    this.txn?.abortableError(err)
     this.limits.release(w.bytes, 1)
     this.reports.waiting(w, err)
     this.recordsDone(1)
   }
 
   private onBatchDone(batch: ProducerBatch, outcome: BatchOutcome): void {
+    // A record of the open transaction was not written: it cannot commit (Java: handleFailedBatch).
+    if (!outcome.ok && this.txn) this.txn.abortableError(outcome.error)
     this.limits.release(batch.reservedBytes, batch.count)
     this.recordsDone(this.reports.batch(batch, outcome))
   }
@@ -485,7 +650,7 @@ export class Producer {
   private recordsDone(n: number): void {
     this.outstanding -= n
     if (this.outstanding === 0) {
-      this.setKeepAlive(false)
+      this.updateKeepAlive()
       for (const w of this.drainWaiters.splice(0)) w()
     }
   }
@@ -499,6 +664,11 @@ export class Producer {
         // The error callback itself failed; nothing sensible is left to report to.
       }
     }
+  }
+
+  /** Keeps Node alive while records are undelivered or a transactional call runs. */
+  private updateKeepAlive(): void {
+    this.setKeepAlive(this.outstanding > 0 || this.txnCalls > 0)
   }
 
   private setKeepAlive(on: boolean): void {

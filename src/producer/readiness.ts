@@ -7,6 +7,7 @@ import type { BatchCompressor } from './compressor.js'
 import type { IdempotenceState } from './idempotence.js'
 import type { ResponseHandler } from './response-handler.js'
 import type { Instrumentation } from '../observability/events.js'
+import type { TransactionalGate } from './transactional-gate.js'
 
 /**
  * The broker remembers the last 5 batches per producer and partition to spot duplicates
@@ -31,6 +32,11 @@ export interface ReadinessDeps {
   maxRequestBytes: number
   /** Emits batch.built (only when someone listens). */
   events: Instrumentation
+  /**
+   * A transactional producer's gate: batches are built with the transactional flag, and a
+   * partition is drained only once it is in the transaction (classic protocol).
+   */
+  transaction?: Pick<TransactionalGate, 'isSendAllowed'> | null
 }
 
 /** What {@link Readiness.ready} found. */
@@ -153,7 +159,7 @@ export class Readiness {
             producerId: b.producerId,
             producerEpoch: b.producerEpoch,
             baseSequence: b.baseSequence,
-            transactional: false,
+            transactional: this.deps.transaction != null,
             codec,
           })
         } catch (err) {
@@ -214,6 +220,8 @@ export class Readiness {
   /** The oldest batch of `q` that is not in flight, if it may be sent next. */
   private nextToSend(q: PartitionQueue): ProducerBatch | undefined {
     const idem = this.deps.idempotence
+    // Woken again when AddPartitionsToTxn has added the partition.
+    if (this.deps.transaction && !this.deps.transaction.isSendAllowed(q.topic, q.partition)) return undefined
     let inFlight = 0
     for (const b of q.batches) {
       if (!b.inFlight) {

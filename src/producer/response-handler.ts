@@ -9,6 +9,7 @@ import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import type { IdempotenceState } from './idempotence.js'
 import type { Instrumentation } from '../observability/events.js'
+import { CONCURRENT_TRANSACTIONS_BACKOFF_MS } from '../transactions/index.js'
 
 /** What a completed batch reports to the producer, which turns it into per-record reports. */
 export type BatchOutcome =
@@ -25,6 +26,8 @@ export interface ResponseHandlerDeps {
   accumulator: Accumulator
   metadata: Pick<Metadata, 'requestUpdate'>
   idempotence: IdempotenceState | null
+  /** A transactional producer (INVALID_PRODUCER_EPOCH from a leader fails the transaction only). */
+  transactional: boolean
   onBatchDone: BatchDone
   /** Asks the sender for a pass (something may be sent now). */
   wakeup: () => void
@@ -154,13 +157,19 @@ export class ResponseHandler {
         )
         return
       case 'bump':
-        idem.requestBump()
+        idem.requestBump(err)
         this.retryOrFail(
           b,
           new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: true }),
         )
         return
       case 'fatal':
+        if (this.deps.transactional && err.kafkaCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
+          // KIP-588: from a partition leader this fails the transaction, not the producer: its
+          // abort asks the coordinator, which says PRODUCER_FENCED if another instance took over.
+          this.retryOrFail(b, new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: false }))
+          return
+        }
         idem.setFatal(new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, fatal: true }))
         b.moveTo('ready') // failed with every other batch by the fatal error
         this.deps.wakeup()
@@ -229,14 +238,19 @@ export class ResponseHandler {
         })
       }
       b.lastError = err
-      b.retryAt =
-        now + backoffMs(b.attempts, this.deps.retryBackoffMs, this.deps.retryBackoffMaxMs, this.deps.random)
+      // CONCURRENT_TRANSACTIONS (KIP-890, Produce v12): the coordinator is still writing the
+      // previous transaction's markers, which takes milliseconds, not retry.backoff.ms.
+      const base =
+        err.code === 'CONCURRENT_TRANSACTIONS'
+          ? Math.min(CONCURRENT_TRANSACTIONS_BACKOFF_MS, this.deps.retryBackoffMs)
+          : this.deps.retryBackoffMs
+      b.retryAt = now + backoffMs(b.attempts, base, this.deps.retryBackoffMaxMs, this.deps.random)
       return
     }
     // A sent batch given up on leaves a gap in its partition's sequence (the broker did not write
     // it, or may not have): later batches would get OUT_OF_ORDER_SEQUENCE_NUMBER until they time
     // out. Bump the epoch, as for an expired batch (Java: handleFailedBatch).
-    if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump()
+    if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump(err)
     if (err.retriable && b.attempts <= this.deps.retries) {
       this.fail(b, timedOut(b, now, err))
       return
@@ -248,14 +262,30 @@ export class ResponseHandler {
     // A batch that was sent and then given up on leaves its partition's sequence unresolved: the
     // broker may or may not have it. Java bumps the epoch in that case (KIP-360) so later batches
     // do not fail with OUT_OF_ORDER_SEQUENCE_NUMBER forever.
-    if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump()
-    this.fail(b, timedOut(b, now, b.lastError))
+    const err = timedOut(b, now, b.lastError)
+    if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump(err)
+    this.fail(b, err)
   }
 
   /** Fails every batch (fatal error, close): in-flight ones too; late responses are ignored. */
   failAll(err: KafkaError): void {
     for (const q of this.deps.accumulator.queues) {
       for (const b of [...q.batches]) this.fail(b, err)
+    }
+  }
+
+  /**
+   * Fails every batch that is not in flight (a transaction that will be aborted). A stamped one may
+   * have reached the broker on an earlier attempt: its sequence is unresolved, so the epoch must be
+   * bumped, as for an expired batch.
+   */
+  failUnsent(err: KafkaError): void {
+    for (const q of this.deps.accumulator.queues) {
+      for (const b of [...q.batches]) {
+        if (b.inFlight) continue
+        if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump(err)
+        this.fail(b, err)
+      }
     }
   }
 

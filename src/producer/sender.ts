@@ -14,6 +14,7 @@ import { ProducerIdManager, type ProducerIdState } from './producer-id-manager.j
 import { Readiness } from './readiness.js'
 import { ResponseHandler, type BatchDone } from './response-handler.js'
 import { Instrumentation } from '../observability/events.js'
+import type { TransactionalGate } from './transactional-gate.js'
 
 export type { BatchDone, BatchOutcome } from './response-handler.js'
 export { ASYNC_COMPRESSION_MIN_BYTES } from './compressor.js'
@@ -42,6 +43,11 @@ export interface SenderOptions {
   instrumentation?: Instrumentation
   /** Hears every change of the producer id's state (idempotence only). */
   onProducerIdChange?: (state: ProducerIdState) => void
+  /**
+   * Present for a transactional producer: its transaction manager owns the producer id (no
+   * ProducerIdManager) and decides what may be sent.
+   */
+  transaction?: TransactionalGate | null
 }
 
 /**
@@ -78,6 +84,7 @@ export class Sender {
   /** Producer id and epoch of an idempotent producer (null without idempotence). */
   private readonly producerId: ProducerIdManager | null
   private readonly events: Instrumentation
+  private readonly txn: TransactionalGate | null
   /** Produce requests sent and not answered yet (an epoch bump waits for 0). */
   private outstandingRequests = 0
   /** A pass that may expire in-flight batches is scheduled (see run()). */
@@ -94,6 +101,7 @@ export class Sender {
   ) {
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn))
     this.idem = opts.idempotence ?? null
+    this.txn = opts.transaction ?? null
     const wakeup = (): void => this.wakeup()
     this.events = opts.instrumentation ?? new Instrumentation()
     this.outcomes = new ResponseHandler({
@@ -105,6 +113,7 @@ export class Sender {
       accumulator,
       metadata,
       idempotence: this.idem,
+      transactional: this.txn !== null,
       onBatchDone,
       wakeup,
       events: this.events,
@@ -123,9 +132,10 @@ export class Sender {
       maxInFlight: opts.maxInFlight,
       maxRequestBytes: opts.maxRequestBytes,
       events: this.events,
+      transaction: this.txn,
     })
     this.producerId =
-      this.idem === null
+      this.idem === null || this.txn !== null
         ? null
         : new ProducerIdManager({
             idempotence: this.idem,
@@ -153,6 +163,11 @@ export class Sender {
   /** Fails every batch (fatal error, close): in-flight ones too; late answers are ignored. */
   failAll(err: KafkaError): void {
     this.outcomes.failAll(err)
+  }
+
+  /** Fails every batch not in flight (a transaction being aborted); in-flight ones get their answers. */
+  failUnsent(err: KafkaError): void {
+    this.outcomes.failUnsent(err)
   }
 
   /** Asks for a pass soon; many calls before it runs cost one pass. */
@@ -189,6 +204,10 @@ export class Sender {
     let nextWake = ready.nextWake
     if (ready.inFlightExpired) this.scheduleExpiryPass()
 
+    if (this.txn && !this.txn.maySend((err) => this.outcomes.failUnsent(err))) {
+      this.arm(nextWake, now)
+      return
+    }
     if (this.producerId && !this.producerId.maySend(now, this.outstandingRequests, () => this.queued())) {
       const at = this.producerId.nextAttemptAt
       if (at > now) nextWake = Math.min(nextWake, at)
@@ -295,13 +314,15 @@ export class Sender {
       parts.push({ index: b.partition, records: b.wire! })
     }
     const req: ProduceRequest = {
-      transactionalId: null,
+      transactionalId: this.txn ? this.txn.transactionalId : null,
       acks: this.opts.acks,
       timeoutMs: this.opts.requestTimeoutMs,
       topicData: [...byTopic].map(([name, partitionData]) => ({ name, topicId: ZERO_UUID, partitionData })),
     }
     if (this.events.has('batch.sent') || this.events.has('batch.answered')) this.instrumentSend(conn, batches)
     this.outstandingRequests++
+    this.txn?.onProduceSent()
+    const maxVersion = this.txn ? this.txn.produceMaxVersion : PRODUCE_MAX_VERSION
     if (this.opts.acks === 0) {
       // acks=0: the broker never answers; a record counts as delivered once written to the
       // socket, with offset -1 (at-most-once: what is lost after that is never reported).
@@ -318,7 +339,7 @@ export class Sender {
       )
       return
     }
-    conn.request(ProduceApi, req, { maxVersion: PRODUCE_MAX_VERSION }).then(
+    conn.request(ProduceApi, req, { maxVersion }).then(
       (res) => {
         this.outstandingRequests--
         this.outcomes.onResponse(batches, res, conn.nodeId)

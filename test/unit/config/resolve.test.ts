@@ -106,7 +106,7 @@ describe("the guide's dictionaries resolve", () => {
     })
     assert.equal(c.transactionalId, 'order-processor-1')
     assert.equal(c.transactionTimeoutMs, 60000)
-    assert.deepEqual(c.notImplemented, ['transactional.id'])
+    assert.deepEqual(c.notImplemented, [])
   })
 
   it('ReliableProducer', () => {
