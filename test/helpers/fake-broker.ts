@@ -130,7 +130,9 @@ export const DEFAULT_API_VERSIONS: { apiKey: number; minVersion: number; maxVers
   { apiKey: 19, minVersion: 2, maxVersion: 7 }, // CreateTopics
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
   { apiKey: 24, minVersion: 0, maxVersion: 5 }, // AddPartitionsToTxn
+  { apiKey: 25, minVersion: 0, maxVersion: 4 }, // AddOffsetsToTxn
   { apiKey: 26, minVersion: 0, maxVersion: 5 }, // EndTxn
+  { apiKey: 28, minVersion: 0, maxVersion: 5 }, // TxnOffsetCommit
 ]
 
 export interface FakeClusterOptions {
