@@ -251,6 +251,8 @@ export class FakeTxnCoordinator {
    * for old versions (PRODUCER_FENCED is INVALID_PRODUCER_EPOCH for an old request). By default the
    * request is refused before it changes anything; with `afterProcessing` it takes effect and only
    * the answer says otherwise (a coordinator that wrote the state and then lost its leadership).
+   * InitProducerId injections apply to transactional ones only (idempotent ones are the cluster's
+   * initProducerIdHandler); FindCoordinator ones to every key type.
    */
   inject(apiKey: number, errorCode: number, times = 1, opts: { afterProcessing?: boolean } = {}): void {
     if (!COORDINATOR_API_KEYS.includes(apiKey)) {
