@@ -3,10 +3,13 @@
 // decodes request frames with decodeRequestFrame and answers with encodeResponseFrame. ApiVersions and
 // Metadata are answered automatically; Produce requests are recorded (their record batches decoded) and
 // answered as a per-test handler says: success, per-partition errors, held (for timeouts and late
-// responses), or a closed connection. No sockets, no real time: responses are pushed on process.nextTick.
+// responses), or a closed connection. The transaction and group coordinator APIs are answered by
+// `cluster.txn` (fake-txn-coordinator.ts), which also checks transactional Produce batches. No
+// sockets, no real time: responses are pushed on process.nextTick.
 
 import { Duplex } from 'node:stream'
 import type { TransportFactory } from '../../src/network/transport.js'
+import { ErrorCode } from '../../src/errors/index.js'
 import {
   ApiVersionsApi,
   InitProducerIdApi,
@@ -17,6 +20,7 @@ import {
   decodeRequestFrame,
   encodeResponseFrame,
   type AnyApiDefinition,
+  type ApiVersionsResponse,
   type DecodedBatch,
   type DecodedRecord,
   type DecodedRequest,
@@ -26,6 +30,7 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../../src/protocol/index.js'
+import { FakeTxnCoordinator, type FakeTxnCoordinatorOptions } from './fake-txn-coordinator.js'
 
 export interface FakeBrokerSpec {
   nodeId: number
@@ -130,10 +135,16 @@ export const DEFAULT_API_VERSIONS: { apiKey: number; minVersion: number; maxVers
   { apiKey: 19, minVersion: 2, maxVersion: 7 }, // CreateTopics
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
   { apiKey: 24, minVersion: 0, maxVersion: 5 }, // AddPartitionsToTxn
+  { apiKey: 25, minVersion: 0, maxVersion: 4 }, // AddOffsetsToTxn
   { apiKey: 26, minVersion: 0, maxVersion: 5 }, // EndTxn
+  { apiKey: 28, minVersion: 0, maxVersion: 5 }, // TxnOffsetCommit
 ]
 
-export interface FakeClusterOptions {
+/**
+ * `transactionVersion`, `coordinatorNodeId`, `groupCoordinatorNodeId` and `transactionMaxTimeoutMs`
+ * set up the coordinator (see FakeTxnCoordinatorOptions); they can be changed later on `cluster.txn`.
+ */
+export interface FakeClusterOptions extends FakeTxnCoordinatorOptions {
   /** Default: one broker, node 1 at broker1:9092. */
   brokers?: FakeBrokerSpec[]
   topics?: Record<string, FakeTopicSpec>
@@ -234,7 +245,10 @@ export class FakeCluster {
   interceptor: RequestInterceptor | null = null
   /** Overrides the Metadata answer (stale brokers, epochs); return undefined for the default. */
   metadataHandler: ((req: MetadataRequest, nodeId: number) => MetadataResponse | undefined) | null = null
-  /** Overrides the InitProducerId answer (idempotent producers); default: ids 1000, 1001, … epoch 0. */
+  /**
+   * Overrides the InitProducerId answer of idempotent producers (no transactional id; those go to
+   * `txn`); default: ids 1000, 1001, … epoch 0.
+   */
   initProducerIdHandler: ((nodeId: number) => InitProducerIdResponse | undefined) | null = null
   private producerIds = 0
   /** Addresses ("host:port") that refuse connections. */
@@ -242,12 +256,25 @@ export class FakeCluster {
   /** Connection attempts per address, refused ones included. */
   readonly connectAttempts = new Map<string, number>()
   private readonly logs = new Map<string, DecodedRecord[]>()
+  /** The transaction and group coordinator: FindCoordinator, transactional InitProducerId, *Txn APIs. */
+  readonly txn: FakeTxnCoordinator
 
   constructor(opts: FakeClusterOptions = {}) {
     this.brokers = opts.brokers ?? [{ nodeId: 1, host: 'broker1', port: 9092 }]
     for (const [name, spec] of Object.entries(opts.topics ?? {})) this.topics.set(name, spec)
     this.apiVersions = opts.apiVersions ?? DEFAULT_API_VERSIONS
     this.clusterId = opts.clusterId ?? 'fake-cluster'
+    this.txn = new FakeTxnCoordinator(this, opts)
+  }
+
+  /** Producer ids come from one sequence for idempotent and transactional producers: 1000, 1001, … */
+  nextProducerId(): bigint {
+    return BigInt(1000 + this.producerIds++)
+  }
+
+  /** The ApiVersions answer at `version`: the API ranges, and the `transaction.version` feature. */
+  apiVersionsResponse(version: number): ApiVersionsResponse {
+    return { errorCode: 0, apiKeys: this.apiVersions, throttleTimeMs: 0, ...this.txn.features(version) }
   }
 
   /** bootstrap.servers for every broker of the cluster. */
@@ -374,7 +401,7 @@ export class FakeCluster {
     this.requests.push(received)
     const { apiVersion: v, correlationId: id } = req
     if (req.apiKey === ApiVersionsApi.apiKey) {
-      conn.send(ApiVersionsApi, v, id, { errorCode: 0, apiKeys: this.apiVersions, throttleTimeMs: 0 })
+      conn.send(ApiVersionsApi, v, id, this.apiVersionsResponse(v))
       return
     }
     if (req.apiKey === ProduceApi.apiKey) {
@@ -388,12 +415,14 @@ export class FakeCluster {
         const res = this.metadataHandler?.(body, conn.broker.nodeId) ?? this.metadataResponse(body)
         conn.send(MetadataApi, v, id, res)
       }
+    } else if (this.txn.answers(req.apiKey, req.body)) {
+      respond = () => this.txn.respond(conn, received)
     } else if (req.apiKey === InitProducerIdApi.apiKey) {
       respond = () => {
         const res: InitProducerIdResponse = this.initProducerIdHandler?.(conn.broker.nodeId) ?? {
           throttleTimeMs: 0,
           errorCode: 0,
-          producerId: BigInt(1000 + this.producerIds++),
+          producerId: this.nextProducerId(),
           producerEpoch: 0,
           ongoingTxnProducerId: -1n,
           ongoingTxnProducerEpoch: -1,
@@ -433,7 +462,8 @@ export class FakeCluster {
       }
       if (body.acks === 0) {
         // acks=0: the broker writes and never answers.
-        if (reply === undefined || reply === 'ok') this.append(partitions, () => undefined)
+        if (reply === undefined || reply === 'ok')
+          this.append(body, received.apiVersion, partitions, () => undefined)
         return
       }
       const perPartition =
@@ -442,7 +472,7 @@ export class FakeCluster {
           : 'partitions' in reply
             ? reply.partitions
             : () => ({ errorCode: reply.errorCode, errorMessage: reply.errorMessage ?? null })
-      const results = this.append(partitions, perPartition)
+      const results = this.append(body, received.apiVersion, partitions, perPartition)
       const byTopic = new Map<string, ProduceResponse['responses'][number]>()
       partitions.forEach((p, i) => {
         let t = byTopic.get(p.topic)
@@ -483,21 +513,40 @@ export class FakeCluster {
     if (reply !== 'hold') answer(reply)
   }
 
+  /**
+   * Appends what `result` lets through to the fake logs. A partition the test lets succeed still has
+   * to pass the broker's transactional checks: transactional batches need the request's transactional
+   * id, and the coordinator's verification (FakeTxnCoordinator.verifyProduce).
+   */
   private append(
+    request: ProduceRequest,
+    apiVersion: number,
     partitions: ProducePartitionData[],
     result: (topic: string, partition: number) => PartitionResult | undefined,
   ): { errorCode: number; baseOffset: number; logAppendTimeMs: number; errorMessage: string | null }[] {
+    const { transactionalId } = request
+    // KafkaApis.handleProduceRequest: transactional records without a transactional id fail the
+    // authorization of the whole request.
+    const unauthorized =
+      transactionalId === null && partitions.some((p) => p.batches.some((b) => b.transactional))
     return partitions.map((p) => {
       const r = result(p.topic, p.partition) ?? {}
-      const errorCode = r.errorCode ?? 0
+      let errorCode = r.errorCode ?? 0
+      let errorMessage = r.errorMessage ?? null
+      if (errorCode === 0 && unauthorized) errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      if (errorCode === 0 && transactionalId !== null) {
+        ;({ errorCode, errorMessage } = this.txn.verifyProduce(transactionalId, apiVersion, p))
+      }
       const key = `${p.topic}/${p.partition}`
       let log = this.logs.get(key)
       if (!log) this.logs.set(key, (log = []))
       if (errorCode !== 0) {
-        return { errorCode, baseOffset: -1, logAppendTimeMs: -1, errorMessage: r.errorMessage ?? null }
+        return { errorCode, baseOffset: -1, logAppendTimeMs: -1, errorMessage }
       }
-      const baseOffset = r.baseOffset ?? log.length
+      const position = log.length
+      const baseOffset = r.baseOffset ?? position
       log.push(...p.records)
+      this.txn.appended(transactionalId, p, position)
       return { errorCode: 0, baseOffset, logAppendTimeMs: r.logAppendTimeMs ?? -1, errorMessage: null }
     })
   }

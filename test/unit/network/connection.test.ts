@@ -432,11 +432,7 @@ describe('Connection instrumentation', () => {
       bytes: cluster.connections[0]!.socket.written.reduce((n, c) => n + c.length, 0),
       correlationId: 1,
     })
-    const helloAnswer = encodeResponseFrame(ApiVersionsApi, 4, 1, {
-      errorCode: 0,
-      apiKeys: DEFAULT_API_VERSIONS,
-      throttleTimeMs: 0,
-    })
+    const helloAnswer = encodeResponseFrame(ApiVersionsApi, 4, 1, cluster.apiVersionsResponse(4))
     assert.deepEqual(payloads(heard, 'request.answered'), [
       {
         nodeId: 1,
