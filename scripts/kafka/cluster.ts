@@ -579,9 +579,8 @@ function randomClusterId(): string {
  * and 4.4.0, which both hand it to the formatter; a 3.9 development state parsed the flag and then
  * ignored it (KAFKA-17868), so versions before 3.9, unchecked, are refused rather than risk a cluster
  * that silently runs on the release's defaults.
- * Exported for unit tests.
  */
-export function featureArgs(version: string, features: Record<string, number> | undefined): string[] {
+function featureArgs(version: string, features: Record<string, number> | undefined): string[] {
   const entries = Object.entries(features ?? {})
   if (entries.length === 0) return []
   const names = entries.map(([name]) => name).join(', ')
