@@ -1,4 +1,4 @@
-// `npm run kafka -- start [--nodes 3] [--version 3.9.1]`: a local Kafka in the foreground until Ctrl-C.
+// `npm run kafka -- start [--nodes 3] [--version 3.9.1] [--feature transaction.version=1]`: a local Kafka in the foreground until Ctrl-C.
 // `npm run kafka -- fetch`: only download the jars (e.g. to warm a CI cache).
 
 import { parseArgs } from 'node:util'
@@ -23,6 +23,8 @@ options:
   --version <v>          Kafka version (default ${DEFAULT_KAFKA_VERSION}; tested: ${COMPAT_KAFKA_VERSIONS.join(', ')})
   --kafka-version <v>    the same
   --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=false)
+  --feature <name=level> finalized feature level the storage is formatted with, repeatable, KRaft
+                         from Kafka 3.9 (e.g. --feature transaction.version=1: classic transactions)
   -h, --help`
 
 async function main(): Promise<number> {
@@ -33,6 +35,7 @@ async function main(): Promise<number> {
       version: { type: 'string' },
       'kafka-version': { type: 'string' },
       prop: { type: 'string', multiple: true, default: [] },
+      feature: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -68,13 +71,24 @@ async function main(): Promise<number> {
     }
     brokerProps[p.slice(0, eq)] = p.slice(eq + 1)
   }
+  const features: Record<string, number> = {}
+  for (const f of values.feature) {
+    const m = /^([^=]+)=(\d+)$/.exec(f)
+    if (!m) {
+      console.error(`--feature expects name=level with a whole-number level, got ${JSON.stringify(f)}`)
+      return 2
+    }
+    features[m[1]!] = Number(m[2])
+  }
 
   const started = Date.now()
-  const cluster = await startKafka({ nodes, version, brokerProps })
+  const cluster = await startKafka({ nodes, version, brokerProps, features })
   const mode = usesZooKeeper(version)
     ? `ZooKeeper mode, zookeeper.connect=${cluster.zookeeperConnect}`
     : 'KRaft'
   console.log(`Kafka ${version} (${mode}), ${nodes} node(s), ready in ${Date.now() - started} ms`)
+  const featureList = Object.entries(features).map(([name, level]) => `${name}=${level}`)
+  if (featureList.length > 0) console.log(`features: ${featureList.join(', ')}`)
   console.log(`logs: ${cluster.logDir}`)
   console.log(`bootstrap.servers=${cluster.bootstrapServers}`)
   console.log('Press Ctrl-C to stop.')

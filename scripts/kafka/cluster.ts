@@ -66,6 +66,14 @@ export interface StartKafkaOptions {
   /** Kafka version (default DEFAULT_KAFKA_VERSION); before 3.3 the brokers run with a ZooKeeper node. */
   version?: string
   readyTimeoutMs?: number
+  /**
+   * Finalized feature levels the cluster starts with, written into the KRaft storage at format time
+   * (`kafka.tools.StorageTool format --feature name=level`), e.g. `{ 'transaction.version': 1 }` for a
+   * 4.x broker with classic (KIP-98) transactions where 4.x defaults to transaction.version=2 (KIP-890).
+   * Features not named keep the defaults of the version's release. Needs KRaft and Kafka 3.9 or newer
+   * (see featureArgs); StorageTool itself rejects unknown features and unsupported levels.
+   */
+  features?: Record<string, number>
 }
 
 const HOST = '127.0.0.1'
@@ -564,6 +572,40 @@ function randomClusterId(): string {
   }
 }
 
+/**
+ * StorageTool arguments for `features`: `--feature name=level` each. Throws, before anything starts,
+ * for a version that cannot take them: ZooKeeper-mode brokers (before 3.3) have no storage to format
+ * and finalize features themselves. StorageTool's `--feature` was checked in the cached jars of 3.9.1
+ * and 4.4.0, which both hand it to the formatter; a 3.9 development state parsed the flag and then
+ * ignored it (KAFKA-17868), so versions before 3.9, unchecked, are refused rather than risk a cluster
+ * that silently runs on the release's defaults.
+ */
+function featureArgs(version: string, features: Record<string, number> | undefined): string[] {
+  const entries = Object.entries(features ?? {})
+  if (entries.length === 0) return []
+  const names = entries.map(([name]) => name).join(', ')
+  if (usesZooKeeper(version)) {
+    throw new Error(
+      `features (${names}) need a KRaft cluster, but Kafka ${version} runs in ZooKeeper mode here ` +
+        '(before 3.3), where storage is not formatted and features cannot be set at start',
+    )
+  }
+  if (!atLeast(version, 3, 9)) {
+    throw new Error(
+      `features (${names}) need Kafka 3.9 or newer (StorageTool format --feature), not ${version}`,
+    )
+  }
+  return entries.flatMap(([name, level]) => {
+    // A name with '=' or whitespace would be split differently by StorageTool than meant here.
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`invalid feature name ${JSON.stringify(name)}`)
+    // Feature levels are int16 in the protocol (FeatureLevelRecord).
+    if (!Number.isInteger(level) || level < 0 || level > 0x7fff) {
+      throw new Error(`feature ${name}: level must be an integer from 0 to 32767, not ${String(level)}`)
+    }
+    return ['--feature', `${name}=${level}`]
+  })
+}
+
 /** Broker properties both modes share; every one can be overridden by StartKafkaOptions.brokerProps. */
 function commonBrokerProps(node: Node, count: number): Record<string, string> {
   const rf = String(count === 1 ? 1 : 3)
@@ -644,6 +686,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
   if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
   const version = opts.version ?? DEFAULT_KAFKA_VERSION
   const zkMode = usesZooKeeper(version)
+  // Validated before the download and the temp dir, so a wrong call fails at once and leaves nothing.
+  const formatFeatureArgs = featureArgs(version, opts.features)
   const libsDir = await ensureKafkaJars(version)
   installExitHandlers()
   const root = await mkdtemp(join(tmpdir(), 'reliable-kafka-'))
@@ -695,6 +739,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
             clusterId,
             '-c',
             node.propsPath,
+            ...formatFeatureArgs,
           ],
           join(node.logsDir, 'format.log'),
           root,

@@ -171,6 +171,238 @@ export async function consoleConsume(opts: ConsoleConsumeOptions): Promise<strin
   })
 }
 
+export interface ConsoleConsumeRecordsOptions {
+  bootstrapServers: string
+  topic: string
+  /**
+   * ConsoleConsumer's `--isolation-level`, spelled out on purpose: `read_committed` returns committed and
+   * non-transactional records up to the last stable offset (an open transaction holds back everything
+   * from its first record on), `read_uncommitted` everything in the log, aborted records included.
+   */
+  isolationLevel: 'read_committed' | 'read_uncommitted'
+  /**
+   * Stop once this many records were read (`--max-messages`): fast when the test knows how many to
+   * expect. Without it the consumer reads until `idleTimeoutMs` passes without a record.
+   */
+  maxMessages?: number
+  /**
+   * `--timeout-ms`: stop when no record arrives for this long, which is how the end of the topic is
+   * found. The first wait also covers joining the group and the first fetch (about a second here),
+   * hence not much less than the default, 5 s.
+   */
+  idleTimeoutMs?: number
+  /**
+   * Consume as this consumer group (`--group`), whose position is then committed when the consumer
+   * closes: the offset after the last record it fetched, which may be past the last one printed when
+   * `maxMessages` stops it mid-batch. Without it ConsoleConsumer uses a random group and commits nothing.
+   */
+  group?: string
+  /** More consumer configs (`--command-property`). */
+  consumerProperties?: Record<string, string>
+}
+
+/** A record as Kafka's ConsoleConsumer printed it; key and value decoded as UTF-8. */
+export interface ConsoleRecord {
+  partition: number
+  offset: number
+  /** null for a null key; '' for an empty one. */
+  key: string | null
+  value: string | null
+}
+
+// Separators for ConsoleConsumer's DefaultMessageFormatter that text test data does not contain: ASCII's
+// unit separator between fields, its record separator after each record (so values may contain
+// newlines), and NAK for null, which the formatter otherwise prints as the ambiguous text "null".
+const FIELD_SEP = '\x1f'
+const RECORD_SEP = '\x1e'
+const NULL_LITERAL = '\x15'
+const DEFAULT_IDLE_TIMEOUT_MS = 5_000
+
+/**
+ * Parses ConsoleConsumer output printed with the formatter properties of consoleConsumeRecords
+ * (`Partition:<p>`, `Offset:<o>`, key, value per record). Exported for tests.
+ */
+export function parseConsoleRecords(out: string): ConsoleRecord[] {
+  const records = out.split(RECORD_SEP)
+  // Every record ends with the separator: what follows the last one must be nothing.
+  const rest = records.pop()
+  if (rest !== undefined && rest.length > 0) {
+    throw new Error(`ConsoleConsumer output: unterminated record ${JSON.stringify(rest.slice(0, 200))}`)
+  }
+  return records.map((text) => {
+    const fields = text.split(FIELD_SEP)
+    const p = /^Partition:(\d+)$/.exec(fields[0] ?? '')
+    const o = /^Offset:(\d+)$/.exec(fields[1] ?? '')
+    if (fields.length !== 4 || !p || !o) {
+      // A key or value holding a separator lands here rather than being silently misread.
+      throw new Error(`ConsoleConsumer output: unexpected record ${JSON.stringify(text.slice(0, 200))}`)
+    }
+    const nullable = (f: string): string | null => (f === NULL_LITERAL ? null : f)
+    return {
+      partition: Number(p[1]),
+      offset: Number(o[1]),
+      key: nullable(fields[2]!),
+      value: nullable(fields[3]!),
+    }
+  })
+}
+
+/**
+ * Reads `topic` from the beginning with Kafka's ConsoleConsumer at the given isolation level and returns
+ * its records ordered by partition, then offset. It stops after `maxMessages` records or, at the end
+ * of the topic, once `idleTimeoutMs` passes without one; fewer records than expected is not an error,
+ * check the result. The whole run is bounded (the JVM is killed after the idle timeout plus 20 s
+ * for its start), so a topic still being written to makes it fail rather than hang.
+ * Keys and values must be UTF-8 text without the characters U+001E and U+001F, and not U+0015 alone
+ * (the separators and the null marker).
+ */
+export async function consoleConsumeRecords(opts: ConsoleConsumeRecordsOptions): Promise<ConsoleRecord[]> {
+  const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+  const formatter = {
+    'print.partition': 'true',
+    'print.offset': 'true',
+    'print.key': 'true',
+    'print.value': 'true',
+    'print.timestamp': 'false',
+    'print.headers': 'false',
+    'key.separator': FIELD_SEP,
+    'line.separator': RECORD_SEP,
+    'null.literal': NULL_LITERAL,
+  }
+  const args = [
+    '--bootstrap-server',
+    opts.bootstrapServers,
+    '--topic',
+    opts.topic,
+    '--from-beginning',
+    // The tool's own option, not a --command-property: it takes precedence over one (a
+    // consumerProperties entry cannot change it by accident).
+    '--isolation-level',
+    opts.isolationLevel,
+    ...(opts.maxMessages !== undefined ? ['--max-messages', String(opts.maxMessages)] : []),
+    '--timeout-ms',
+    String(idleTimeoutMs),
+    ...(opts.group !== undefined ? ['--group', opts.group] : []),
+    ...repeated('--formatter-property', formatter),
+    ...repeated('--command-property', opts.consumerProperties),
+  ]
+  const out = await runKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', args, {
+    timeoutMs: idleTimeoutMs + JVM_START_ALLOWANCE_MS,
+  })
+  return parseConsoleRecords(out).sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+}
+
+export interface ConsumerGroupOffsetsOptions {
+  bootstrapServers: string
+  group: string
+  /** Overall limit for the tool's JVM. Default 50 s. */
+  timeoutMs?: number
+}
+
+export interface CommittedOffset {
+  topic: string
+  partition: number
+  /** null where the group has no committed offset for a partition it is assigned (`-`). */
+  committedOffset: number | null
+}
+
+/**
+ * Parses the table of `ConsumerGroupCommand --describe --group <group> --offsets`. The tool exits 0 even
+ * when it fails and prints `Error: ...` instead of the table: an unknown group gives [], any other
+ * error throws. Exported for tests.
+ */
+export function parseConsumerGroupOffsets(out: string, group: string): CommittedOffset[] {
+  const lines = out.split('\n')
+  const error = lines.find((l) => l.startsWith('Error:'))
+  if (error !== undefined) {
+    // 4.x: "... GroupIdNotFoundException: Group g not found."; older tools: "Consumer group 'g' does not exist."
+    if (/GroupIdNotFoundException|does not exist/.test(error)) return []
+    throw new Error(`ConsumerGroupCommand --describe --group ${group}: ${error}`)
+  }
+  const header = lines.findIndex((l) => /^GROUP\s+TOPIC\s+PARTITION\s+CURRENT-OFFSET\s/.test(l))
+  // An existing group without committed offsets or members prints no table at all.
+  if (header < 0) return []
+  const offsets: CommittedOffset[] = []
+  for (const line of lines.slice(header + 1)) {
+    if (line.trim().length === 0) continue
+    // Rows start with the group id padded to the column; cut it off, since a group id may contain
+    // spaces and topic names may not.
+    const [topic, partition, current] = line.startsWith(group)
+      ? line.slice(group.length).trim().split(/\s+/)
+      : []
+    if (topic === undefined || !/^\d+$/.test(partition ?? '') || !/^(\d+|-)$/.test(current ?? '')) {
+      throw new Error(`ConsumerGroupCommand: unexpected line ${JSON.stringify(line)}`)
+    }
+    offsets.push({
+      topic,
+      partition: Number(partition),
+      committedOffset: current === '-' ? null : Number(current),
+    })
+  }
+  return offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+}
+
+/**
+ * The offsets `group` has committed, read with Kafka's own ConsumerGroupCommand (`--describe --offsets`),
+ * ordered by topic and partition; [] for an unknown group or one without committed offsets.
+ * The class is the one in the 4.x kafka-tools jar (`org.apache.kafka.tools.consumer.group`; older
+ * releases had `kafka.admin.ConsumerGroupCommand`): the tools always run from the default version's
+ * jars, which talk to older brokers too.
+ */
+export async function consumerGroupOffsets(opts: ConsumerGroupOffsetsOptions): Promise<CommittedOffset[]> {
+  const out = await runKafkaTool(
+    'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+    ['--bootstrap-server', opts.bootstrapServers, '--describe', '--group', opts.group, '--offsets'],
+    opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {},
+  )
+  return parseConsumerGroupOffsets(out, opts.group)
+}
+
+/** One line of `FeatureCommand describe`. */
+export interface FeatureDescription {
+  feature: string
+  /** Levels as printed: a number such as '1', or a release for metadata.version, such as '4.4-IV2'. */
+  supportedMinVersion: string
+  supportedMaxVersion: string
+  /** As printed; '0' for a feature the cluster has not finalized. */
+  finalizedVersionLevel: string
+}
+
+/** Parses the output of `FeatureCommand describe`. Exported for tests. */
+export function parseFeatureDescribe(out: string): FeatureDescription[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('Feature:'))
+    .map((line) => {
+      // FeatureCommand's format: "Feature: %-40s  SupportedMinVersion: %-15s  SupportedMaxVersion: %-15s
+      // FinalizedVersionLevel: %-15s  Epoch: %s", so at least two spaces end a value, which may itself
+      // hold one ("UNKNOWN 1" for a level this tool has no name for).
+      const field = (name: string): string | undefined =>
+        new RegExp(`${name}: (.*?)(?: {2,}|$)`).exec(line)?.[1]?.trim()
+      const feature = field('Feature')
+      const supportedMinVersion = field('SupportedMinVersion')
+      const supportedMaxVersion = field('SupportedMaxVersion')
+      const finalizedVersionLevel = field('FinalizedVersionLevel')
+      if (!feature || !supportedMinVersion || !supportedMaxVersion || !finalizedVersionLevel) {
+        throw new Error(`FeatureCommand: unexpected line ${JSON.stringify(line)}`)
+      }
+      return { feature, supportedMinVersion, supportedMaxVersion, finalizedVersionLevel }
+    })
+}
+
+/**
+ * The cluster's features with their supported range and finalized level, as Kafka's FeatureCommand
+ * (`describe`) reports them.
+ */
+export async function describeFeatures(bootstrapServers: string): Promise<FeatureDescription[]> {
+  const out = await runKafkaTool('org.apache.kafka.tools.FeatureCommand', [
+    '--bootstrap-server',
+    bootstrapServers,
+    'describe',
+  ])
+  return parseFeatureDescribe(out)
+}
+
 /** Produces `lines` (one record each) with Kafka's ConsoleProducer; resolves once it has exited cleanly. */
 export async function consoleProduce(opts: ConsoleProduceOptions): Promise<void> {
   const reader: Record<string, string> = { ...opts.properties }
