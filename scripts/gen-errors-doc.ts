@@ -68,11 +68,16 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       "no broker answered within the call's timeout; `cause` is the last refresh's failure, if one ended.",
   },
   _TIMED_OUT: {
-    where: `${REPORT} (only when retries ran out); Admin calls; connect() and partitionsFor()`,
+    where:
+      `${REPORT} (only when retries ran out); Admin calls; connect() and partitionsFor(); initTransactions(), ` +
+      'commitTransaction() and abortTransaction()',
     todo:
       `A request got no response within request.timeout.ms; the connection is closed. ${RETRIED} From ` +
       'connect() and partitionsFor(): the cluster answered, but what the call waits for (a producer id, a ' +
-      "topic's metadata) did not come within its timeout; `cause` is the last error met, if any.",
+      "topic's metadata) did not come within its timeout; `cause` is the last error met, if any. From " +
+      'commitTransaction() or abortTransaction(): the commit or abort goes on and its outcome is not known ' +
+      'yet; call the same method again, never abort a commit (docs/transactions.md, Error handling). From ' +
+      'initTransactions(): call it again.',
   },
   _INVALID_ARG: {
     where: 'thrown by the constructor (ConfigError), produce() and send()',
@@ -83,10 +88,15 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'the producer refuses to start rather than connect unencrypted.',
   },
   _STATE: {
-    where: 'thrown by produce() and send(); connect() and partitionsFor() reject with it',
+    where:
+      'thrown by produce(), send() and beginTransaction(); connect(), partitionsFor() and the other ' +
+      'transactional calls reject with it',
     todo:
       'The producer is closing or closed. Produce before close(), or create a new producer. (After a fatal error ' +
-      'they throw that error instead.)',
+      'they throw that error instead.) With a transactional.id: a call the transaction state does not allow, ' +
+      'such as produce() or send() outside a transaction or a second beginTransaction() before the first ' +
+      'transaction ended; `producer.transactionState` says where the producer is (docs/transactions.md, States). ' +
+      'A programming error: fix the order of the calls.',
   },
   _DESTROY: {
     where: REPORT,
@@ -133,10 +143,9 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   _NOT_IMPLEMENTED: {
     where: 'thrown by the constructor',
     todo:
-      "A configured feature does not exist in this release (transactional.id), or a codec's optional package is " +
-      'missing: lz4 needs lz4-napi, snappy needs snappy, zstd needs @toondepauw/node-zstd on Node < 22.15 (the ' +
-      'message names the package to install). Remove the key, choose another codec, or install the package. See ' +
-      'the README, Status.',
+      "A codec's optional package is missing: lz4 needs lz4-napi, snappy needs snappy, zstd needs " +
+      '@toondepauw/node-zstd on Node < 22.15 (the message names the package to install). Choose another codec, ' +
+      'or install the package. See the README, Status.',
   },
 
   _UNSUPPORTED_FEATURE: {
@@ -149,8 +158,12 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'every configuration (README, Supported brokers).',
   },
   _PURGE_QUEUE: {
-    where: 'not raised today',
-    todo: 'Reserved for a future purge(): the record was removed before it was sent and was not written.',
+    where: `${REPORT} (a record of a transaction being aborted)`,
+    todo:
+      'abortTransaction() was called before the record was sent: it was not written and will not be. Expected ' +
+      'after an abort; produce it again in the next transaction if the work is done again. Records of the same ' +
+      'transaction that were already written report success, and are invisible to read_committed consumers ' +
+      'all the same (docs/transactions.md).',
   },
   _APPLICATION: {
     where:
@@ -251,7 +264,9 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
     'producer.id.expiration.ms passed without writes). Handled by the producer, although the flag says no: it ' +
     'bumps its epoch once nothing is in flight (KIP-360) and resends. The application sees it only when ' +
     '`retries` ran out (as itself) or delivery.timeout.ms passed (as _MSG_TIMED_OUT). Nothing to do.',
-  PRODUCER_FENCED: `Another producer took over this producer id (with transactions: the same transactional.id). ${FATAL}`,
+  PRODUCER_FENCED:
+    'Another producer took over this producer id (with transactions: a newer instance with the same ' +
+    `transactional.id called initTransactions(); let that one work and stop this one). ${FATAL}`,
 }
 
 /**
@@ -286,15 +301,15 @@ Every error is a \`KafkaError\` (\`ConfigError\` is a subclass) with:
 | \`kafkaCode\` | the protocol error number, when a broker code is involved |
 | \`retriable\` | the operation may succeed if it is tried again (Java's \`RetriableException\`) |
 | \`fatal\` | the producer cannot continue (an idempotence error such as \`PRODUCER_FENCED\`): see [Fatal errors](#fatal-errors) |
-| \`txnRequiresAbort\` | the transaction must be aborted (not raised today) |
+| \`txnRequiresAbort\` | the transaction cannot commit: abort it, then do the work again in a new one (see [Transactions](#transactions)) |
 | \`message\`, \`cause\` | what happened, and the underlying error (e.g. the last broker error behind a timeout) |
 
 Errors reach the application in three places:
 
 1. **Thrown** (or, for \`send()\`, rejected before the record was accepted): a bad configuration
    (\`ConfigError\`, \`_NOT_IMPLEMENTED\`), an invalid record, a full buffer (\`_QUEUE_FULL\`), a closed
-   producer (\`_STATE\`), a producer stopped by a fatal error (that error). Nothing was enqueued; there
-   is no delivery report.
+   producer or a record outside a transaction (\`_STATE\`), a producer stopped by a fatal error (that
+   error). Nothing was enqueued; there is no delivery report.
 2. **In the delivery report** of an accepted record: the \`err\` argument of the \`produce()\` callback
    (and of \`dr_msg_cb\`), or the rejection of \`send()\`. Every accepted record gets exactly one report.
 3. **\`error_cb\`**: client-level trouble that concerns no single record (\`_ALL_BROKERS_DOWN\`, a
@@ -347,9 +362,10 @@ client can create duplicates too. Consumers should tolerate them.
 
 With idempotence (the default), a few broker answers mean the producer can no longer write safely
 under its producer id: \`PRODUCER_FENCED\`, \`INVALID_PRODUCER_ID_MAPPING\`, \`INVALID_PRODUCER_EPOCH\`
-for its current epoch and \`CLUSTER_AUTHORIZATION_FAILED\` (and, once transactions exist,
-\`TRANSACTIONAL_ID_AUTHORIZATION_FAILED\`), from Produce or from InitProducerId, which also turns any
-other non-retriable answer into a fatal error. The error keeps its broker code and has \`fatal: true\`. Then:
+for its current epoch and \`CLUSTER_AUTHORIZATION_FAILED\` (and, with a \`transactional.id\`,
+\`TRANSACTIONAL_ID_AUTHORIZATION_FAILED\` and \`INVALID_TRANSACTION_TIMEOUT\`), from Produce or from
+InitProducerId, which also turns any other non-retriable answer into a fatal error. The error keeps
+its broker code and has \`fatal: true\`. Then:
 
 - every record without a report fails with it, in its own report;
 - \`produce()\` and \`send()\` throw it, and \`producer.fatal\` holds it;
@@ -366,6 +382,24 @@ producer.produce(record, (err, report) => {
   else if (err) failed.push({ report, err }) // dead-lettered later, as above
 })
 \`\`\`
+
+## Transactions
+
+With a \`transactional.id\`, the calls of a transaction (\`initTransactions()\`,
+\`sendOffsetsToTransaction()\`, \`commitTransaction()\`, \`abortTransaction()\`) reject with a
+\`KafkaError\` too, and three cases decide what to do:
+
+- \`err.fatal\` (\`PRODUCER_FENCED\`, \`INVALID_PRODUCER_EPOCH\`, \`TRANSACTIONAL_ID_AUTHORIZATION_FAILED\`,
+  \`INVALID_TRANSACTION_TIMEOUT\`, ...): close the producer. Fenced: a newer instance with the same
+  \`transactional.id\` runs, so stop this one; otherwise create a new producer.
+- \`err.txnRequiresAbort\` (a record of the transaction failed, \`TRANSACTION_ABORTABLE\`, ...): the
+  producer is fine but this transaction cannot commit. \`abortTransaction()\`, then do the work again.
+- \`_TIMED_OUT\` (retriable) from \`commitTransaction()\` or \`abortTransaction()\`: the outcome is
+  pending; call the same method again.
+
+Records of an aborted transaction whose reports said success stay in the log, invisible to
+\`read_committed\` consumers; those not yet sent fail with \`_PURGE_QUEUE\`. The states, the complete
+recipe as code, fencing and consumer offsets: [transactions.md](transactions.md).
 `
 
 function cell(text: string): string {
