@@ -17,11 +17,7 @@ export type {
   RecordData,
   RecordHeaders,
 } from './producer/record.js'
-export type {
-  ConsumerGroupMetadata,
-  TransactionOffset,
-  TransactionState,
-} from './transactions/index.js'
+export type { ConsumerGroupMetadata, TransactionOffset, TransactionState } from './transactions/index.js'
 export {
   murmur2,
   toPositive,

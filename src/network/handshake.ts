@@ -68,7 +68,9 @@ export async function negotiateApiVersions(
     }
     if (res.errorCode !== 0) throw KafkaError.fromKafkaCode(res.errorCode, `ApiVersions from ${address}`)
     return {
-      versions: new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }])),
+      versions: new Map(
+        res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]),
+      ),
       finalizedFeatures: finalizedFeatures(res),
     }
   }

@@ -342,7 +342,10 @@ export class Producer {
     const txn = this.transactional('sendOffsetsToTransaction()')
     if (typeof group?.groupId !== 'string' || group.groupId.length === 0) {
       return Promise.reject(
-        new KafkaError('_INVALID_ARG', 'sendOffsetsToTransaction(): group.groupId must be a non-empty string'),
+        new KafkaError(
+          '_INVALID_ARG',
+          'sendOffsetsToTransaction(): group.groupId must be a non-empty string',
+        ),
       )
     }
     return this.txnCall(() =>
@@ -387,7 +390,10 @@ export class Producer {
 
   private transactional(call: string): TransactionManager {
     if (!this.txn) {
-      throw new KafkaError('_STATE', `${call} needs a transactional producer: set transactional.id in its config`)
+      throw new KafkaError(
+        '_STATE',
+        `${call} needs a transactional producer: set transactional.id in its config`,
+      )
     }
     if (this.state === 'closing' || this.state === 'closed') {
       throw new KafkaError('_STATE', `${call}: the producer is ${this.state}`)

@@ -167,7 +167,10 @@ export class ResponseHandler {
         if (this.deps.transactional && err.kafkaCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
           // KIP-588: from a partition leader this fails the transaction, not the producer: its
           // abort asks the coordinator, which says PRODUCER_FENCED if another instance took over.
-          this.retryOrFail(b, new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: false }))
+          this.retryOrFail(
+            b,
+            new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: false }),
+          )
           return
         }
         idem.setFatal(new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, fatal: true }))

@@ -204,7 +204,9 @@ export class Sender {
     let nextWake = ready.nextWake
     if (ready.inFlightExpired) this.scheduleExpiryPass()
 
-    if (this.txn && !this.txn.maySend((err) => this.outcomes.failUnsent(err))) {
+    if (this.txn && !this.txn.maySend(now, (err) => this.outcomes.failUnsent(err))) {
+      const at = this.txn.heldUntil(now)
+      if (at > now) nextWake = Math.min(nextWake, at)
       this.arm(nextWake, now)
       return
     }

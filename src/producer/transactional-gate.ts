@@ -29,7 +29,7 @@ export class TransactionalGate {
    * cannot commit, records that were not sent are failed at once (`purge`) instead of being sent
    * into a transaction that will be aborted (Java: abortUndrainedBatches).
    */
-  maySend(purge: (err: KafkaError) => void): boolean {
+  maySend(now: number, purge: (err: KafkaError) => void): boolean {
     const idem = this.idem
     if (idem.fatal) {
       this.txn.fatalError(idem.fatal)
@@ -61,7 +61,13 @@ export class TransactionalGate {
       )
       return false
     }
+    if (this.txn.generation === 2 && this.txn.firstRequestHeldUntil(now) > 0) return false
     return (state === 'inTransaction' || state === 'committing') && idem.ready
+  }
+
+  /** When a held first Produce may go (see TransactionManager.firstRequestHeldUntil), or 0. */
+  heldUntil(now: number): number {
+    return this.txn.generation === 2 ? this.txn.firstRequestHeldUntil(now) : 0
   }
 
   isSendAllowed(topic: string, partition: number): boolean {

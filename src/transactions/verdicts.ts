@@ -116,10 +116,14 @@ export function errorFor(
   } else if (verdict === 'fatal') {
     advice = ': the producer cannot continue; close it and create a new one'
   }
-  return new KafkaError(base.code, `${request} failed with ${base.code}${detail ? ` (${detail})` : ''}${advice}`, {
-    kafkaCode: code,
-    retriable: verdict === 'retry' || verdict === 'retrySoon' || verdict === 'refind',
-    fatal: verdict === 'fatal',
-    txnRequiresAbort: verdict === 'abortable',
-  })
+  return new KafkaError(
+    base.code,
+    `${request} failed with ${base.code}${detail ? ` (${detail})` : ''}${advice}`,
+    {
+      kafkaCode: code,
+      retriable: verdict === 'retry' || verdict === 'retrySoon' || verdict === 'refind',
+      fatal: verdict === 'fatal',
+      txnRequiresAbort: verdict === 'abortable',
+    },
+  )
 }
