@@ -722,15 +722,6 @@ async function main(): Promise<void> {
       const spec = workloadSpec(id, args.quick)
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
-        if (id === 'W4' && client === 'ours') {
-          rows.push({
-            client,
-            workload: id,
-            status: 'not implemented',
-            reason: 'transactions are not implemented yet',
-          })
-          continue
-        }
         if (client === 'java' && problems.has('java')) {
           rows.push({ client, workload: id, status: 'unavailable', reason: problems.get('java')! })
           continue

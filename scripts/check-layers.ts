@@ -18,8 +18,8 @@ import ts from 'typescript'
 /**
  * The layers of src/, bottom first. A file may import its own layer and any layer on an earlier line;
  * the names on one line are siblings and do not import each other. A folder is named by its name, a
- * root file of src/ by its file name. The reserved layers have no folder yet: they sit where the code
- * that will use them can import them, and may move when they are written.
+ * root file of src/ by its file name. A reserved layer has no folder yet: it sits where the code that
+ * will use it can import it, and may move when it is written.
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['util'], // clock, random source, backoff
@@ -28,7 +28,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['protocol'], // Writer/Reader, generated messages, record batches, version negotiation
   ['network'], // one broker connection: framing, correlation ids, timeouts
   ['cluster', 'config'], // metadata and connection pool; configuration catalogue, validation, presets
-  ['transactions'], // (reserved) the transaction manager the producer drives
+  ['transactions'], // the transaction manager the producer drives
   ['producer', 'admin'], // the producer; the admin client beside it
   ['reliable'], // (reserved) ReliableProducer and dead-letter routing, built on the producer
   ['index.ts'], // public exports only

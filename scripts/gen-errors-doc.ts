@@ -264,25 +264,39 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
     'producer.id.expiration.ms passed without writes). Handled by the producer, although the flag says no: it ' +
     'bumps its epoch once nothing is in flight (KIP-360) and resends. The application sees it only when ' +
     '`retries` ran out (as itself) or delivery.timeout.ms passed (as _MSG_TIMED_OUT). Nothing to do.',
+  INVALID_TXN_STATE:
+    'The coordinator and this producer disagree about the transaction (e.g. EndTxn for a transaction it ' +
+    `does not have). ${FATAL} See docs/transactions.md.`,
+  INVALID_TRANSACTION_TIMEOUT:
+    "From initTransactions(): transaction.timeout.ms is above the brokers' transaction.max.timeout.ms " +
+    `(15 minutes by default). Lower it, or raise the broker setting. ${FATAL}`,
+  CONCURRENT_TRANSACTIONS:
+    'The coordinator is still finishing the previous transaction (writing its markers). Retried by the ' +
+    'producer after 20 ms, doubling up to retry.backoff.ms; never reported while retries go on.',
+  TRANSACTION_COORDINATOR_FENCED:
+    'A newer coordinator took over the transactional id; the producer looks the coordinator up again ' +
+    'and retries.',
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    `This principal may not use its transactional.id (ACL on the TransactionalId resource). ${FATAL}`,
+  TRANSACTION_ABORTABLE:
+    'The coordinator aborted or will only abort the transaction (KIP-890; e.g. it timed out). ' +
+    'err.txnRequiresAbort: call abortTransaction(), then redo the work in a new transaction.',
+  COORDINATOR_LOAD_IN_PROGRESS:
+    'The transaction or group coordinator is loading its log (after a restart or a move). Retried with ' +
+    'backoff; reported only when a call times out.',
+  COORDINATOR_NOT_AVAILABLE:
+    'No coordinator for the transactional id or group right now (e.g. its broker is down). The producer ' +
+    'looks it up again and retries; reported only when a call times out.',
+  NOT_COORDINATOR:
+    'The coordinator moved to another broker. The producer looks it up again (FindCoordinator) and ' +
+    'retries.',
   PRODUCER_FENCED:
     'Another producer took over this producer id (with transactions: a newer instance with the same ' +
     `transactional.id called initTransactions(); let that one work and stop this one). ${FATAL}`,
 }
 
-/**
- * Codes that come only with transactions or SASL, which are not implemented yet. (The coordinator codes can
- * answer the InitProducerId of an idempotent producer; it retries them with backoff and never reports them.)
- */
+/** Codes that come only with SASL, which is not implemented yet. */
 export const LATER_CODES: readonly string[] = [
-  'INVALID_TXN_STATE',
-  'INVALID_TRANSACTION_TIMEOUT',
-  'CONCURRENT_TRANSACTIONS',
-  'TRANSACTION_COORDINATOR_FENCED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'TRANSACTION_ABORTABLE',
-  'COORDINATOR_LOAD_IN_PROGRESS',
-  'COORDINATOR_NOT_AVAILABLE',
-  'NOT_COORDINATOR',
   'SASL_AUTHENTICATION_FAILED',
   'UNSUPPORTED_SASL_MECHANISM',
   'ILLEGAL_SASL_STATE',
@@ -441,17 +455,11 @@ export function renderErrorsDoc(): string {
   }
   out.push('')
 
-  out.push('## Not seen yet: transactions, SASL', '')
+  out.push('## Not seen yet: SASL', '')
   out.push(
-    'These come with features that are not implemented yet (see the README, Status); they cannot reach a',
+    'These come with SASL, which is not implemented yet (see the README, Status); they cannot reach a',
   )
-  out.push(
-    'producer today and will be documented here when they can. (The coordinator codes 14, 15, 16 and 51',
-  )
-  out.push(
-    "can answer an idempotent producer's InitProducerId; it retries them with backoff and never reports",
-  )
-  out.push('them.)', '')
+  out.push('producer today and will be documented here when they can.', '')
   out.push('| Code | Name | Retriable |')
   out.push('| --- | --- | --- |')
   for (const [code, name, retriable] of BROKER_ERRORS) {

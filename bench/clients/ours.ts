@@ -1,6 +1,7 @@
 // reliable-kafka runner: produce(record, callback) in a loop, the README's basic pattern. When the
 // buffer is full (_QUEUE_FULL) it waits for deliveries and retries; it yields to the event loop every
-// 1,000 records so the sender can write while the loop produces.
+// 1,000 records so the sender can write while the loop produces. W4: a transactional producer;
+// per transaction beginTransaction(), produce() each record with a callback, commitTransaction().
 import { KafkaError, Producer, type ProducerConfig } from '../../src/index.js'
 import {
   Histogram,
@@ -12,7 +13,9 @@ import {
   printResult,
   progressReporter,
   readWorkload,
+  runTransactions,
   sleep,
+  transactionalIdFor,
 } from '../common.js'
 
 const w = readWorkload()
@@ -26,8 +29,39 @@ const config: Record<string, unknown> = {
 }
 if (w.batchSize !== null) config['batch.size'] = w.batchSize
 
+/**
+ * W4: one transaction per call, as an application writes it: beginTransaction(), produce() with a
+ * delivery callback per record, commitTransaction() (which flushes); on failure abortTransaction().
+ */
+async function transactions(): Promise<void> {
+  const producer = new Producer({ ...config, 'transactional.id': transactionalIdFor('ours') } as ProducerConfig)
+  await producer.initTransactions()
+  let recordErrors = 0
+  const onDelivery = (err: KafkaError | null): void => {
+    if (err) recordErrors++
+  }
+  const result = await runTransactions(
+    'ours',
+    w,
+    async (messages) => {
+      producer.beginTransaction()
+      try {
+        for (const m of messages) producer.produce({ topic: w.topic, key: m.key, value: m.value }, onDelivery)
+        await producer.commitTransaction()
+      } catch (e) {
+        await producer.abortTransaction().catch(() => {})
+        throw e
+      }
+    },
+    ['produce() with a callback per record between beginTransaction() and commitTransaction()'],
+  )
+  if (recordErrors > 0) result.notes?.push(`${recordErrors} record delivery callbacks reported an error`)
+  await producer.close()
+  printResult(result)
+}
+
 async function main(): Promise<void> {
-  if (w.id === 'W4') throw new Error('not implemented: transactions are not supported yet')
+  if (w.id === 'W4') return transactions()
   const producer = new Producer(config as ProducerConfig)
   const payloads = makePayloads(w.recordSize)
   const h = new Histogram()
