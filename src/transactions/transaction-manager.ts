@@ -1,6 +1,6 @@
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
-import { KafkaError } from '../errors/index.js'
+import { ErrorCode, KafkaError } from '../errors/index.js'
 import type { Connection } from '../network/connection.js'
 import {
   AddOffsetsToTxnApi,
@@ -788,11 +788,19 @@ function generationOf(conn: Connection): TransactionGeneration {
   return level >= 2 && endTxn >= V2_MAX.endTxn && produce >= V2_MAX.produce ? 2 : 1
 }
 
-/** The first non-zero code (a request-level one first), or 0. */
+/**
+ * The code that decides a per-partition answer: a request-level one first, then the first partition
+ * error that is not OPERATION_NOT_ATTEMPTED (which only says another partition's error stopped this
+ * one: the cause decides whether to retry), or 0.
+ */
 function firstError(codes: readonly number[], top = 0): number {
   if (top !== 0) return top
-  for (const c of codes) if (c !== 0) return c
-  return 0
+  let notAttempted = 0
+  for (const c of codes) {
+    if (c === ErrorCode.OPERATION_NOT_ATTEMPTED) notAttempted = c
+    else if (c !== 0) return c
+  }
+  return notAttempted
 }
 
 /** Offsets grouped by topic for TxnOffsetCommit, validated (they come from application code). */
