@@ -557,7 +557,11 @@ export class TransactionManager {
             { transactionalId: txnId, producerId: id.producerId, producerEpoch: id.epoch, committed: commit },
             { maxVersion },
           ),
-        (r) => r.errorCode,
+        // An abort the coordinator answers INVALID_TXN_STATE has nothing to abort: the classic
+        // coordinator has no open transaction (every AddPartitionsToTxn sent was refused, e.g.
+        // TOPIC_AUTHORIZATION_FAILED, so nothing was ever added). Nothing of it can become
+        // visible; failing the producer for it would turn an abortable error into a fatal one.
+        (r) => (!commit && r.errorCode === ErrorCode.INVALID_TXN_STATE ? 0 : r.errorCode),
         () => false,
       )
       const now = this.deps.clock.now()
