@@ -280,8 +280,12 @@ export class Producer {
       new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
     )
     this.closePromise = (async () => {
+      const started = this.clock.now()
       await this.abortOpenTransaction(timeoutMs)
-      await this.flush(timeoutMs)
+      // One bound for both: the abort's time comes out of the flush's.
+      await this.flush(
+        timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (this.clock.now() - started)),
+      )
       this.state = 'closed'
       const failed = this.outstanding
       const err = new KafkaError('_DESTROY', 'producer closed before the record was delivered', {
