@@ -331,7 +331,8 @@ export class TransactionManager {
         throw new KafkaError(
           '_TIMED_OUT',
           `commitTransaction() timed out after ${timeoutMs} ms with ${left} record(s) of the transaction ` +
-            `still being delivered; call commitTransaction() again to keep waiting, or abortTransaction()`,
+            `still being delivered; call commitTransaction() again to keep waiting (a commit that began ` +
+            `cannot be aborted)`,
           { retriable: true },
         )
       }
@@ -355,8 +356,11 @@ export class TransactionManager {
   ): Promise<void> {
     const deadline = this.deps.clock.now() + timeoutMs
     this.throwIfFatal()
-    if (this.completion?.commit) {
-      throw new KafkaError('_STATE', 'abortTransaction(): the transaction is being committed')
+    if (this.completion?.commit || this.current === 'committing') {
+      throw new KafkaError(
+        '_STATE',
+        'abortTransaction(): the transaction is being committed; call commitTransaction() again to wait for it',
+      )
     }
     const s = this.current
     if (s !== 'inTransaction' && s !== 'abortableError' && s !== 'aborting') {
