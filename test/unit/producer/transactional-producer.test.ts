@@ -1119,7 +1119,14 @@ for (const version of VERSIONS) {
       assert.equal(err.code, '_TIMED_OUT')
       assert.equal(err.retriable, true)
       assert.match(err.message, /still being delivered/)
+      assert.match(err.message, /call commitTransaction\(\) again/)
       assert.equal(producer.transactionState, 'committing')
+      // A commit that began cannot turn into an abort (docs/transactions.md, Error handling): the
+      // error must not advise it, and abortTransaction() says what to do instead.
+      assert.doesNotMatch(err.message, /abortTransaction/)
+      const abort = await failure(rig, producer.abortTransaction())
+      assert.equal(abort.code, '_STATE')
+      assert.match(abort.message, /being committed.*commitTransaction\(\)/)
       assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 0)
       const again = producer.commitTransaction(10_000)
       await rig.pump(10)
