@@ -317,7 +317,7 @@ export class Producer {
    * unauthorized producer, or a transaction.timeout.ms above the broker's
    * transaction.max.timeout.ms (`INVALID_TRANSACTION_TIMEOUT`).
    */
-  initTransactions(timeoutMs?: number): Promise<void> {
+  async initTransactions(timeoutMs?: number): Promise<void> {
     const txn = this.transactional('initTransactions()')
     return this.txnCall(() => txn.initTransactions(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs)))
   }
@@ -338,7 +338,7 @@ export class Producer {
    * metadata fits; with `generationId` and `memberId` a consumer that lost its partitions is
    * refused (KIP-447).
    */
-  sendOffsetsToTransaction(
+  async sendOffsetsToTransaction(
     offsets: readonly TransactionOffset[],
     group: ConsumerGroupMetadata,
     timeoutMs?: number,
@@ -363,7 +363,7 @@ export class Producer {
    * `txnRequiresAbort`: call abortTransaction(). `_TIMED_OUT` (retriable) after `timeoutMs`
    * (default max.block.ms): call it again to keep waiting for the same commit.
    */
-  commitTransaction(timeoutMs?: number): Promise<void> {
+  async commitTransaction(timeoutMs?: number): Promise<void> {
     const txn = this.transactional('commitTransaction()')
     return this.txnCall(() =>
       txn.commit(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs), (ms) => this.flush(ms)),
@@ -376,7 +376,7 @@ export class Producer {
    * become visible to read_committed consumers. `_TIMED_OUT` (retriable) after `timeoutMs`
    * (default max.block.ms): call it again.
    */
-  abortTransaction(timeoutMs?: number): Promise<void> {
+  async abortTransaction(timeoutMs?: number): Promise<void> {
     const txn = this.transactional('abortTransaction()')
     return this.txnCall(() =>
       txn.abort(
