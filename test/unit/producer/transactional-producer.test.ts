@@ -427,27 +427,17 @@ for (const version of VERSIONS) {
 }
 
 describe('transactional producer: a producer without transactional.id', () => {
-  it('refuses every transactional call with _STATE naming transactional.id', async () => {
+  it('refuses every transactional call with _STATE naming transactional.id: beginTransaction() throws, the others reject', async () => {
     const rig = fakeProducer({ 'linger.ms': 0 })
     const { producer } = rig
     assert.equal(producer.transactionState, null)
-    const calls: [string, () => unknown][] = [
-      ['initTransactions', () => producer.initTransactions()],
-      ['beginTransaction', () => producer.beginTransaction()],
-      ['commitTransaction', () => producer.commitTransaction()],
-      ['abortTransaction', () => producer.abortTransaction()],
-      [
-        'sendOffsetsToTransaction',
-        () => producer.sendOffsetsToTransaction([{ topic: 't', partition: 0, offset: 1 }], { groupId: 'g' }),
-      ],
-    ]
-    for (const [name, call] of calls) {
-      let err: unknown
-      try {
-        await call()
-      } catch (e) {
-        err = e
-      }
+    assert.throws(() => producer.beginTransaction(), { code: '_STATE', message: /transactional\.id/ })
+    // docs/errors.md (_STATE): the calls that return a promise reject; they never throw.
+    for (const [name, p] of promiseCalls(producer)) {
+      const err = await p.then(
+        () => assert.fail(`${name} resolved`),
+        (e: unknown) => e,
+      )
       assert.ok(err instanceof KafkaError, `${name} failed`)
       assert.equal(err.code, '_STATE', name)
       assert.match(err.message, /transactional\.id/, name)
@@ -459,6 +449,48 @@ describe('transactional producer: a producer without transactional.id', () => {
     assert.equal(requestsOf(rig.cluster, FindCoordinatorApi.apiKey).length, 0)
   })
 })
+
+describe('transactional producer: after close()', () => {
+  it('the transactional calls of a transactional producer reject (or, beginTransaction(), throw) _STATE', async () => {
+    const rig = await ready(2)
+    const { producer } = rig
+    await drive(rig, producer.close(1_000))
+    assert.throws(() => producer.beginTransaction(), { code: '_STATE' })
+    for (const [name, p] of promiseCalls(producer)) {
+      const err = await p.then(
+        () => assert.fail(`${name} resolved`),
+        (e: unknown) => e,
+      )
+      assert.ok(err instanceof KafkaError, `${name} failed`)
+      assert.equal(err.code, '_STATE', name)
+    }
+  })
+})
+
+/**
+ * Each transactional call that returns a promise, called now: a synchronous throw fails the test
+ * (a caller writing `producer.commitTransaction().catch(...)` would not catch it).
+ */
+function promiseCalls(producer: Producer): [string, Promise<unknown>][] {
+  const calls: [string, () => Promise<unknown>][] = [
+    ['initTransactions', () => producer.initTransactions()],
+    ['commitTransaction', () => producer.commitTransaction()],
+    ['abortTransaction', () => producer.abortTransaction()],
+    [
+      'sendOffsetsToTransaction',
+      () => producer.sendOffsetsToTransaction([{ topic: 't', partition: 0, offset: 1 }], { groupId: 'g' }),
+    ],
+  ]
+  return calls.map(([name, call]) => {
+    let p: Promise<unknown>
+    try {
+      p = call()
+    } catch (e) {
+      assert.fail(`${name}() threw synchronously instead of rejecting: ${String(e)}`)
+    }
+    return [name, p]
+  })
+}
 
 describe('transactional producer, classic protocol (transaction.version 1)', () => {
   it("holds a partition's batches until AddPartitionsToTxn added it", async () => {
