@@ -336,7 +336,8 @@ export class TransactionManager {
           { retriable: true },
         )
       }
-      this.startCompletion(true)
+      // A second call made while this one flushed waited for the same records: one EndTxn for both.
+      if (!this.completion) this.startCompletion(true)
     }
     await this.waitBounded(
       this.completion!.run,
@@ -381,7 +382,8 @@ export class TransactionManager {
         )
       }
       if (this.offsetsRun) await this.offsetsRun.catch(() => undefined)
-      this.startCompletion(false)
+      // A second call made while this one flushed waited for the same records: one EndTxn for both.
+      if (!this.completion) this.startCompletion(false)
     }
     await this.waitBounded(
       this.completion!.run,
