@@ -1309,3 +1309,46 @@ describe('transactional producer, classic protocol: AddPartitionsToTxn refused',
     d.assertAllOnce()
   })
 })
+
+for (const version of VERSIONS) {
+  describe(`transactional producer, transaction.version ${version}: the same call twice at once`, () => {
+    for (const commit of [true, false]) {
+      const call = commit ? 'commitTransaction' : 'abortTransaction'
+      it(`${call}() called again while the first waits for the records: both wait for one EndTxn`, async () => {
+        const rig = await ready(version)
+        const { producer, cluster, d } = rig
+        cluster.produceHandler = () => 'hold'
+        producer.beginTransaction()
+        producer.produce({ topic: 't', partition: 0, value: 'slow' }, d.cb('slow'))
+        await rig.pump(5)
+        const end = (): Promise<void> => (commit ? producer.commitTransaction() : producer.abortTransaction())
+        const outcome = (p: Promise<void>): Promise<unknown> =>
+          p.then(
+            () => 'ok',
+            (e: unknown) => e,
+          )
+        const first = outcome(end())
+        const second = outcome(end())
+        await rig.pump(5)
+        cluster.produceCalls[0]!.release()
+        assert.equal(await drive(rig, first), 'ok')
+        assert.equal(await drive(rig, second), 'ok')
+        assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 1)
+        assert.equal(producer.transactionState, 'ready')
+        assert.deepEqual(
+          cluster.txn.transactions.map((t) => t.outcome),
+          [commit ? 'committed' : 'aborted'],
+        )
+        assert.equal(producer.producerEpoch, version === 2 ? 1 : 0)
+        assert.equal(d.one('slow').err, null)
+        // The producer goes on.
+        cluster.produceHandler = () => 'ok'
+        producer.beginTransaction()
+        producer.produce({ topic: 't', partition: 0, value: 'next' }, d.cb('next'))
+        await drive(rig, producer.commitTransaction())
+        assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), commit ? ['slow', 'next'] : ['next'])
+        d.assertAllOnce()
+      })
+    }
+  })
+}
