@@ -844,6 +844,30 @@ for (const version of VERSIONS) {
       d.assertAllOnce()
     })
 
+    it('a record that times out (delivery.timeout.ms) makes the transaction abortable; the abort repairs the sequence', async () => {
+      const rig = await ready(version, { 'delivery.timeout.ms': 2_000, 'request.timeout.ms': 1_000 })
+      const { producer, cluster, d } = rig
+      let answer = false
+      cluster.produceHandler = () => (answer ? 'ok' : 'hold')
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'lost' }, d.cb('lost'))
+      const err = await failure(rig, producer.commitTransaction(60_000), 10)
+      assert.equal(err.code, '_MSG_TIMED_OUT')
+      assert.equal(err.txnRequiresAbort, true)
+      assert.equal(d.one('lost').err!.code, '_MSG_TIMED_OUT')
+      assert.equal(producer.transactionState, 'abortableError')
+      answer = true
+      await drive(rig, producer.abortTransaction(), 10)
+      // The batch may have been written: a new epoch (KIP-360 bump, or v2's EndTxn) starts clean.
+      assert.equal(producer.producerEpoch, 1)
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'after' }, d.cb('after'))
+      await drive(rig, producer.commitTransaction(), 10)
+      assert.deepEqual(stamps(cluster.produceCalls).at(-1), [1000n, 1, 0, true, ['after']])
+      assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['after'])
+      d.assertAllOnce()
+    })
+
     it('TxnOffsetCommit ILLEGAL_GENERATION (a consumer that lost its partitions) is abortable', async () => {
       const rig = await ready(version)
       const { producer, cluster, d } = rig
