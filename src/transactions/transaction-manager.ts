@@ -321,8 +321,15 @@ export class TransactionManager {
     }
     if (this.current === 'inTransaction') this.enter('committing')
     if (!this.completion) {
-      // Offsets being added belong to this transaction: commit only after they are.
-      if (this.offsetsRun) await this.offsetsRun.catch(() => undefined)
+      // Offsets being added belong to this transaction: commit only after they are (within this
+      // call's time; calling again waits on).
+      if (this.offsetsRun) {
+        await this.waitBounded(
+          this.offsetsRun.catch(() => undefined),
+          Math.max(0, deadline - this.deps.clock.now()),
+          'commitTransaction()',
+        )
+      }
       const left = await flush(Math.max(0, deadline - this.deps.clock.now()))
       // A record failed while flushing: the transaction can only be aborted.
       if ((this.current as TransactionState) === 'abortableError') throw this.mustAbort('cannot commit')
@@ -415,7 +422,10 @@ export class TransactionManager {
     if (topics.length === 0) return
     const deadline = this.deps.clock.now() + timeoutMs
     let timedOut = false
-    const cancelled = (): boolean => timedOut || this.current !== 'inTransaction'
+    // A commit called meanwhile waits for these offsets: only an abort (or this call's timeout)
+    // stops adding them.
+    const cancelled = (): boolean =>
+      timedOut || (this.current !== 'inTransaction' && this.current !== 'committing')
     const run = (async () => {
       const txnId = this.deps.transactionalId
       if (this.gen === 1) {
