@@ -1045,6 +1045,80 @@ for (const version of VERSIONS) {
       d.assertAllOnce()
     })
 
+    it('a commit called while offsets are still being added waits for them', async () => {
+      const rig = await ready(version)
+      const { producer, cluster, d } = rig
+      const held = holdRequests(cluster, TxnOffsetCommitApi.apiKey)
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'out' }, d.cb('out'))
+      const offsets = producer.sendOffsetsToTransaction([{ topic: 't', partition: 0, offset: 8 }], {
+        groupId: 'g',
+      })
+      const commit = producer.commitTransaction()
+      await rig.pump(50)
+      assert.equal(held.length, 1)
+      assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 0, 'no EndTxn before the offsets are in')
+      held[0]!()
+      await drive(rig, offsets)
+      await drive(rig, commit)
+      assert.equal(cluster.txn.committedOffsets('g').get('t/0')!.offset, 8n)
+      assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['out'])
+      d.assertAllOnce()
+    })
+
+    it('a commit waiting for offsets that keep being retried rejects _TIMED_OUT at its timeout; called again, it commits them', async () => {
+      const rig = await ready(version)
+      const { producer, cluster, d } = rig
+      cluster.txn.inject(TxnOffsetCommitApi.apiKey, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 20)
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'out' }, d.cb('out'))
+      const offsets = producer
+        .sendOffsetsToTransaction([{ topic: 't', partition: 0, offset: 8 }], { groupId: 'g' }, 60_000)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        )
+      const err = await failure(rig, producer.commitTransaction(1_000), 10)
+      assert.equal(err.code, '_TIMED_OUT')
+      assert.equal(err.retriable, true)
+      assert.equal(producer.transactionState, 'committing')
+      assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 0)
+      await drive(rig, producer.commitTransaction(60_000), 10)
+      assert.equal(await offsets, null)
+      assert.equal(cluster.txn.pendingInjections(), 0)
+      assert.equal(cluster.txn.committedOffsets('g').get('t/0')!.offset, 8n)
+      assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['out'])
+      d.assertAllOnce()
+    })
+
+    it('offsets refused while a commit waits for them: the commit rejects with txnRequiresAbort, nothing is committed', async () => {
+      const rig = await ready(version)
+      const { producer, cluster, d } = rig
+      cluster.txn.setGroup('g', { generationId: 3, members: ['m1'] })
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'out' }, d.cb('out'))
+      const offsets = producer
+        .sendOffsetsToTransaction([{ topic: 't', partition: 0, offset: 8 }], {
+          groupId: 'g',
+          generationId: 2,
+          memberId: 'm1',
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        )
+      const err = await failure(rig, producer.commitTransaction())
+      assert.equal(err.code, 'ILLEGAL_GENERATION')
+      assert.equal(err.txnRequiresAbort, true)
+      assert.equal(((await offsets) as KafkaError).code, 'ILLEGAL_GENERATION')
+      assert.equal(producer.transactionState, 'abortableError')
+      assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 0)
+      await drive(rig, producer.abortTransaction())
+      assert.deepEqual(cluster.txn.committedOffsets('g'), new Map())
+      assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), [])
+      d.assertAllOnce()
+    })
+
     it('offsets alone make a transaction: committed without any record', async () => {
       const rig = await ready(version)
       const { producer, cluster } = rig
