@@ -123,6 +123,8 @@ export class TransactionManager {
   /** Partitions with records that still have to be added (classic protocol). */
   private readonly pending = new Map<string, { topic: string; partition: number }>()
   private addingPartitions = false
+  /** Counts transactions begun: a request of an ended transaction must not go on into the next. */
+  private transactionCount = 0
   private pumpTimer: TimerHandle | null = null
   /**
    * Whether the coordinator may have a transaction open for us: a request that adds partitions or
@@ -230,6 +232,7 @@ export class TransactionManager {
     this.pending.clear()
     this.started = false
     this.bumpRequired = false
+    this.transactionCount++
     this.enter('inTransaction')
   }
 
@@ -677,7 +680,11 @@ export class TransactionManager {
       list.push(partition)
     }
     const txnId = this.deps.transactionalId
-    const cancelled = (): boolean => this.current !== 'inTransaction' && this.current !== 'committing'
+    // Also once a new transaction began: an aborted one's AddPartitionsToTxn still waiting for its
+    // retry would add its partitions to the next one, with the epoch before the abort's bump.
+    const count = this.transactionCount
+    const cancelled = (): boolean =>
+      count !== this.transactionCount || (this.current !== 'inTransaction' && this.current !== 'committing')
     let id: ProducerIdentity
     try {
       id = this.identity()
@@ -721,7 +728,8 @@ export class TransactionManager {
       },
       (err: unknown) => {
         this.addingPartitions = false
-        if (err instanceof Cancelled) return
+        // The partitions of a newer transaction may have waited for this request to end.
+        if (err instanceof Cancelled) return this.pumpPartitions()
         const e = KafkaError.wrap(err, '_TRANSPORT')
         if (e.fatal) this.toFatal(e)
         else this.abortableError(e)
