@@ -1384,6 +1384,50 @@ describe('transactional producer, KIP-890 protocol: an exhausted epoch', () => {
   })
 })
 
+describe('transactional producer, classic protocol: an abort while AddPartitionsToTxn is being retried', () => {
+  it('the retry does not carry over into the next transaction (where its old epoch would be fenced)', async () => {
+    const rig = await ready(1)
+    const { producer, cluster, d } = rig
+    producer.beginTransaction()
+    producer.produce({ topic: 't', partition: 0, value: 'a' }, d.cb('a'))
+    await rig.pump(2)
+    assert.equal(d.one('a').err, null)
+    // u/0's AddPartitionsToTxn is refused for now (retried after retry.backoff.ms), and t/0's next
+    // batch breaks its sequence: the abort bumps the epoch (KIP-360).
+    cluster.txn.inject(AddPartitionsToTxnApi.apiKey, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    cluster.produceHandler = () => ({ errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER })
+    producer.produce({ topic: 't', partition: 0, value: 'b' }, d.cb('b'))
+    producer.produce({ topic: 'u', partition: 0, value: 'c' }, d.cb('c'))
+    await rig.pump(2)
+    assert.equal(producer.transactionState, 'abortableError')
+    cluster.produceHandler = () => 'ok'
+    await drive(rig, producer.abortTransaction())
+    assert.deepEqual([producer.producerId, producer.producerEpoch], [1000n, 1])
+    // The next transaction begins before the old retry was due.
+    producer.beginTransaction()
+    producer.produce({ topic: 't', partition: 0, value: 'd' }, d.cb('d'))
+    await drive(rig, producer.commitTransaction())
+    assert.equal(producer.fatal, null)
+    assert.equal(producer.transactionState, 'ready')
+    const adds = bodies<AddPartitionsToTxnRequest>(cluster, AddPartitionsToTxnApi.apiKey)
+    assert.deepEqual(
+      adds.map((a) => [
+        a.v3AndBelowProducerEpoch,
+        a.v3AndBelowTopics.map((t) => `${t.name}/${t.partitions.join()}`),
+      ]),
+      [
+        [0, ['t/0']],
+        [0, ['u/0']],
+        [1, ['t/0']],
+      ],
+    )
+    assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['d'])
+    assert.equal(d.one('d').err, null)
+    await rig.pump(1_000)
+    d.assertAllOnce()
+  })
+})
+
 describe('transactional producer, classic protocol: AddPartitionsToTxn refused', () => {
   it('TOPIC_AUTHORIZATION_FAILED: the held records fail with _PURGE_QUEUE, the commit with txnRequiresAbort; the abort works', async () => {
     const rig = await ready(1)
