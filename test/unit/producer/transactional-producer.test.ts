@@ -1340,6 +1340,29 @@ for (const version of VERSIONS) {
       d.assertAllOnce()
     })
 
+    it('a fatal Produce answer (TRANSACTIONAL_ID_AUTHORIZATION_FAILED) ends the producer; each record fails once', async () => {
+      const rig = await ready(version)
+      const { producer, cluster, d } = rig
+      cluster.produceHandler = () => ({ errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED })
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'a' }, d.cb('a'))
+      producer.produce({ topic: 't', partition: 1, value: 'b' }, d.cb('b'))
+      const err = await failure(rig, producer.commitTransaction())
+      assert.equal(err.code, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED')
+      assert.equal(err.fatal, true)
+      assert.equal(producer.transactionState, 'fatalError')
+      assert.strictEqual(producer.fatal, err)
+      for (const id of ['a', 'b']) assert.equal(d.one(id).err!.code, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED')
+      await assert.rejects(producer.abortTransaction(), (e) => e === err)
+      assert.throws(
+        () => producer.beginTransaction(),
+        (e) => e === err,
+      )
+      assert.equal(requestsOf(cluster, EndTxnApi.apiKey).length, 0)
+      await rig.pump(1_000)
+      d.assertAllOnce()
+    })
+
     it('close() with an open transaction aborts it first', async () => {
       const rig = await ready(version)
       const { producer, cluster, d } = rig
@@ -1423,6 +1446,35 @@ describe('transactional producer, classic protocol: an abort while AddPartitions
     )
     assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['d'])
     assert.equal(d.one('d').err, null)
+    await rig.pump(1_000)
+    d.assertAllOnce()
+  })
+})
+
+describe('transactional producer, classic protocol: the KIP-360 bump while the abort markers are written', () => {
+  it('InitProducerId answered CONCURRENT_TRANSACTIONS is retried soon, and the producer goes on with the new epoch', async () => {
+    const rig = await ready(1)
+    const { producer, cluster, d } = rig
+    producer.beginTransaction()
+    producer.produce({ topic: 't', partition: 0, value: 'a' }, d.cb('a'))
+    await rig.pump(2)
+    cluster.produceHandler = () => ({ errorCode: ErrorCode.UNKNOWN_PRODUCER_ID })
+    producer.produce({ topic: 't', partition: 0, value: 'b' }, d.cb('b'))
+    await rig.pump(2)
+    assert.equal(producer.transactionState, 'abortableError')
+    cluster.produceHandler = () => 'ok'
+    cluster.txn.markerDelayAnswers = 1
+    const seen = timeline(rig)
+    await drive(rig, producer.abortTransaction())
+    cluster.txn.markerDelayAnswers = 0
+    const inits = seen.filter(([name]) => name === 'InitProducerId').map(([, at]) => at)
+    assert.equal(inits.length, 2)
+    assert.ok(inits[1]! - inits[0]! < 50, `retried after ${inits[1]! - inits[0]!} ms`)
+    assert.deepEqual([producer.producerEpoch, producer.transactionState], [1, 'ready'])
+    producer.beginTransaction()
+    producer.produce({ topic: 't', partition: 0, value: 'c' }, d.cb('c'))
+    await drive(rig, producer.commitTransaction())
+    assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), ['c'])
     await rig.pump(1_000)
     d.assertAllOnce()
   })
