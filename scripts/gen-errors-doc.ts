@@ -276,8 +276,7 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
   TRANSACTION_COORDINATOR_FENCED:
     'A newer coordinator took over the transactional id; the producer looks the coordinator up again ' +
     'and retries.',
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
-    `This principal may not use its transactional.id (ACL on the TransactionalId resource). ${FATAL}`,
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: `This principal may not use its transactional.id (ACL on the TransactionalId resource). ${FATAL}`,
   TRANSACTION_ABORTABLE:
     'The coordinator aborted or will only abort the transaction (KIP-890; e.g. it timed out). ' +
     'err.txnRequiresAbort: call abortTransaction(), then redo the work in a new transaction.',
@@ -456,9 +455,7 @@ export function renderErrorsDoc(): string {
   out.push('')
 
   out.push('## Not seen yet: SASL', '')
-  out.push(
-    'These come with SASL, which is not implemented yet (see the README, Status); they cannot reach a',
-  )
+  out.push('These come with SASL, which is not implemented yet (see the README, Status); they cannot reach a')
   out.push('producer today and will be documented here when they can.', '')
   out.push('| Code | Name | Retriable |')
   out.push('| --- | --- | --- |')

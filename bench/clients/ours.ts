@@ -34,7 +34,10 @@ if (w.batchSize !== null) config['batch.size'] = w.batchSize
  * delivery callback per record, commitTransaction() (which flushes); on failure abortTransaction().
  */
 async function transactions(): Promise<void> {
-  const producer = new Producer({ ...config, 'transactional.id': transactionalIdFor('ours') } as ProducerConfig)
+  const producer = new Producer({
+    ...config,
+    'transactional.id': transactionalIdFor('ours'),
+  } as ProducerConfig)
   await producer.initTransactions()
   let recordErrors = 0
   const onDelivery = (err: KafkaError | null): void => {
