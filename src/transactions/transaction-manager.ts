@@ -424,11 +424,11 @@ export class TransactionManager {
     const topics = offsetTopics(offsets)
     if (topics.length === 0) return
     const deadline = this.deps.clock.now() + timeoutMs
-    let timedOut = false
     // A commit called meanwhile waits for these offsets: only an abort (or this call's timeout)
     // stops adding them.
-    const cancelled = (): boolean =>
-      timedOut || (this.current !== 'inTransaction' && this.current !== 'committing')
+    // Not cancelled by this call's timeout: as in Java, the offsets keep being added, and a commit
+    // waits for them, so a commit after a timed-out call never goes through without them.
+    const cancelled = (): boolean => this.current !== 'inTransaction' && this.current !== 'committing'
     const run = (async () => {
       const txnId = this.deps.transactionalId
       if (this.gen === 1) {
@@ -475,19 +475,21 @@ export class TransactionManager {
         cancelled,
       )
     })()
-    this.offsetsRun = run.finally(() => {
-      this.offsetsRun = null
-    })
-    this.offsetsRun.catch(() => undefined)
-    try {
-      await this.waitBounded(run, Math.max(0, deadline - this.deps.clock.now()), 'sendOffsetsToTransaction()')
-    } catch (err) {
-      timedOut = true
+    const judged = run.catch((err: unknown) => {
       const e = KafkaError.wrap(err, '_TRANSPORT')
       if (e.fatal) this.toFatal(e)
       else if (e.txnRequiresAbort) this.abortableError(e)
-      throw e
-    }
+      throw err instanceof Cancelled ? err : e
+    })
+    this.offsetsRun = judged.finally(() => {
+      this.offsetsRun = null
+    })
+    this.offsetsRun.catch(() => undefined)
+    await this.waitBounded(
+      judged,
+      Math.max(0, deadline - this.deps.clock.now()),
+      'sendOffsetsToTransaction()',
+    )
   }
 
   /** Stops every loop (the producer is closing); their waits end with `_DESTROY`. */
