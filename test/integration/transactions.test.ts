@@ -253,7 +253,12 @@ async function manyTransactions(target: Target): Promise<void> {
 
 // --- 2. Zombie fencing ------------------------------------------------------------------------------
 
-async function zombieFencing(target: Target): Promise<void> {
+/**
+ * `lateRecords`: how many records A produces after it was fenced and before its commit. 0: the commit
+ * goes straight to the coordinator (EndTxn); more: the commit first delivers them, and their
+ * partition leader refuses A's epoch.
+ */
+async function zombieFencing(target: Target, lateRecords: number): Promise<void> {
   const topic = uniqueTopic('txn-zombie')
   await createTopic(target.bootstrap, { name: topic, numPartitions: 2 })
   const config = transactionalConfig(target, 'txn-zombie-id')
@@ -269,7 +274,7 @@ async function zombieFencing(target: Target): Promise<void> {
     await b.initTransactions() // a new epoch for the id: fences A and aborts its open transaction
     // A does not know yet: it accepts more records, which its commit will try to deliver.
     const late: (KafkaError | null)[] = []
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < lateRecords; i++) {
       a.produce({ topic, partition: i % 2, key: 'a', value: `a-late-${i}` }, (err) => late.push(err))
     }
     const fenced = await a.commitTransaction().then(
@@ -277,7 +282,9 @@ async function zombieFencing(target: Target): Promise<void> {
       (err: unknown) => err,
     )
     assert.ok(fenced instanceof KafkaError, `A's commit rejects with a KafkaError, not ${String(fenced)}`)
-    console.log(`# ${target.name}: the fenced producer's commit: ${fenced.code}: ${fenced.message}`)
+    console.log(
+      `# ${target.name}: the fenced producer's commit (${lateRecords} late records): ${fenced.code}: ${fenced.message}`,
+    )
     assert.ok(fenced.fatal, 'fatal')
     assert.ok(
       fenced.code === 'PRODUCER_FENCED' || fenced.code === 'INVALID_PRODUCER_EPOCH',
@@ -285,7 +292,7 @@ async function zombieFencing(target: Target): Promise<void> {
     )
     assert.equal(a.transactionState, 'fatalError')
     assert.equal(a.fatal?.code, fenced.code)
-    assert.equal(late.length, 4, 'each late record got its callback')
+    assert.equal(late.length, lateRecords, 'each late record got its callback')
     assert.ok(
       late.every((err) => err !== null),
       'no late record of A was delivered',
@@ -498,8 +505,11 @@ async function commonCases(t: TestContext, target: Target): Promise<void> {
     `${TXNS} transactions of ${PER_TXN} records over 2 topics, every ${ABORT_EVERY}th aborted`,
     () => manyTransactions(target),
   )
-  await t.test('a second producer with the same transactional.id fences the first', () =>
-    zombieFencing(target),
+  await t.test('a second producer with the same transactional.id fences the first (commit at once)', () =>
+    zombieFencing(target, 0),
+  )
+  await t.test('a second producer with the same transactional.id fences the first (records after it)', () =>
+    zombieFencing(target, 4),
   )
   await t.test('sendOffsetsToTransaction: offsets move with a commit, not with an abort', () =>
     offsetsWithTransactions(target),
