@@ -16,6 +16,7 @@
 // record of its partition, and reading exactly the expected count would then miss an expected one.
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   consoleConsumeRecords,
   consumerGroupOffsets,
@@ -350,6 +351,18 @@ async function offsetsWithTransactions(target: Target): Promise<void> {
 
   const committed = (): Promise<CommittedOffset[]> =>
     consumerGroupOffsets({ bootstrapServers: target.bootstrap, group })
+  // EndTxn is answered before the coordinator writes the commit marker that makes the offsets the
+  // group's: a read in between still shows the previous ones, so a commit's offsets are waited for
+  // (a few reads at most). Offsets that must not move are read once: the pending offsets of an
+  // aborted transaction are never shown, whatever the timing.
+  const committedEventually = async (want: CommittedOffset[]): Promise<CommittedOffset[]> => {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const got = await committed()
+      if (JSON.stringify(got) === JSON.stringify(want) || Date.now() > deadline) return got
+      await sleep(200)
+    }
+  }
   const offsetsOf = (p0: number, p1: number): CommittedOffset[] => [
     { topic: input, partition: 0, committedOffset: p0 },
     { topic: input, partition: 1, committedOffset: p1 },
@@ -370,7 +383,7 @@ async function offsetsWithTransactions(target: Target): Promise<void> {
       { groupId: group },
     )
     await producer.commitTransaction()
-    assert.deepEqual(await committed(), offsetsOf(5, 7), 'offsets of the committed transaction')
+    assert.deepEqual(await committedEventually(offsetsOf(5, 7)), offsetsOf(5, 7), 'offsets of the commit')
 
     // Other offsets, aborted: the group's offsets do not move.
     producer.beginTransaction()
@@ -389,7 +402,11 @@ async function offsetsWithTransactions(target: Target): Promise<void> {
     producer.beginTransaction()
     await producer.sendOffsetsToTransaction([{ topic: input, partition: 0, offset: 9 }], { groupId: group })
     await producer.commitTransaction()
-    assert.deepEqual(await committed(), offsetsOf(9, 7), 'an offsets-only transaction')
+    assert.deepEqual(
+      await committedEventually(offsetsOf(9, 7)),
+      offsetsOf(9, 7),
+      'an offsets-only transaction',
+    )
 
     producer.beginTransaction()
     producer.produce({ topic: output, value: 'out-4' })
