@@ -256,8 +256,9 @@ async function manyTransactions(target: Target): Promise<void> {
 
 /**
  * `lateRecords`: how many records A produces after it was fenced and before its commit. 0: the commit
- * goes straight to the coordinator (EndTxn); more: the commit first delivers them, and their
- * partition leader refuses A's epoch.
+ * goes straight to the coordinator (EndTxn), which refuses it: fatal at once. More: the commit first
+ * delivers them, and their partition leader refuses A's epoch with INVALID_PRODUCER_EPOCH, which
+ * fails the transaction only (KIP-588, docs/transactions.md); the abort then meets the fence.
  */
 async function zombieFencing(target: Target, lateRecords: number): Promise<void> {
   const topic = uniqueTopic('txn-zombie')
@@ -278,14 +279,26 @@ async function zombieFencing(target: Target, lateRecords: number): Promise<void>
     for (let i = 0; i < lateRecords; i++) {
       a.produce({ topic, partition: i % 2, key: 'a', value: `a-late-${i}` }, (err) => late.push(err))
     }
-    const fenced = await a.commitTransaction().then(
-      () => null,
-      (err: unknown) => err,
-    )
+    const outcome = (p: Promise<void>): Promise<unknown> =>
+      p.then(
+        () => null,
+        (err: unknown) => err,
+      )
+    let fenced = await outcome(a.commitTransaction())
     assert.ok(fenced instanceof KafkaError, `A's commit rejects with a KafkaError, not ${String(fenced)}`)
     console.log(
       `# ${target.name}: the fenced producer's commit (${lateRecords} late records): ${fenced.code}: ${fenced.message}`,
     )
+    if (lateRecords > 0 && !fenced.fatal) {
+      // docs/transactions.md (KIP-588): the partition leader's INVALID_PRODUCER_EPOCH fails only the
+      // transaction; the abort asks the coordinator, which says the producer was fenced.
+      assert.equal(fenced.code, 'INVALID_PRODUCER_EPOCH')
+      assert.equal(fenced.txnRequiresAbort, true)
+      assert.equal(a.transactionState, 'abortableError')
+      fenced = await outcome(a.abortTransaction())
+      assert.ok(fenced instanceof KafkaError, `A's abort rejects with a KafkaError, not ${String(fenced)}`)
+      console.log(`# ${target.name}: then its abort: ${fenced.code}: ${fenced.message}`)
+    }
     assert.ok(fenced.fatal, 'fatal')
     assert.ok(
       fenced.code === 'PRODUCER_FENCED' || fenced.code === 'INVALID_PRODUCER_EPOCH',
