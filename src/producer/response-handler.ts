@@ -169,7 +169,13 @@ export class ResponseHandler {
           // abort asks the coordinator, which says PRODUCER_FENCED if another instance took over.
           this.retryOrFail(
             b,
-            new KafkaError(err.code, err.message, { kafkaCode: err.kafkaCode, retriable: false }),
+            new KafkaError(
+              err.code,
+              `${err.message}: the partition leader refused this producer's epoch; another producer with ` +
+                `the same transactional.id may have fenced it. Abort the transaction: the coordinator ` +
+                `then says PRODUCER_FENCED (fatal) if so`,
+              { kafkaCode: err.kafkaCode, retriable: false, txnRequiresAbort: true },
+            ),
           )
           return
         }
