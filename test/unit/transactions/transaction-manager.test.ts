@@ -569,7 +569,7 @@ describe('TransactionManager, classic partitions', () => {
     r.cluster.txn.inject(AddPartitionsToTxnApi.apiKey, ErrorCode.PRODUCER_FENCED)
     r.m.addPartition('t', 0)
     // The first request after an EndTxn waits a few ms for the markers (see markersDoneAt).
-    for (let i = 0; i < 20 && r.m.state !== 'fatalError'; i++) await r.pump(1)
+    for (let i = 0; i < 20 && (r.m.state as string) !== 'fatalError'; i++) await r.pump(1)
     assert.equal(r.m.state, 'fatalError')
     assert.equal(r.fatal[0]!.code, 'PRODUCER_FENCED')
   })
