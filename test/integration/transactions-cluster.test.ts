@@ -58,6 +58,8 @@ interface Txn {
   abortReason: string | null
   /** Where each record's delivery report put it ("partition@offset"), by record index. */
   readonly written: (string | null)[]
+  /** The message of each record's failed delivery report, by record index. */
+  readonly failures: (string | null)[]
   /** Delivery reports with an error. */
   failedReports: number
 }
@@ -304,6 +306,7 @@ class Scenario {
       outcome: null,
       abortReason: null,
       written: new Array<string | null>(plan.records).fill(null),
+      failures: new Array<string | null>(plan.records).fill(null),
       failedReports: 0,
     }
     this.txns.push(txn)
@@ -315,6 +318,7 @@ class Scenario {
           { topic: this.topic, key: `t${txn.id}-${i}`, value: `${txn.id}:${i}:${plan.records}` },
           (err, rep) => {
             if (err) {
+              txn.failures[i] = `${err.code}: ${err.message}`
               txn.failedReports++
               this.failedReports.set(err.code, (this.failedReports.get(err.code) ?? 0) + 1)
             } else txn.written[i] = `${rep.partition}@${rep.offset}`
@@ -472,6 +476,23 @@ test(
         }
       }
 
+      // The log also holds what read_committed skips: it must all be records of aborted transactions.
+      const visible = new Set(records.map((r) => `${r.partition}@${r.offset}`))
+      const hidden = logged.filter((r) => !visible.has(`${r.partition}@${r.offset}`))
+      // A report that says the record was not sent (an abort purged it) must be true: the record is
+      // not in the log. One that was sent before and awaited a retry may be, and must not say so.
+      const reportOf = (r: { value: string | null }): string | null | undefined => {
+        const m = /^(\d+):(\d+):/.exec(r.value ?? '')
+        return m ? scenario.txns[Number(m[1])]?.failures[Number(m[2])] : undefined
+      }
+      const failedButLogged = logged.filter((r) => reportOf(r))
+      const claimedUnsent = failedButLogged
+        .filter((r) => /\bwas not sent\b/.test(reportOf(r)!))
+        .map((r) => `${r.value} at ${r.partition}@${r.offset}: ${reportOf(r)}`)
+      const hiddenNotAborted = hidden
+        .filter((r) => scenario.txns[Number(/^(\d+):/.exec(r.value ?? '')?.[1])]?.outcome !== 'aborted')
+        .map((r) => `${r.partition}@${r.offset} ${r.key}=${r.value}`)
+
       const abortedAfterError = aborted.filter((t) => t.abortReason !== 'the application aborted it')
       const reasons = new Map<string, number>()
       for (const t of abortedAfterError) {
@@ -487,7 +508,8 @@ test(
       )
       console.log(
         `# read_committed: ${records.length} record(s) read (${expected} expected) in ${readSeconds.toFixed(1)} s; ` +
-          `the log holds ${logged.length} (aborted ones included); failed delivery reports: ` +
+          `the log holds ${logged.length}, ${hidden.length} of them skipped by read_committed, ` +
+          `${failedButLogged.length} with a failed delivery report; failed delivery reports: ` +
           `${scenario.failedReports.size ? [...scenario.failedReports].map(([c, n]) => `${c} x${n}`).join(', ') : 'none'}; ` +
           `whole test ${((Date.now() - started) / 1000).toFixed(1)} s`,
       )
@@ -497,6 +519,8 @@ test(
       assert.deepEqual(incomplete, [], 'every committed transaction fully visible, each record once')
       assert.deepEqual(visibleAborted, [], 'no record of an aborted transaction visible')
       assert.deepEqual(outOfOrder, [], 'records in produce order within each partition')
+      assert.deepEqual(hiddenNotAborted.slice(0, 20), [], 'read_committed skips only aborted records')
+      assert.deepEqual(claimedUnsent.slice(0, 20), [], 'no record reported "not sent" is in the log')
       assert.deepEqual(reportsOfCommitted, [], 'no failed delivery report in a committed transaction')
       assert.deepEqual(misplaced.slice(0, 20), [], 'each committed record where its delivery report said')
       assert.equal(records.length, expected, 'nothing else visible')
