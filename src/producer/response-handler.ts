@@ -286,14 +286,16 @@ export class ResponseHandler {
   /**
    * Fails every batch that is not in flight (a transaction that will be aborted). A stamped one may
    * have reached the broker on an earlier attempt: its sequence is unresolved, so the epoch must be
-   * bumped, as for an expired batch.
+   * bumped, as for an expired batch, and its report must not say it was not written.
    */
   failUnsent(err: KafkaError): void {
     for (const q of this.deps.accumulator.queues) {
       for (const b of [...q.batches]) {
         if (b.inFlight) continue
-        if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump(err)
-        this.fail(b, err)
+        if (this.deps.idempotence && b.stamped) {
+          this.deps.idempotence.requestBump(err)
+          this.fail(b, purgedAfterSending(err))
+        } else this.fail(b, err)
       }
     }
   }
@@ -310,6 +312,26 @@ export class ResponseHandler {
     this.deps.accumulator.remove(b)
     this.deps.onBatchDone(b, { ok: false, error })
   }
+}
+
+/**
+ * `err` (a purge) for a batch that was sent before and awaited a retry: the broker may have written
+ * it (a SIGKILLed leader's follower can have it, or an answer was lost), so unlike a batch never
+ * sent it may be in the log, in the transaction being aborted. Same code and flags.
+ */
+function purgedAfterSending(err: KafkaError): KafkaError {
+  return new KafkaError(
+    err.code,
+    'the record was sent, but had no answer when its transaction was to be aborted, and is not sent again: ' +
+      'it may be in the log, where the abort keeps it invisible to read_committed consumers',
+    {
+      kafkaCode: err.kafkaCode,
+      retriable: err.retriable,
+      fatal: err.fatal,
+      txnRequiresAbort: err.txnRequiresAbort,
+      cause: err,
+    },
+  )
 }
 
 function timedOut(b: ProducerBatch, now: number, last: KafkaError | null): KafkaError {

@@ -815,6 +815,39 @@ for (const version of VERSIONS) {
       d.assertAllOnce()
     })
 
+    it('a record sent before and waiting for its retry fails with _PURGE_QUEUE on abort, saying it may be in the log', async () => {
+      const rig = await ready(version, {
+        'request.timeout.ms': 1_000,
+        'retry.backoff.ms': 10_000,
+        'retry.backoff.max.ms': 10_000,
+      })
+      const { producer, cluster, d } = rig
+      cluster.produceHandler = () => 'hold'
+      producer.beginTransaction()
+      producer.produce({ topic: 't', partition: 0, value: 'unanswered' }, d.cb('unanswered'))
+      producer.produce({ topic: 'ghost', value: 'waiting' }, d.cb('waiting'))
+      await rig.pump(5)
+      assert.equal(cluster.produceCalls.length, 1)
+      // The request times out, and the broker writes the batch all the same: its answer is lost.
+      await rig.pump(1_100)
+      cluster.produceCalls[0]!.release()
+      await rig.pump(5)
+      assert.equal(d.calls.get('unanswered')!.length, 0, 'waiting for its retry')
+      // (The timeout closed the coordinator's connection too: EndTxn waits a retry backoff.)
+      await drive(rig, producer.abortTransaction(), 10)
+      const unanswered = d.one('unanswered').err!
+      assert.equal(unanswered.code, '_PURGE_QUEUE')
+      assert.doesNotMatch(unanswered.message, /was not sent/)
+      assert.match(unanswered.message, /was sent.*may be in the log/)
+      // A record never sent is not in the log, and its report says so.
+      assert.match(d.one('waiting').err!.message, /was not sent/)
+      assert.deepEqual(values(cluster.txn.abortedRecords('t', 0)), ['unanswered'])
+      assert.deepEqual(values(cluster.txn.readCommitted('t', 0)), [])
+      assert.equal(cluster.produceCalls.length, 1, 'not sent again')
+      await rig.pump(1_000)
+      d.assertAllOnce()
+    })
+
     it('once a record failed, the records not sent yet fail at once with _PURGE_QUEUE and txnRequiresAbort', async () => {
       const rig = await ready(version)
       const { producer, cluster, d } = rig
