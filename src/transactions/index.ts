@@ -1,10 +1,5 @@
 export { TRANSACTION_TRANSITIONS, type TransactionState } from './states.js'
-export {
-  CONCURRENT_TRANSACTIONS_BACKOFF_MS,
-  TransactionManager,
-  type ConsumerGroupMetadata,
-  type ProducerIdentity,
-  type TransactionGeneration,
-  type TransactionManagerDeps,
-  type TransactionOffset,
-} from './transaction-manager.js'
+export { CONCURRENT_TRANSACTIONS_BACKOFF_MS } from './requests.js'
+export type { TransactionGeneration } from './generation.js'
+export type { ConsumerGroupMetadata, ProducerIdentity, TransactionOffset } from './types.js'
+export { TransactionManager, type TransactionManagerDeps } from './transaction-manager.js'

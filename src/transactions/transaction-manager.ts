@@ -1,63 +1,16 @@
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import { ErrorCode, KafkaError } from '../errors/index.js'
-import type { Connection } from '../network/connection.js'
-import {
-  AddOffsetsToTxnApi,
-  AddPartitionsToTxnApi,
-  EndTxnApi,
-  InitProducerIdApi,
-  ProduceApi,
-  TxnOffsetCommitApi,
-  type TxnOffsetCommitRequestTopic,
-} from '../protocol/index.js'
-import { backoffMs } from '../util/backoff.js'
-import type { Clock, TimerHandle } from '../util/clock.js'
+import { AddOffsetsToTxnApi, EndTxnApi, InitProducerIdApi, TxnOffsetCommitApi } from '../protocol/index.js'
+import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
-import {
-  COORDINATOR_GROUP,
-  COORDINATOR_TRANSACTION,
-  Coordinators,
-  type CoordinatorKeyType,
-} from './coordinators.js'
+import { COORDINATOR_GROUP, COORDINATOR_TRANSACTION, Coordinators } from './coordinators.js'
+import { CLASSIC_MAX, generationOf, V2_MAX, type TransactionGeneration } from './generation.js'
+import { offsetTopics } from './offsets.js'
+import { PartitionJoiner } from './partitions.js'
+import { Cancelled, CoordinatorRequests, firstError, waitBounded } from './requests.js'
 import { assertTransition, type TransactionState } from './states.js'
-import { errorFor, verdictFor, type CoordinatorRequest, type Verdict } from './verdicts.js'
-
-/** The producer id and epoch a transactional producer stamps on its batches (KIP-98). */
-export interface ProducerIdentity {
-  readonly producerId: bigint
-  readonly epoch: number
-}
-
-/**
- * Which transaction protocol a transaction uses. 1: classic (KIP-98): partitions join through
- * AddPartitionsToTxn before their first batch, offsets through AddOffsetsToTxn. 2: KIP-890's
- * transactions v2: the partition leader adds a partition when its first batch arrives (Produce
- * v12), TxnOffsetCommit v5 adds the offsets, and EndTxn v5 bumps the epoch on every commit/abort.
- */
-export type TransactionGeneration = 1 | 2
-
-/** One consumer position to commit with the transaction: the next offset to read (last + 1). */
-export interface TransactionOffset {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: number | bigint
-  /** The leader epoch of the last record consumed, if the consumer knows it (KIP-320). */
-  readonly leaderEpoch?: number
-  readonly metadata?: string | null
-}
-
-/**
- * The consumer group the offsets belong to. Plain data, so any consumer library's metadata fits.
- * With `generationId` and `memberId` the group coordinator refuses offsets of a consumer that lost
- * its partitions in a rebalance (KIP-447 zombie fencing); with `groupId` alone it cannot.
- */
-export interface ConsumerGroupMetadata {
-  readonly groupId: string
-  readonly generationId?: number
-  readonly memberId?: string
-  readonly groupInstanceId?: string | null
-}
+import type { ConsumerGroupMetadata, ProducerIdentity, TransactionOffset } from './types.js'
 
 export interface TransactionManagerDeps {
   transactionalId: string
@@ -88,20 +41,9 @@ export interface TransactionManagerDeps {
 /** InitProducerId v6 is unstable (KIP-939). v3 is the first to bump an epoch (KIP-360). */
 const INIT_PRODUCER_ID_MAX_VERSION = 5
 const INIT_PRODUCER_ID_BUMP_MIN_VERSION = 3
-/** AddPartitionsToTxn v4+ is the brokers' batched form (KIP-890); clients speak v3 and below. */
-const ADD_PARTITIONS_MAX_VERSION = 3
-/** The newest version of each request of the classic protocol (Java caps them the same way). */
-const CLASSIC_MAX = { endTxn: 4, txnOffsetCommit: 4, produce: 11 } as const
-/** KIP-890's: EndTxn v5 returns the bumped epoch; TxnOffsetCommit v5 adds the offsets itself. */
-const V2_MAX = { endTxn: 5, txnOffsetCommit: 5, produce: 12 } as const
-/** First wait after CONCURRENT_TRANSACTIONS (see Verdict 'retrySoon'); doubles up to retry.backoff.ms. */
-export const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20
 /** Bounds of the pause before a transaction's first request after EndTxn (see markersDoneAt). */
 const MARKER_GRACE_MIN_MS = 2
 const MARKER_GRACE_MAX_MS = 10
-
-/** Thrown inside a coordinator loop whose caller no longer wants the answer. */
-class Cancelled extends Error {}
 
 /**
  * The transactional producer's coordinator side (Java's TransactionManager): the state machine of
@@ -118,14 +60,8 @@ export class TransactionManager {
   private current: TransactionState = 'uninitialized'
   private lastErr: KafkaError | null = null
   private gen: TransactionGeneration = 1
-  /** Partitions the coordinator has in the open transaction (classic protocol). */
-  private readonly added = new Set<string>()
-  /** Partitions with records that still have to be added (classic protocol). */
-  private readonly pending = new Map<string, { topic: string; partition: number }>()
-  private addingPartitions = false
-  /** Counts transactions begun: a request of an ended transaction must not go on into the next. */
-  private transactionCount = 0
-  private pumpTimer: TimerHandle | null = null
+  /** The classic protocol's partitions of the open transaction (AddPartitionsToTxn). */
+  private readonly partitions: PartitionJoiner
   /**
    * Whether the coordinator may have a transaction open for us: a request that adds partitions or
    * offsets was sent (classic), or a Produce or TxnOffsetCommit that adds them itself (v2). Without
@@ -151,9 +87,39 @@ export class TransactionManager {
   private offsetsRun: Promise<void> | null = null
   private closed = false
   private readonly coordinators: Coordinators
+  /** Each coordinator request's send-judge-retry loop (requests.ts). */
+  private readonly requests: CoordinatorRequests
 
   constructor(private readonly deps: TransactionManagerDeps) {
     this.coordinators = new Coordinators({ pool: deps.pool, metadata: deps.metadata })
+    this.requests = new CoordinatorRequests({
+      coordinators: this.coordinators,
+      transactionalId: deps.transactionalId,
+      clock: deps.clock,
+      random: deps.random,
+      retryBackoffMs: deps.retryBackoffMs,
+      retryBackoffMaxMs: deps.retryBackoffMaxMs,
+      isClosed: () => this.closed,
+    })
+    this.partitions = new PartitionJoiner({
+      requests: this.requests,
+      transactionalId: deps.transactionalId,
+      clock: deps.clock,
+      isOpen: () => !this.closed && (this.current === 'inTransaction' || this.current === 'committing'),
+      heldUntil: (now) => this.firstRequestHeldUntil(now),
+      releaseHold: () => {
+        this.markersDoneAt = 0
+      },
+      identity: () => this.identity(),
+      onSending: () => {
+        this.started = true
+      },
+      onAdded: () => this.deps.wakeup(),
+      onFailed: (e) => {
+        if (e.fatal) this.toFatal(e)
+        else this.abortableError(e)
+      },
+    })
   }
 
   get state(): TransactionState {
@@ -213,7 +179,7 @@ export class TransactionManager {
       run.catch(() => undefined) // the caller's wait reports it
       this.initRun = run
     }
-    return this.waitBounded(this.initRun, timeoutMs, 'initTransactions()')
+    return waitBounded(this.deps.clock, this.initRun, timeoutMs, 'initTransactions()')
   }
 
   /** Opens a transaction (no request: the coordinator learns of it with the first partition). */
@@ -229,11 +195,9 @@ export class TransactionManager {
       throw new KafkaError('_STATE', `beginTransaction(): ${hint}`)
     }
     this.gen = this.generationNow()
-    this.added.clear()
-    this.pending.clear()
+    this.partitions.newTransaction()
     this.started = false
     this.bumpRequired = false
-    this.transactionCount++
     this.enter('inTransaction')
   }
 
@@ -264,16 +228,12 @@ export class TransactionManager {
    * records keep batching (no wait on the produce path); its batches are held until it is added.
    */
   addPartition(topic: string, partition: number): void {
-    if (this.gen === 2) return
-    const key = `${partition}\u0000${topic}`
-    if (this.added.has(key) || this.pending.has(key)) return
-    this.pending.set(key, { topic, partition })
-    this.pumpPartitions()
+    if (this.gen !== 2) this.partitions.add(topic, partition)
   }
 
   /** Whether batches for `topic`/`partition` may be sent now (its partition is in the transaction). */
   isSendAllowed(topic: string, partition: number): boolean {
-    return this.gen === 2 || this.added.has(`${partition}\u0000${topic}`)
+    return this.gen === 2 || this.partitions.has(topic, partition)
   }
 
   /** A Produce request with batches of this transaction is being sent (v2: it adds the partitions). */
@@ -328,7 +288,8 @@ export class TransactionManager {
       // Offsets being added belong to this transaction: commit only after they are (within this
       // call's time; calling again waits on).
       if (this.offsetsRun) {
-        await this.waitBounded(
+        await waitBounded(
+          this.deps.clock,
           this.offsetsRun.catch(() => undefined),
           Math.max(0, deadline - this.deps.clock.now()),
           'commitTransaction()',
@@ -350,7 +311,8 @@ export class TransactionManager {
       // A second call made while this one flushed waited for the same records: one EndTxn for both.
       if (!this.completion) this.startCompletion(true)
     }
-    await this.waitBounded(
+    await waitBounded(
+      this.deps.clock,
       this.completion!.run,
       Math.max(0, deadline - this.deps.clock.now()),
       'commitTransaction()',
@@ -379,7 +341,7 @@ export class TransactionManager {
       throw new KafkaError('_STATE', `abortTransaction(): no transaction is open (the producer is ${s})`)
     }
     if (s !== 'aborting') this.enter('aborting')
-    this.pending.clear()
+    this.partitions.dropPending()
     if (!this.completion) {
       purge()
       const left = await flush(Math.max(0, deadline - this.deps.clock.now()))
@@ -396,7 +358,8 @@ export class TransactionManager {
       // A second call made while this one flushed waited for the same records: one EndTxn for both.
       if (!this.completion) this.startCompletion(false)
     }
-    await this.waitBounded(
+    await waitBounded(
+      this.deps.clock,
       this.completion!.run,
       Math.max(0, deadline - this.deps.clock.now()),
       'abortTransaction()',
@@ -435,7 +398,7 @@ export class TransactionManager {
       if (this.gen === 1) {
         const id = this.identity()
         this.started = true
-        await this.coordinatorLoop(
+        await this.requests.run(
           'AddOffsetsToTxn',
           COORDINATOR_TRANSACTION,
           txnId,
@@ -453,7 +416,7 @@ export class TransactionManager {
       const id = this.identity()
       this.started = true
       const maxVersion = this.gen === 2 ? V2_MAX.txnOffsetCommit : CLASSIC_MAX.txnOffsetCommit
-      await this.coordinatorLoop(
+      await this.requests.run(
         'TxnOffsetCommit',
         COORDINATOR_GROUP,
         group.groupId,
@@ -486,7 +449,8 @@ export class TransactionManager {
       this.offsetsRun = null
     })
     this.offsetsRun.catch(() => undefined)
-    await this.waitBounded(
+    await waitBounded(
+      this.deps.clock,
       judged,
       Math.max(0, deadline - this.deps.clock.now()),
       'sendOffsetsToTransaction()',
@@ -569,7 +533,7 @@ export class TransactionManager {
       const sentAt = this.deps.clock.now()
       const id = this.identity()
       const maxVersion = this.gen === 2 ? V2_MAX.endTxn : CLASSIC_MAX.endTxn
-      const res = await this.coordinatorLoop(
+      const res = await this.requests.run(
         commit ? 'EndTxn(commit)' : 'EndTxn(abort)',
         COORDINATOR_TRANSACTION,
         txnId,
@@ -605,8 +569,7 @@ export class TransactionManager {
         throw new KafkaError(e.code, e.message, { kafkaCode: e.kafkaCode, fatal: true, cause: e })
       }
     }
-    this.added.clear()
-    this.pending.clear()
+    this.partitions.clear()
     this.bumpRequired = false
     this.enter('ready')
   }
@@ -615,7 +578,7 @@ export class TransactionManager {
   private async initProducerId(bump: ProducerIdentity | null): Promise<void> {
     const txnId = this.deps.transactionalId
     let generation: TransactionGeneration = this.gen
-    const res = await this.coordinatorLoop(
+    const res = await this.requests.run(
       'InitProducerId',
       COORDINATOR_TRANSACTION,
       txnId,
@@ -656,217 +619,4 @@ export class TransactionManager {
     this.gen = generation
     this.deps.setProducerId({ producerId: res.producerId, epoch: res.producerEpoch })
   }
-
-  /**
-   * Sends AddPartitionsToTxn for the partitions waiting to join, one request at a time (more
-   * partitions gather meanwhile and go in the next one), until none is left.
-   */
-  private pumpPartitions(): void {
-    if (this.addingPartitions || this.pending.size === 0 || this.closed) return
-    if (this.current !== 'inTransaction' && this.current !== 'committing') return
-    const heldUntil = this.firstRequestHeldUntil(this.deps.clock.now())
-    if (heldUntil > 0) {
-      if (this.pumpTimer) return
-      this.pumpTimer = this.deps.clock.setTimeout(() => {
-        this.pumpTimer = null
-        this.markersDoneAt = 0
-        this.pumpPartitions()
-      }, heldUntil - this.deps.clock.now())
-      return
-    }
-    this.addingPartitions = true
-    const batch = [...this.pending]
-    const byTopic = new Map<string, number[]>()
-    for (const [, { topic, partition }] of batch) {
-      let list = byTopic.get(topic)
-      if (!list) byTopic.set(topic, (list = []))
-      list.push(partition)
-    }
-    const txnId = this.deps.transactionalId
-    // Also once a new transaction began: an aborted one's AddPartitionsToTxn still waiting for its
-    // retry would add its partitions to the next one, with the epoch before the abort's bump.
-    const count = this.transactionCount
-    const cancelled = (): boolean =>
-      count !== this.transactionCount || (this.current !== 'inTransaction' && this.current !== 'committing')
-    let id: ProducerIdentity
-    try {
-      id = this.identity()
-    } catch (err) {
-      this.addingPartitions = false
-      this.abortableError(KafkaError.wrap(err))
-      return
-    }
-    this.started = true
-    this.coordinatorLoop(
-      'AddPartitionsToTxn',
-      COORDINATOR_TRANSACTION,
-      txnId,
-      (conn) =>
-        conn.request(
-          AddPartitionsToTxnApi,
-          {
-            transactions: [],
-            v3AndBelowTransactionalId: txnId,
-            v3AndBelowProducerId: id.producerId,
-            v3AndBelowProducerEpoch: id.epoch,
-            v3AndBelowTopics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-          },
-          { maxVersion: ADD_PARTITIONS_MAX_VERSION },
-        ),
-      (res) =>
-        firstError(
-          res.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => p.partitionErrorCode)),
-          res.errorCode,
-        ),
-      cancelled,
-    ).then(
-      () => {
-        this.addingPartitions = false
-        for (const [key] of batch) {
-          this.pending.delete(key)
-          this.added.add(key)
-        }
-        this.deps.wakeup()
-        this.pumpPartitions()
-      },
-      (err: unknown) => {
-        this.addingPartitions = false
-        // The partitions of a newer transaction may have waited for this request to end.
-        if (err instanceof Cancelled) return this.pumpPartitions()
-        const e = KafkaError.wrap(err, '_TRANSPORT')
-        if (e.fatal) this.toFatal(e)
-        else this.abortableError(e)
-      },
-    )
-  }
-
-  /**
-   * One coordinator request until it succeeds: judge each answer's error code, retry after a
-   * backoff, look the coordinator up again when it moved or its connection failed. Rejects with
-   * the error for an abortable or fatal answer, with `_DESTROY` once closed, and with
-   * {@link Cancelled} once `cancelled()` says the answer is no longer wanted.
-   */
-  private async coordinatorLoop<Res>(
-    request: CoordinatorRequest,
-    keyType: CoordinatorKeyType,
-    key: string,
-    send: (conn: Connection) => Promise<Res>,
-    errorCode: (res: Res) => number,
-    cancelled: () => boolean,
-  ): Promise<Res> {
-    const { clock, random, retryBackoffMs, retryBackoffMaxMs } = this.deps
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) throw new KafkaError('_DESTROY', `producer closed during ${request}`)
-      if (cancelled()) throw new Cancelled()
-      let verdict: Verdict
-      try {
-        const conn = await this.coordinators.connection(keyType, key)
-        const res = await send(conn)
-        const code = errorCode(res)
-        if (code === 0) return res
-        verdict = verdictFor(request, code)
-        if (verdict === 'abortable' || verdict === 'fatal') {
-          throw errorFor(request, code, verdict, this.deps.transactionalId)
-        }
-      } catch (err) {
-        if (err instanceof Cancelled) throw err
-        const e = KafkaError.wrap(err, '_TRANSPORT')
-        if (e.fatal || e.txnRequiresAbort || !e.retriable) throw e
-        // A lost connection or a timeout: the coordinator may have moved with it.
-        verdict = 'refind'
-      }
-      if (verdict === 'refind') this.coordinators.invalidate(keyType, key)
-      const wait =
-        verdict === 'retrySoon'
-          ? backoffMs(attempt, CONCURRENT_TRANSACTIONS_BACKOFF_MS, retryBackoffMs, random)
-          : backoffMs(attempt, retryBackoffMs, retryBackoffMaxMs, random)
-      await new Promise<void>((resolve) => clock.setTimeout(resolve, wait))
-    }
-  }
-
-  /** Waits for `run` at most `timeoutMs`; on timeout rejects `_TIMED_OUT` (retriable) and leaves `run` going. */
-  private waitBounded(run: Promise<void>, timeoutMs: number, call: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = this.deps.clock.setTimeout(() => {
-        reject(
-          new KafkaError(
-            '_TIMED_OUT',
-            `${call} did not complete within ${timeoutMs} ms (the coordinator did not answer in time); ` +
-              `call it again to keep waiting`,
-            { retriable: true },
-          ),
-        )
-      }, timeoutMs)
-      run.then(
-        () => {
-          this.deps.clock.clearTimeout(timer)
-          resolve()
-        },
-        (err: unknown) => {
-          this.deps.clock.clearTimeout(timer)
-          reject(err instanceof Cancelled ? new KafkaError('_STATE', `${call} was superseded`) : err)
-        },
-      )
-    })
-  }
-}
-
-/** Whether `conn`'s broker runs KIP-890's transactions (see TransactionManager.generationNow). */
-function generationOf(conn: Connection): TransactionGeneration {
-  const level = conn.finalizedFeatures.get('transaction.version') ?? 0
-  const endTxn = conn.apiVersions.get(EndTxnApi.apiKey)?.maxVersion ?? -1
-  const produce = conn.apiVersions.get(ProduceApi.apiKey)?.maxVersion ?? -1
-  return level >= 2 && endTxn >= V2_MAX.endTxn && produce >= V2_MAX.produce ? 2 : 1
-}
-
-/**
- * The code that decides a per-partition answer: a request-level one first, then the first partition
- * error that is not OPERATION_NOT_ATTEMPTED (which only says another partition's error stopped this
- * one: the cause decides whether to retry), or 0.
- */
-function firstError(codes: readonly number[], top = 0): number {
-  if (top !== 0) return top
-  let notAttempted = 0
-  for (const c of codes) {
-    if (c === ErrorCode.OPERATION_NOT_ATTEMPTED) notAttempted = c
-    else if (c !== 0) return c
-  }
-  return notAttempted
-}
-
-/** Offsets grouped by topic for TxnOffsetCommit, validated (they come from application code). */
-function offsetTopics(offsets: readonly TransactionOffset[]): TxnOffsetCommitRequestTopic[] {
-  if (!Array.isArray(offsets)) {
-    throw new KafkaError('_INVALID_ARG', 'sendOffsetsToTransaction(): offsets must be an array')
-  }
-  const byTopic = new Map<string, TxnOffsetCommitRequestTopic>()
-  for (const o of offsets) {
-    if (typeof o?.topic !== 'string' || o.topic.length === 0) {
-      throw new KafkaError('_INVALID_ARG', `sendOffsetsToTransaction(): each offset needs a topic name`)
-    }
-    if (!Number.isInteger(o.partition) || o.partition < 0) {
-      throw new KafkaError(
-        '_INVALID_ARG',
-        `sendOffsetsToTransaction(): bad partition ${String(o.partition)} for ${o.topic}`,
-      )
-    }
-    const offset =
-      typeof o.offset === 'bigint' ? o.offset : Number.isSafeInteger(o.offset) ? BigInt(o.offset) : -1n
-    if (offset < 0n) {
-      throw new KafkaError(
-        '_INVALID_ARG',
-        `sendOffsetsToTransaction(): offset for ${o.topic}[${o.partition}] must be an integer >= 0 (the next ` +
-          `offset to consume), not ${String(o.offset)}`,
-      )
-    }
-    let t = byTopic.get(o.topic)
-    if (!t) byTopic.set(o.topic, (t = { name: o.topic, partitions: [] }))
-    t.partitions.push({
-      partitionIndex: o.partition,
-      committedOffset: offset,
-      committedLeaderEpoch: o.leaderEpoch ?? -1,
-      committedMetadata: o.metadata ?? '',
-    })
-  }
-  return [...byTopic.values()]
 }
