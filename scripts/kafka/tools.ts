@@ -123,6 +123,11 @@ async function javaTool(mainClass: string, args: string[]): Promise<string[]> {
   ]
 }
 
+/** ConsoleConsumer's arguments for reading `topic` from its beginning. */
+function fromBeginning(bootstrapServers: string, topic: string): string[] {
+  return ['--bootstrap-server', bootstrapServers, '--topic', topic, '--from-beginning']
+}
+
 function repeated(flag: string, props: Record<string, string> | undefined): string[] {
   return Object.entries(props ?? {}).flatMap(([k, v]) => [flag, `${k}=${v}`])
 }
@@ -154,11 +159,7 @@ export async function runKafkaTool(
 export async function consoleConsume(opts: ConsoleConsumeOptions): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const args = [
-    '--bootstrap-server',
-    opts.bootstrapServers,
-    '--topic',
-    opts.topic,
-    '--from-beginning',
+    ...fromBeginning(opts.bootstrapServers, opts.topic),
     '--max-messages',
     String(opts.maxMessages),
     '--timeout-ms',
@@ -270,11 +271,7 @@ export async function consoleConsumeRecords(opts: ConsoleConsumeRecordsOptions):
     'null.literal': NULL_LITERAL,
   }
   const args = [
-    '--bootstrap-server',
-    opts.bootstrapServers,
-    '--topic',
-    opts.topic,
-    '--from-beginning',
+    ...fromBeginning(opts.bootstrapServers, opts.topic),
     // The tool's own option, not a --command-property: it takes precedence over one (a
     // consumerProperties entry cannot change it by accident).
     '--isolation-level',
