@@ -40,6 +40,8 @@ export {
   type ResolvedProducerConfig,
   type SaslMechanism,
   type SecurityProtocol,
+  type StoreType,
+  type TlsConnectionOptions,
 } from './config/index.js'
 export { Admin, type AdminOptions, type NewTopic } from './admin/admin.js'
 export type { CompressionType } from './compression/index.js'

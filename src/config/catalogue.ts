@@ -21,11 +21,23 @@ export type { DeliveryCallback, DeliveryReport } from './delivery-report.js'
 /** `error_cb`: errors that concern the client rather than one record (all brokers down, fatal errors). */
 export type ErrorCallback = (err: KafkaError) => void
 
+/** The `tls` escape hatch: Node's own options for `tls.connect()`. */
+export type TlsConnectionOptions = import('node:tls').ConnectionOptions
+
 /** `stats_cb`: librdkafka-compatible statistics JSON, every `statistics.interval.ms`. */
 export type StatsCallback = (json: string) => void
 
 export type ConfigType =
-  'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'acks' | 'partitioner' | 'function'
+  | 'string'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  | 'enum'
+  | 'list'
+  | 'acks'
+  | 'partitioner'
+  | 'function'
+  | 'object'
 
 export type ConfigGroup =
   | 'Connection'
@@ -82,7 +94,7 @@ export interface ConfigEntry {
   readonly values?: readonly string[]
   /** Enum values match regardless of case (Java writes `SASL_SSL`, librdkafka `sasl_ssl`). */
   readonly caseInsensitive?: boolean
-  /** TypeScript type for `function` entries (a name exported from this module). */
+  /** TypeScript type for `function` and `object` entries (a name exported from this module). */
   readonly tsType?: string
   /**
    * A secret: never echoed back in error messages, and `'[redacted]'` in the resolved configuration
@@ -98,13 +110,9 @@ export interface ConfigEntry {
 const MS = 'ms'
 const INT32_MAX = 2147483647
 
-const NOT_IMPL_TLS =
-  'accepted and ignored: TLS is not implemented yet (src/network opens plain TCP sockets only), connections ' +
-  'are always plaintext. A security.protocol other than plaintext makes the constructor throw ConfigError'
-const NOT_IMPL_SASL =
-  'accepted and ignored: SASL is not implemented yet (no SaslHandshake/SaslAuthenticate exchange in ' +
-  'src/network), connections are never authenticated. A security.protocol other than plaintext makes the ' +
-  'constructor throw ConfigError'
+const NOT_IMPL_KERBEROS =
+  'accepted and ignored: GSSAPI (Kerberos) is not implemented; sasl.mechanism GSSAPI with a SASL ' +
+  'security.protocol makes the constructor throw ConfigError'
 const NOT_IMPL_STATS =
   'accepted and validated, but no statistics are produced, so stats_cb is never called; ' +
   'librdkafka-compatible statistics JSON and producer metrics are not implemented yet'
@@ -591,11 +599,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     caseInsensitive: true,
     default: 'plaintext',
     doc:
-      'Transport to brokers: plain TCP or TLS, with or without SASL. Any case is accepted (SASL_SSL, ' +
-      'sasl_ssl). Only plaintext works in this release.',
-    implemented:
-      'plaintext only: TLS and SASL are not implemented yet (src/network opens plain TCP sockets). ssl, ' +
-      'sasl_plaintext and sasl_ssl make the constructor throw ConfigError instead of connecting unencrypted',
+      'Transport to brokers: plaintext (TCP), ssl (TLS), sasl_plaintext (SASL over TCP) or sasl_ssl (SASL ' +
+      'over TLS). Any case is accepted (SASL_SSL, sasl_ssl). See docs/security.md.',
+    implemented: true,
   },
   {
     name: 'ssl.ca.location',
@@ -604,8 +610,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     aliases: [],
     type: 'string',
     default: null,
-    doc: "Path to a PEM file of CA certificates that verify the brokers. Unset: Node's bundled CAs.",
-    implemented: NOT_IMPL_TLS,
+    doc:
+      'Path to a PEM file of CA certificates that verify the brokers. Unset (and no ssl.ca.pem or ' +
+      "ssl.truststore.*): Node's bundled CAs plus the ones in NODE_EXTRA_CA_CERTS.",
+    implemented: true,
   },
   {
     name: 'ssl.ca.pem',
@@ -615,7 +623,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'CA certificates as a PEM string, instead of ssl.ca.location.',
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.certificate.location',
@@ -625,7 +633,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to the client's PEM certificate, for TLS client authentication (mTLS).",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.certificate.pem',
@@ -635,7 +643,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "The client's certificate as a PEM string.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.key.location',
@@ -645,7 +653,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "Path to the client's PEM private key.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.key.pem',
@@ -656,7 +664,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: "The client's private key as a PEM string.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.key.password',
@@ -667,7 +675,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Passphrase of the private key.',
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.keystore.location',
@@ -676,8 +684,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     aliases: [],
     type: 'string',
     default: null,
-    doc: "Path to a PKCS#12 file with the client's certificate and key (instead of the PEM settings).",
-    implemented: NOT_IMPL_TLS,
+    doc:
+      "Path to a keystore with the client's certificate and key (instead of ssl.certificate.* and " +
+      'ssl.key.*): PKCS#12 or PEM, see ssl.keystore.type. JKS is refused with the command that converts it.',
+    implemented: true,
   },
   {
     name: 'ssl.keystore.password',
@@ -687,8 +697,8 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     sensitive: true,
-    doc: 'Password of the PKCS#12 keystore.',
-    implemented: NOT_IMPL_TLS,
+    doc: 'Password of the PKCS#12 keystore (for a PEM keystore: the passphrase of its key).',
+    implemented: true,
   },
   {
     name: 'ssl.cipher.suites',
@@ -698,7 +708,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "OpenSSL cipher list, as for ciphers(1). Unset: Node's defaults.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'enable.ssl.certificate.verification',
@@ -708,7 +718,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'boolean',
     default: true,
     doc: "Verify the broker's certificate chain. Turn off only for testing.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
   },
   {
     name: 'ssl.endpoint.identification.algorithm',
@@ -720,7 +730,107 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     caseInsensitive: true,
     default: 'https',
     doc: "https: check that the broker's certificate matches its host name (RFC 2818). none: skip the check.",
-    implemented: NOT_IMPL_TLS,
+    implemented: true,
+  },
+  {
+    name: 'ssl.keystore.type',
+    prop: 'sslKeystoreType',
+    group: 'Security',
+    aliases: [],
+    type: 'enum',
+    values: ['PEM', 'PKCS12', 'JKS'],
+    caseInsensitive: true,
+    default: null,
+    defaultNote: 'Java: JKS',
+    doc:
+      'Format of ssl.keystore.location: PEM (certificate chain and key in one file, or inline with ' +
+      'ssl.keystore.key and ssl.keystore.certificate.chain) or PKCS12. Unset: read from the file itself. ' +
+      'JKS is refused with the keytool command that converts it to PKCS12.',
+    implemented: true,
+  },
+  {
+    name: 'ssl.keystore.key',
+    prop: 'sslKeystoreKey',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    sensitive: true,
+    doc: "Java's inline PEM private key of the client (ssl.keystore.type PEM); same as ssl.key.pem.",
+    implemented: true,
+  },
+  {
+    name: 'ssl.keystore.certificate.chain',
+    prop: 'sslKeystoreCertificateChain',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    doc: "Java's inline PEM certificate chain of the client (ssl.keystore.type PEM); same as ssl.certificate.pem.",
+    implemented: true,
+  },
+  {
+    name: 'ssl.truststore.location',
+    prop: 'sslTruststoreLocation',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    doc:
+      "Java's name for the file of CA certificates that verify the brokers: PEM or PKCS12 (see " +
+      'ssl.truststore.type). For a PEM file it is the same as ssl.ca.location.',
+    implemented: true,
+  },
+  {
+    name: 'ssl.truststore.password',
+    prop: 'sslTruststorePassword',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    sensitive: true,
+    doc: 'Password of a PKCS12 truststore. Not needed for PEM.',
+    implemented: true,
+  },
+  {
+    name: 'ssl.truststore.type',
+    prop: 'sslTruststoreType',
+    group: 'Security',
+    aliases: [],
+    type: 'enum',
+    values: ['PEM', 'PKCS12', 'JKS'],
+    caseInsensitive: true,
+    default: null,
+    defaultNote: 'Java: JKS',
+    doc:
+      'Format of ssl.truststore.location: PEM or PKCS12. Unset: read from the file itself. JKS is refused ' +
+      'with the keytool command that converts it.',
+    implemented: true,
+  },
+  {
+    name: 'ssl.truststore.certificates',
+    prop: 'sslTruststoreCertificates',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    doc: "Java's inline PEM CA certificates (ssl.truststore.type PEM); same as ssl.ca.pem.",
+    implemented: true,
+  },
+  {
+    name: 'tls',
+    prop: 'tls',
+    group: 'Security',
+    aliases: [],
+    type: 'object',
+    tsType: 'TlsConnectionOptions',
+    default: null,
+    sensitive: true,
+    doc:
+      "Escape hatch: Node's tls.connect() options (e.g. minVersion, ecdhCurve, secureContext, " +
+      'checkServerIdentity), applied over what the ssl.* keys set. Used when security.protocol is ssl or ' +
+      'sasl_ssl. Kept out of producer.config, like every secret, because it may hold keys.',
+    implemented: true,
   },
   {
     name: 'sasl.mechanism',
@@ -735,7 +845,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'SASL mechanism when security.protocol is sasl_plaintext or sasl_ssl: PLAIN (KIP-43), ' +
       'SCRAM-SHA-256 and SCRAM-SHA-512 (KIP-84), GSSAPI, OAUTHBEARER (KIP-255).',
-    implemented: NOT_IMPL_SASL,
+    implemented: true,
   },
   {
     name: 'sasl.username',
@@ -745,7 +855,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'User name for PLAIN and SCRAM.',
-    implemented: NOT_IMPL_SASL,
+    implemented: true,
   },
   {
     name: 'sasl.password',
@@ -756,7 +866,22 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     sensitive: true,
     doc: 'Password for PLAIN and SCRAM.',
-    implemented: NOT_IMPL_SASL,
+    implemented: true,
+  },
+  {
+    name: 'sasl.jaas.config',
+    prop: 'saslJaasConfig',
+    group: 'Security',
+    aliases: [],
+    type: 'string',
+    default: null,
+    sensitive: true,
+    doc:
+      "Java's JAAS line, e.g. org.apache.kafka.common.security.scram.ScramLoginModule required " +
+      'username="alice" password="...";. The PlainLoginModule and ScramLoginModule options username and ' +
+      'password are read from it (instead of sasl.username and sasl.password); other login modules are ' +
+      'refused.',
+    implemented: true,
   },
   {
     name: 'sasl.oauthbearer.config',
@@ -766,8 +891,10 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     sensitive: true,
-    doc: 'Settings of the OAUTHBEARER token (KIP-255), as space-separated name=value pairs.',
-    implemented: NOT_IMPL_SASL,
+    doc:
+      'Free-form settings for the OAUTHBEARER token (KIP-255), e.g. space-separated name=value pairs, ' +
+      'passed as is to oauth_cb.',
+    implemented: true,
   },
   {
     name: 'sasl.kerberos.service.name',
@@ -777,7 +904,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: 'kafka',
     doc: 'Kerberos principal name the brokers run as.',
-    implemented: NOT_IMPL_SASL,
+    implemented: NOT_IMPL_KERBEROS,
   },
   {
     name: 'sasl.kerberos.principal',
@@ -787,7 +914,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: "This client's Kerberos principal.",
-    implemented: NOT_IMPL_SASL,
+    implemented: NOT_IMPL_KERBEROS,
   },
   {
     name: 'sasl.kerberos.keytab',
@@ -797,7 +924,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     type: 'string',
     default: null,
     doc: 'Path to the Kerberos keytab.',
-    implemented: NOT_IMPL_SASL,
+    implemented: NOT_IMPL_KERBEROS,
   },
   // ---------------------------------------------------------------- Callbacks and observability
   {

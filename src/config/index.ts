@@ -12,6 +12,7 @@ export {
   type DeliveryReport,
   type ErrorCallback,
   type StatsCallback,
+  type TlsConnectionOptions,
 } from './catalogue.js'
 export { ConfigError } from './errors.js'
 export {
@@ -27,12 +28,15 @@ export {
   checkIdempotenceRules,
   resolveProducerConfig,
   secretValue,
+  tlsEscapeHatch,
   type GivenKeys,
   type MutableResolvedProducerConfig,
   type Redacted,
   type ResolvedProducerConfig,
   type SaslMechanism,
   type SecretProp,
+  type SecretStringProp,
   type SecurityProtocol,
+  type StoreType,
 } from './resolve.js'
 export { NOT_IMPLEMENTED_WARNING_CODE, WARNING_TYPE, warnNotImplemented } from './warnings.js'

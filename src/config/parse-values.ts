@@ -141,6 +141,11 @@ export function parseValue(
     case 'partitioner':
       if (typeof raw === 'function') return raw
       return parseEnum(key, entry, raw)
+    case 'object':
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw invalid(key, entry, raw, 'an object')
+      }
+      return raw
   }
 }
 

@@ -5,6 +5,7 @@ import {
   type DeliveryCallback,
   type ErrorCallback,
   type StatsCallback,
+  type TlsConnectionOptions,
 } from './catalogue.js'
 import { ConfigError } from './errors.js'
 import { REDACTED, parseBootstrap, parseValue, sameValue, show, suggestKey } from './parse-values.js'
@@ -19,11 +20,26 @@ export type Redacted = typeof REDACTED
 
 /**
  * The properties of {@link ResolvedProducerConfig} that hold secrets: the catalogue's `sensitive` keys
- * (ssl.key.pem, ssl.key.password, ssl.keystore.password, sasl.password, sasl.oauthbearer.config).
- * test/unit/config/secrets.test.ts checks that this list and the catalogue agree.
+ * (ssl.key.pem, ssl.key.password, ssl.keystore.password, ssl.keystore.key, ssl.truststore.password,
+ * sasl.password, sasl.jaas.config, sasl.oauthbearer.config) and the `tls` escape hatch, which may hold
+ * keys. test/unit/config/secrets.test.ts checks that this list and the catalogue agree.
  */
 export type SecretProp =
-  'sslKeyPem' | 'sslKeyPassword' | 'sslKeystorePassword' | 'saslPassword' | 'saslOauthbearerConfig'
+  | 'sslKeyPem'
+  | 'sslKeyPassword'
+  | 'sslKeystorePassword'
+  | 'sslKeystoreKey'
+  | 'sslTruststorePassword'
+  | 'saslPassword'
+  | 'saslJaasConfig'
+  | 'saslOauthbearerConfig'
+  | 'tls'
+
+/** The secrets that are strings (every SecretProp but the `tls` object). */
+export type SecretStringProp = Exclude<SecretProp, 'tls'>
+
+/** A format of keystore or truststore file (Java's ssl.keystore.type / ssl.truststore.type). */
+export type StoreType = 'PEM' | 'PKCS12' | 'JKS'
 
 /**
  * The validated, normalised configuration the rest of the producer reads. Units are canonical (bytes,
@@ -86,6 +102,17 @@ export interface ResolvedProducerConfig {
   readonly sslKeystoreLocation: string | null
   /** A secret: `'[redacted]'` when set, else null. */
   readonly sslKeystorePassword: Redacted | null
+  readonly sslKeystoreType: StoreType | null
+  /** A secret: `'[redacted]'` when set, else null. */
+  readonly sslKeystoreKey: Redacted | null
+  readonly sslKeystoreCertificateChain: string | null
+  readonly sslTruststoreLocation: string | null
+  /** A secret: `'[redacted]'` when set, else null. */
+  readonly sslTruststorePassword: Redacted | null
+  readonly sslTruststoreType: StoreType | null
+  readonly sslTruststoreCertificates: string | null
+  /** The escape hatch, a secret (it may hold keys): `'[redacted]'` when set, else null. */
+  readonly tls: Redacted | null
   readonly sslCipherSuites: string | null
   readonly enableSslCertificateVerification: boolean
   readonly sslEndpointIdentificationAlgorithm: 'https' | 'none'
@@ -93,6 +120,8 @@ export interface ResolvedProducerConfig {
   readonly saslUsername: string | null
   /** A secret: `'[redacted]'` when set, else null. */
   readonly saslPassword: Redacted | null
+  /** A secret: `'[redacted]'` when set, else null. */
+  readonly saslJaasConfig: Redacted | null
   /** A secret: `'[redacted]'` when set, else null. */
   readonly saslOauthbearerConfig: Redacted | null
   readonly saslKerberosServiceName: string
@@ -152,7 +181,11 @@ export function resolveProducerConfig(
       )
     }
     const { entry, alias } = hit
-    const value = parseValue(key, entry, alias, raw)
+    // Java turns hostname verification off with an empty ssl.endpoint.identification.algorithm.
+    const value =
+      entry.name === 'ssl.endpoint.identification.algorithm' && raw === ''
+        ? 'none'
+        : parseValue(key, entry, alias, raw)
     const earlier = given.get(entry.name)
     if (earlier !== undefined && !sameValue(earlier.value, value)) {
       throw new ConfigError(
@@ -251,12 +284,21 @@ export function resolveProducerConfig(
     sslKeyPassword: v('ssl.key.password'),
     sslKeystoreLocation: v('ssl.keystore.location'),
     sslKeystorePassword: v('ssl.keystore.password'),
+    sslKeystoreType: v('ssl.keystore.type'),
+    sslKeystoreKey: v('ssl.keystore.key'),
+    sslKeystoreCertificateChain: v('ssl.keystore.certificate.chain'),
+    sslTruststoreLocation: v('ssl.truststore.location'),
+    sslTruststorePassword: v('ssl.truststore.password'),
+    sslTruststoreType: v('ssl.truststore.type'),
+    sslTruststoreCertificates: v('ssl.truststore.certificates'),
+    tls: v('tls'),
     sslCipherSuites: v('ssl.cipher.suites'),
     enableSslCertificateVerification: v('enable.ssl.certificate.verification'),
     sslEndpointIdentificationAlgorithm: v('ssl.endpoint.identification.algorithm'),
     saslMechanism: v('sasl.mechanism'),
     saslUsername: v('sasl.username'),
     saslPassword: v('sasl.password'),
+    saslJaasConfig: v('sasl.jaas.config'),
     saslOauthbearerConfig: v('sasl.oauthbearer.config'),
     saslKerberosServiceName: v('sasl.kerberos.service.name'),
     saslKerberosPrincipal: v('sasl.kerberos.principal'),
@@ -272,16 +314,15 @@ export function resolveProducerConfig(
   const notImplemented: string[] = []
   for (const [name, { key }] of given) {
     const entry = KEY_INDEX.get(name)!.entry
-    // security.protocol reaches this point only as plaintext (checkSecurityRules), which works.
-    if (entry.implemented !== true && name !== 'security.protocol') notImplemented.push(key)
+    if (entry.implemented !== true) notImplemented.push(key)
   }
   resolved.notImplemented = notImplemented
 
-  const hidden = new Map<SecretProp, string>()
+  const hidden = new Map<SecretProp, unknown>()
   for (const entry of CATALOGUE) {
     if (!entry.sensitive) continue
     const prop = entry.prop as SecretProp
-    const value = resolved[prop] as string | null
+    const value = resolved[prop] as unknown
     if (value === null) continue
     hidden.set(prop, value)
     resolved[prop] = REDACTED
@@ -295,36 +336,44 @@ export function resolveProducerConfig(
  * The secrets of each resolved configuration, out of its properties: a WeakMap is not reachable from
  * the object, so no JSON.stringify, util.inspect (even with showHidden) or spread can reveal them.
  */
-const secrets = new WeakMap<ResolvedProducerConfig, ReadonlyMap<SecretProp, string>>()
+const secrets = new WeakMap<ResolvedProducerConfig, ReadonlyMap<SecretProp, unknown>>()
 
 /**
  * The value of a secret setting (sasl.password, ...) of a configuration made by
  * {@link resolveProducerConfig}, or null when it is not set. Internal: for the code that needs it (SASL
- * and TLS, once they exist); not exported from the package. A copy of the configuration (a spread) has
+ * and TLS, config/security.ts); not exported from the package. A copy of the configuration (a spread) has
  * no secrets.
  */
-export function secretValue(config: ResolvedProducerConfig, prop: SecretProp): string | null {
-  return secrets.get(config)?.get(prop) ?? null
+export function secretValue(config: ResolvedProducerConfig, prop: SecretStringProp): string | null {
+  return (secrets.get(config)?.get(prop) as string | undefined) ?? null
+}
+
+/** The `tls` escape hatch of a configuration made by {@link resolveProducerConfig}; null when unset. */
+export function tlsEscapeHatch(config: ResolvedProducerConfig): TlsConnectionOptions | null {
+  return (secrets.get(config)?.get('tls') as TlsConnectionOptions | undefined) ?? null
 }
 
 /** Canonical name → the spelling the user used and its parsed value. */
 export type GivenKeys = ReadonlyMap<string, { key: string; value: unknown }>
 
 /**
- * TLS and SASL are not implemented: every connection is plain TCP. A security.protocol other than
- * plaintext is therefore refused rather than accepted and ignored, so that nobody believes their
- * traffic is encrypted or authenticated when it is not. The ssl.* and sasl.* keys alone change
- * nothing on a plaintext connection; they stay accepted and are listed in notImplemented.
+ * SASL settings that cannot work are refused when the producer is created rather than at the first
+ * connection: GSSAPI (Kerberos; Java's and librdkafka's default mechanism) is not implemented, and PLAIN
+ * and SCRAM need a user name and a password (sasl.username/sasl.password or sasl.jaas.config). The
+ * OAUTHBEARER rules are checkOAuthRules' (config/security.ts).
  */
 function checkSecurityRules(resolved: MutableResolvedProducerConfig, given: GivenKeys): void {
-  if (resolved.securityProtocol === 'plaintext') return
-  const key = given.get('security.protocol')?.key ?? 'security.protocol'
-  throw new ConfigError(
-    key,
-    `Config key '${key}' is '${resolved.securityProtocol}', but TLS and SASL are not implemented yet in ` +
-      `this release: connections are always plaintext. Refusing to start rather than send unencrypted, ` +
-      `unauthenticated traffic; use 'plaintext' (or remove the key) only on a network you trust`,
-  )
+  if (!resolved.securityProtocol.startsWith('sasl_')) return
+  const mech = given.get('sasl.mechanism')?.key ?? 'sasl.mechanism'
+  if (resolved.saslMechanism === 'GSSAPI') {
+    throw new ConfigError(
+      mech,
+      `Config key '${mech}' is GSSAPI` +
+        (given.has('sasl.mechanism') ? '' : ' (the default, as in Java and librdkafka)') +
+        `, which this client does not implement: set it to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or ` +
+        `OAUTHBEARER for security.protocol '${resolved.securityProtocol}'`,
+    )
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   KEY_INDEX,
   checkIdempotenceRules,
   resolveProducerConfig,
+  tlsEscapeHatch,
   type MutableResolvedProducerConfig,
 } from '../../../src/config/index.js'
 import { KafkaError } from '../../../src/errors/index.js'
@@ -383,67 +384,70 @@ describe('value parsing', () => {
   })
 })
 
-describe('TLS and SASL (not implemented: connections are always plaintext)', () => {
+describe('TLS and SASL settings', () => {
   for (const protocol of ['ssl', 'SSL', 'sasl_plaintext', 'SASL_PLAINTEXT', 'sasl_ssl', 'SASL_SSL']) {
-    it(`security.protocol '${protocol}' → ConfigError saying TLS/SASL is not implemented`, () => {
-      const err = configError(
-        () => resolveProducerConfig({ ...BASE, 'security.protocol': protocol }),
-        'security.protocol',
-        /TLS and SASL are not implemented yet/,
-      )
-      assert.match(err.message, /always plaintext/)
+    it(`security.protocol '${protocol}' is accepted in any case`, () => {
+      const c = resolveProducerConfig({
+        ...BASE,
+        'security.protocol': protocol,
+        'sasl.mechanisms': 'PLAIN',
+        'sasl.username': 'alice',
+        'sasl.password': 'pw',
+      })
+      assert.equal(c.securityProtocol, protocol.toLowerCase())
+      assert.deepEqual(c.notImplemented, [])
     })
   }
 
-  it('also with the credentials set, and without echoing secrets', () => {
+  it('a SASL protocol with GSSAPI (the default mechanism) → ConfigError naming the alternatives', () => {
     const err = configError(
+      () => resolveProducerConfig({ ...BASE, 'security.protocol': 'SASL_SSL' }),
+      'sasl.mechanism',
+      /GSSAPI \(the default, as in Java and librdkafka\).*PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER/,
+    )
+    assert.doesNotMatch(err.message, /undefined/)
+    configError(
       () =>
         resolveProducerConfig({
           ...BASE,
-          'security.protocol': 'sasl_ssl',
-          'sasl.mechanisms': 'PLAIN',
-          'sasl.username': 'alice',
-          'sasl.password': 's3cret-value',
-          'ssl.ca.location': '/etc/ca.pem',
+          'security.protocol': 'sasl_plaintext',
+          'sasl.mechanisms': 'gssapi',
         }),
-      'security.protocol',
-      /not implemented/,
+      'sasl.mechanisms',
+      /is GSSAPI, which this client does not implement/,
     )
-    assert.doesNotMatch(err.message, /s3cret-value/)
   })
 
-  it('plaintext, explicit or default, is accepted and not listed as unimplemented', () => {
-    for (const protocol of [undefined, 'plaintext', 'PLAINTEXT']) {
-      const c = resolveProducerConfig({ ...BASE, 'security.protocol': protocol })
-      assert.equal(c.securityProtocol, 'plaintext')
-      assert.deepEqual(c.notImplemented, [])
-    }
-  })
-
-  it('ssl.* and sasl.* keys with plaintext are accepted and listed as not implemented', () => {
+  it("Java's keystore and truststore keys resolve, their types in any case", () => {
     const c = resolveProducerConfig({
       ...BASE,
-      'security.protocol': 'plaintext',
-      'ssl.ca.location': '/etc/ca.pem',
-      'enable.ssl.certificate.verification': false,
-      'sasl.mechanism': 'GSSAPI',
-      'sasl.username': 'alice',
-      'sasl.password': 'secret',
-    })
-    assert.deepEqual(c.notImplemented, [
-      'ssl.ca.location',
-      'enable.ssl.certificate.verification',
-      'sasl.mechanism',
-      'sasl.username',
-      'sasl.password',
-    ])
+      'security.protocol': 'ssl',
+      'ssl.keystore.type': 'pkcs12',
+      'ssl.keystore.location': '/etc/client.p12',
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': '/etc/ca.pem',
+      'ssl.endpoint.identification.algorithm': '',
+    } as Record<string, unknown>)
+    assert.equal(c.sslKeystoreType, 'PKCS12')
+    assert.equal(c.sslTruststoreType, 'PEM')
+    assert.equal(c.sslTruststoreLocation, '/etc/ca.pem')
+    assert.equal(c.sslEndpointIdentificationAlgorithm, 'none', "Java's empty value turns the check off")
   })
 
-  it('the catalogue marks every ssl.* and sasl.* key, and security.protocol, as not implemented', () => {
-    for (const e of CATALOGUE) {
-      if (e.group !== 'Security') continue
-      assert.notEqual(e.implemented, true, e.name)
-    }
+  it('the tls escape hatch must be an object and is kept out of the resolved configuration', () => {
+    configError(
+      () => resolveProducerConfig({ ...BASE, tls: 'yes' } as Record<string, unknown>),
+      'tls',
+      /an object/,
+    )
+    const c = resolveProducerConfig({ ...BASE, tls: { minVersion: 'TLSv1.3' } })
+    assert.equal(c.tls, '[redacted]')
+    assert.deepEqual(tlsEscapeHatch(c), { minVersion: 'TLSv1.3' })
+  })
+
+  it('only the Kerberos keys are still marked not implemented', () => {
+    const open = CATALOGUE.filter((e) => e.group === 'Security' && e.implemented !== true).map((e) => e.name)
+    assert.deepEqual(open, ['sasl.kerberos.service.name', 'sasl.kerberos.principal', 'sasl.kerberos.keytab'])
   })
 })
 

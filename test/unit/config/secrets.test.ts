@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
-import { CATALOGUE, resolveProducerConfig, secretValue, type SecretProp } from '../../../src/config/index.js'
+import {
+  CATALOGUE,
+  resolveProducerConfig,
+  secretValue,
+  tlsEscapeHatch,
+  type SecretProp,
+  type SecretStringProp,
+} from '../../../src/config/index.js'
 
 const BASE = { 'bootstrap.servers': 'kafka:9092' }
 
@@ -14,6 +21,10 @@ const SECRETS = {
   'ssl.keystore.password': 'store-pass-0002',
   'ssl.key.pem': '-----BEGIN PRIVATE KEY-----\nMIIsecret0003\n-----END PRIVATE KEY-----',
   'sasl.oauthbearer.config': 'principal=alice token=secret-token-0004',
+  'ssl.keystore.key': '-----BEGIN PRIVATE KEY-----\nMIIsecret0005\n-----END PRIVATE KEY-----',
+  'ssl.truststore.password': 'trust-pass-0006',
+  'sasl.jaas.config':
+    'org.apache.kafka.common.security.plain.PlainLoginModule required password="jaas-0007";',
 }
 
 /** Exactly the SecretProp names: a missing or extra one does not compile. */
@@ -23,7 +34,10 @@ const SECRET_PROPS = {
   sslKeystorePassword: 'ssl.keystore.password',
   saslPassword: 'sasl.password',
   saslOauthbearerConfig: 'sasl.oauthbearer.config',
-} satisfies Record<SecretProp, keyof typeof SECRETS>
+  sslKeystoreKey: 'ssl.keystore.key',
+  sslTruststorePassword: 'ssl.truststore.password',
+  saslJaasConfig: 'sasl.jaas.config',
+} satisfies Record<SecretStringProp, keyof typeof SECRETS>
 
 function assertHidden(shown: string, where: string): void {
   for (const [key, value] of Object.entries(SECRETS)) {
@@ -36,12 +50,17 @@ function assertHidden(shown: string, where: string): void {
 describe('secrets in the resolved configuration', () => {
   it('SecretProp names exactly the catalogue’s sensitive keys', () => {
     const sensitive = CATALOGUE.filter((e) => e.sensitive).map((e) => [e.prop, e.name])
-    assert.deepEqual(sensitive.sort(), Object.entries(SECRET_PROPS).sort())
+    const expected: [SecretProp, string][] = [...Object.entries(SECRET_PROPS), ['tls', 'tls']] as [
+      SecretProp,
+      string,
+    ][]
+    assert.deepEqual(sensitive.sort(), expected.sort())
   })
 
   it('read [redacted]; JSON.stringify, util.inspect and String() do not show them', () => {
     const c = resolveProducerConfig({ ...BASE, ...SECRETS, 'sasl.username': 'alice' })
-    for (const prop of Object.keys(SECRET_PROPS) as SecretProp[]) assert.equal(c[prop], '[redacted]', prop)
+    for (const prop of Object.keys(SECRET_PROPS) as SecretStringProp[])
+      assert.equal(c[prop], '[redacted]', prop)
     assert.equal(c.saslUsername, 'alice', 'a user name is not a secret')
     assertHidden(JSON.stringify(c), 'JSON.stringify')
     assertHidden(inspect(c, { depth: 10 }), 'util.inspect')
@@ -53,14 +72,25 @@ describe('secrets in the resolved configuration', () => {
 
   it('secretValue() gives the value to the code that needs it; null when unset', () => {
     const c = resolveProducerConfig({ ...BASE, ...SECRETS })
-    for (const [prop, key] of Object.entries(SECRET_PROPS) as [SecretProp, keyof typeof SECRETS][]) {
+    for (const [prop, key] of Object.entries(SECRET_PROPS) as [SecretStringProp, keyof typeof SECRETS][]) {
       assert.equal(secretValue(c, prop), SECRETS[key], prop)
     }
     const none = resolveProducerConfig(BASE)
-    for (const prop of Object.keys(SECRET_PROPS) as SecretProp[]) {
+    for (const prop of Object.keys(SECRET_PROPS) as SecretStringProp[]) {
       assert.equal(none[prop], null, prop)
       assert.equal(secretValue(none, prop), null, prop)
     }
+    assert.equal(tlsEscapeHatch(none), null)
+  })
+
+  it('the tls escape hatch, which may hold a key, is hidden the same way', () => {
+    const key = '-----BEGIN PRIVATE KEY-----\nMIIescapeHatch\n-----END PRIVATE KEY-----'
+    const c = resolveProducerConfig({ ...BASE, tls: { key, passphrase: 'hatch-pass' } })
+    assert.equal(c.tls, '[redacted]')
+    for (const shown of [JSON.stringify(c), inspect(c, { depth: 10, showHidden: true })]) {
+      assert.ok(!shown.includes('MIIescapeHatch') && !shown.includes('hatch-pass'), shown)
+    }
+    assert.deepEqual(tlsEscapeHatch(c), { key, passphrase: 'hatch-pass' })
   })
 
   it('the configuration stays frozen', () => {
