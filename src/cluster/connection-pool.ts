@@ -1,4 +1,4 @@
-import { KafkaError } from '../errors/index.js'
+import { AUTHENTICATION_ERRORS, KafkaError } from '../errors/index.js'
 import { Connection, type AuthenticationContext, type ConnectionOptions } from '../network/connection.js'
 import type { Instrumentation } from '../observability/events.js'
 import type { TransportFactory } from '../network/transport.js'
@@ -30,6 +30,13 @@ export interface ConnectionPoolOptions {
   instrumentation?: Instrumentation
   /** The authentication step of every connection (see {@link ConnectionOptions.authenticate}). */
   authenticate?: (conn: AuthenticationContext) => Promise<void>
+  /**
+   * A connection attempt failed with an error the next attempt will meet again (AUTHENTICATION_ERRORS:
+   * SASL refused, TLS refused): the owner fails what waits for this broker instead of letting it wait
+   * for its delivery timeout. `first`: the first such failure since the broker last accepted a
+   * connection, so that a client-level report (error_cb) is made once per broker, not per attempt.
+   */
+  onAuthenticationFailure?: (broker: BrokerAddress, err: KafkaError, first: boolean) => void
 }
 
 /** What a connection factory must provide; tests inject their own. */
@@ -42,6 +49,8 @@ interface Slot {
   /** No new attempt before this time (reconnect.backoff.ms, doubling to reconnect.backoff.max.ms). */
   retryAt: number
   lastError: KafkaError | null
+  /** An authentication failure was reported since the last connection that worked. */
+  authFailureReported: boolean
 }
 
 /**
@@ -92,7 +101,14 @@ export class ConnectionPool {
     if (this.closed) return Promise.reject(new KafkaError('_DESTROY', 'connection pool closed'))
     let slot = this.slots.get(broker.nodeId)
     if (!slot) {
-      slot = { conn: null, connecting: null, failures: 0, retryAt: 0, lastError: null }
+      slot = {
+        conn: null,
+        connecting: null,
+        failures: 0,
+        retryAt: 0,
+        lastError: null,
+        authFailureReported: false,
+      }
       this.slots.set(broker.nodeId, slot)
     }
     if (slot.conn && slot.conn.isReady && slot.conn.host === broker.host && slot.conn.port === broker.port) {
@@ -114,7 +130,7 @@ export class ConnectionPool {
           '_TRANSPORT',
           `broker ${broker.nodeId} (${broker.host}:${broker.port}) in reconnect backoff for ${slot.retryAt - now} ms` +
             (slot.lastError ? ` after: ${slot.lastError.message}` : ''),
-          { retriable: true },
+          { retriable: true, ...(slot.lastError ? { cause: slot.lastError } : {}) },
         ),
       )
     }
@@ -160,6 +176,7 @@ export class ConnectionPool {
         s.failures = 0
         s.retryAt = 0
         s.lastError = null
+        s.authFailureReported = false
         return conn
       },
       (err: unknown) => {
@@ -182,6 +199,11 @@ export class ConnectionPool {
             this.opts.reconnectBackoffMaxMs,
             this.opts.random,
           )
+        if (AUTHENTICATION_ERRORS.has(s.lastError.code) && !this.closed) {
+          const first = !s.authFailureReported
+          s.authFailureReported = true
+          this.opts.onAuthenticationFailure?.(broker, s.lastError, first)
+        }
         throw s.lastError
       },
     )

@@ -455,6 +455,20 @@ export const FATAL_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaErrorCode>
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
 ])
 
+/**
+ * Errors of a connection's setup that another attempt with the same settings will meet again: SASL
+ * refused the credentials or the mechanism, the authentication step failed, or TLS refused the peer.
+ * Records waiting for such a broker fail with the error at once rather than at delivery.timeout.ms
+ * (as Java fails a send() whose metadata fetch met an AuthenticationException), while reconnects go on
+ * with exponential backoff in case the credentials are fixed on the broker's side.
+ */
+export const AUTHENTICATION_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaErrorCode>([
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+  '_AUTHENTICATION',
+])
+
 /** Errors that leave the current transaction to be aborted, not the producer (KIP-890). */
 export const ABORTABLE_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaErrorCode>([
   'TRANSACTION_ABORTABLE',

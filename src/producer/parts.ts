@@ -1,5 +1,5 @@
 import { parseHostPort } from '../cluster/address.js'
-import { ConnectionPool, type ConnectionFactory } from '../cluster/connection-pool.js'
+import { ConnectionPool, type BrokerAddress, type ConnectionFactory } from '../cluster/connection-pool.js'
 import { Metadata } from '../cluster/metadata.js'
 import { getCodec } from '../compression/index.js'
 import type { ResolvedProducerConfig } from '../config/index.js'
@@ -38,6 +38,8 @@ export interface ProducerDependencies {
 export interface ProducerHooks {
   /** A connection was lost: the sender should look at its batches again. */
   onDisconnect: () => void
+  /** SASL or TLS refused a connection (see ConnectionPoolOptions.onAuthenticationFailure). */
+  onAuthenticationFailure: (broker: BrokerAddress, err: KafkaError, first: boolean) => void
   /** Metadata changed: leaders to re-check, records waiting for their topic to move on. */
   onMetadata: () => void
   /** An error no single record owns (error_cb). */
@@ -56,7 +58,7 @@ export function createPool(
   random: RandomSource,
   deps: ProducerDependencies,
   events: Instrumentation,
-  hooks: Pick<ProducerHooks, 'onDisconnect'>,
+  hooks: Pick<ProducerHooks, 'onDisconnect' | 'onAuthenticationFailure'>,
 ): ConnectionPool {
   return new ConnectionPool(
     {
@@ -70,6 +72,7 @@ export function createPool(
       ...(deps.transport ? { transport: deps.transport } : {}),
       instrumentation: events,
       onDisconnect: hooks.onDisconnect,
+      onAuthenticationFailure: hooks.onAuthenticationFailure,
     },
     deps.connectionFactory,
   )

@@ -113,6 +113,7 @@ export class Producer {
     this.idempotence = createIdempotence(c)
     this.pool = createPool(c, this.clock, this.random, deps, events, {
       onDisconnect: () => this.sender.wakeup(),
+      onAuthenticationFailure: (_broker, err, first) => this.authenticationFailed(err, first),
     })
     this.metadata = createMetadata(c, this.clock, this.random, this.pool, {
       onMetadata: () => this.onMetadata(),
@@ -641,6 +642,21 @@ export class Producer {
     this.sender.wakeup()
     this.waiting.onMetadata()
     this.clusterChanged()
+  }
+
+  /**
+   * SASL or TLS refused a connection: error_cb hears it once per broker (until a connection to it works
+   * again), and what waits for it fails now instead of at delivery.timeout.ms (issue 11). Before the
+   * first metadata every record waits for the refusing brokers; after it, the sender fails the
+   * batches of the refusing leader (Sender.authenticationFailure).
+   */
+  private authenticationFailed(err: KafkaError, first: boolean): void {
+    if (first) this.reportError(err)
+    if (!this.metadata.refreshed) {
+      this.clusterWaits?.failAll(err)
+      this.waiting.failAll(err)
+    }
+    this.sender.wakeup()
   }
 
   private failWaiting(w: WaitingRecord, err: KafkaError): void {

@@ -1,7 +1,7 @@
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import type { Codec } from '../compression/index.js'
-import { KafkaError } from '../errors/index.js'
+import { AUTHENTICATION_ERRORS, KafkaError } from '../errors/index.js'
 import type { Connection } from '../network/connection.js'
 import { ProduceApi, type ProduceRequest } from '../protocol/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
@@ -220,7 +220,9 @@ export class Sender {
     for (const [nodeId, queues] of ready.byLeader) {
       const conn = this.pool.ready(nodeId)
       if (!conn) {
-        nextWake = Math.min(nextWake, this.connect(nodeId, now))
+        const refused = this.authenticationFailure(nodeId)
+        if (refused) this.failQueued(queues, refused)
+        else nextWake = Math.min(nextWake, this.connect(nodeId, now))
         continue
       }
       if (this.refusesCodec(conn, queues)) continue
@@ -277,6 +279,12 @@ export class Sender {
         `${conn.address} accepts Produce up to v${brokerMax}: use lz4, gzip or snappy with this ` +
         `broker, or a Kafka 2.1+ broker`,
     )
+    this.failQueued(queues, err)
+    return true
+  }
+
+  /** Fails the partitions' batches that are not in flight (in-flight ones get their answers). */
+  private failQueued(queues: PartitionQueue[], err: KafkaError): void {
     for (const q of queues) {
       for (const b of [...q.batches]) {
         if (b.inFlight) continue
@@ -285,7 +293,16 @@ export class Sender {
         this.outcomes.fail(b, err)
       }
     }
-    return true
+  }
+
+  /**
+   * The error of a leader whose last connection attempt was refused by SASL or TLS, while the next
+   * attempt waits for its backoff: its batches fail with it now rather than at delivery.timeout.ms
+   * (issue 11), and those appended after the backoff wait for the next attempt's verdict.
+   */
+  private authenticationFailure(nodeId: number): KafkaError | null {
+    const err = this.pool.lastError(nodeId)
+    return err && AUTHENTICATION_ERRORS.has(err.code) && this.pool.inBackoff(nodeId) ? err : null
   }
 
   /** Starts connecting to a leader we have no connection to; returns when to look again. */

@@ -44,7 +44,7 @@ export function fakeProducer(
   config: ProducerConfig | Record<string, unknown> = {},
   clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
   seed = 7,
-  deps: Pick<ProducerDependencies, 'instrumentation'> = {},
+  deps: Pick<ProducerDependencies, 'instrumentation' | 'connectionFactory'> = {},
 ): FakeProducer {
   const cluster = new FakeCluster(clusterOpts)
   const clock = new ManualClock(T0)
