@@ -3,8 +3,9 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
-import { spawnTracked, TOOL_JVM_FLAGS } from './cluster.js'
+import { TOOL_JVM_FLAGS } from './cluster.js'
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, jvmCommonFlags, toolLog4jConfig } from './jars.js'
+import { spawnTracked } from './processes.js'
 
 export interface ConsoleConsumeOptions {
   bootstrapServers: string
