@@ -29,7 +29,19 @@ import {
   tail,
   trackTempDir,
 } from './processes.js'
+import {
+  checkSecuritySupported,
+  clusterSecurity,
+  type KafkaSecurity,
+  makeSecurityMaterial,
+  scramFormatArgs,
+  type SecurePorts,
+  securityBrokerProps,
+  type SecurityMaterial,
+} from './security.js'
 import { ZooKeeper } from './zookeeper.js'
+
+export type { KafkaSecurity } from './security.js'
 
 export interface KafkaNode {
   readonly id: number
@@ -60,6 +72,11 @@ export interface KafkaCluster {
    * ZooKeeper to `<logDir>/zookeeper/logs/{server,stdout}.log`.
    */
   readonly logDir: string
+  /**
+   * With `security: true`: the secured listeners, certificate files, users and principals (see
+   * KafkaSecurity in security.ts); null otherwise.
+   */
+  readonly security: KafkaSecurity | null
   /** Resolves when every running node answers Metadata listing every running node. */
   waitReady(timeoutMs?: number): Promise<void>
   /**
@@ -84,6 +101,20 @@ export interface StartKafkaOptions {
    * (see featureArgs); StorageTool itself rejects unknown features and unsupported levels.
    */
   features?: Record<string, number>
+  /**
+   * Also start SSL (mutual TLS), SASL_SSL and SASL_PLAINTEXT listeners, advertised as `localhost`, with
+   * certificates made by openssl for this run, users `admin` (super user) and `alice` (ACLs only) with
+   * random passwords, and StandardAuthorizer with `allow.everyone.if.no.acl.found=false`; the PLAINTEXT
+   * listener of `bootstrapServers` stays open and unauthenticated (a super user). What clients need is
+   * in `cluster.security`. KRaft from Kafka 3.5 (refused before anything starts otherwise).
+   * `brokerProps` still go last, e.g. `{ 'connections.max.reauth.ms': '10000' }`.
+   */
+  security?: boolean
+}
+
+/** A cluster started with `security: true`. */
+export interface SecureKafkaCluster extends KafkaCluster {
+  readonly security: KafkaSecurity
 }
 
 const HOST = '127.0.0.1'
@@ -243,6 +274,7 @@ class Node implements KafkaNode {
 class Cluster implements KafkaCluster {
   readonly nodes: Node[] = []
   zookeeper: ZooKeeper | null = null
+  security: KafkaSecurity | null = null
 
   constructor(
     readonly libsDir: string,
@@ -425,6 +457,8 @@ function zooKeeperBrokerProps(node: Node, count: number, zookeeperConnect: strin
  * Metadata lists every broker: KRaft, combined broker+controller nodes; or, for versions before 3.3
  * (usesZooKeeper), brokers with one ZooKeeper node, started first.
  */
+export function startKafka(opts: StartKafkaOptions & { security: true }): Promise<SecureKafkaCluster>
+export function startKafka(opts?: StartKafkaOptions): Promise<KafkaCluster>
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const count = opts.nodes ?? 1
   if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
@@ -432,6 +466,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
   const zkMode = usesZooKeeper(version)
   // Validated before the download and the temp dir, so a wrong call fails at once and leaves nothing.
   const formatFeatureArgs = featureArgs(version, opts.features)
+  if (opts.security) checkSecuritySupported(version)
   const libsDir = await ensureKafkaJars(version)
   const root = await mkdtemp(join(tmpdir(), 'reliable-kafka-'))
   trackTempDir(root)
@@ -439,7 +474,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
   const cluster = new Cluster(libsDir, root, version, readyTimeoutMs)
   try {
     // KRaft: a client and a controller port per node; ZooKeeper mode: a client port per node and ZooKeeper's.
-    const ports = await freePorts(zkMode ? count + 1 : 2 * count)
+    // With security, three more per node: SSL, SASL_SSL and SASL_PLAINTEXT.
+    const ports = await freePorts((zkMode ? count + 1 : 2 * count) + (opts.security ? 3 * count : 0))
     for (let i = 0; i < count; i++) {
       const id = i + 1
       const [port, controllerPort] = zkMode ? [ports[i]!, -1] : [ports[2 * i]!, ports[2 * i + 1]!]
@@ -448,6 +484,17 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
       )
     }
     const voters = cluster.nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',')
+    let material: SecurityMaterial | null = null
+    const securePorts: SecurePorts[] = []
+    if (opts.security) {
+      material = await makeSecurityMaterial(join(root, 'security'))
+      for (let i = 0; i < count; i++) {
+        const [ssl, saslSsl, saslPlaintext] = ports.slice(2 * count + 3 * i, 2 * count + 3 * i + 3)
+        securePorts.push({ ssl: ssl!, saslSsl: saslSsl!, saslPlaintext: saslPlaintext! })
+      }
+      cluster.security = clusterSecurity(material, securePorts)
+    }
+    const formatScramArgs = material ? scramFormatArgs(material) : []
     const clusterId = randomClusterId()
     if (zkMode) {
       const zk = new ZooKeeper(ports[count]!, join(root, 'zookeeper'), libsDir, version, root)
@@ -463,6 +510,9 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
           ...(cluster.zookeeper
             ? zooKeeperBrokerProps(node, count, cluster.zookeeper.connectString)
             : kraftBrokerProps(node, count, voters, version)),
+          ...(material
+            ? securityBrokerProps(material, node.port, node.controllerPort, securePorts[node.id - 1]!)
+            : {}),
           ...opts.brokerProps,
         }
         await writeFile(node.propsPath, propsText(props))
@@ -483,6 +533,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
             '-c',
             node.propsPath,
             ...formatFeatureArgs,
+            ...formatScramArgs,
           ],
           join(node.logsDir, 'format.log'),
           root,
