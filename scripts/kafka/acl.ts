@@ -54,8 +54,9 @@ function resourceArgs(resource: AclResource): string[] {
 
 /**
  * Adds the ACLs of `spec` (one per operation, any host) with AclCommand and resolves once the command
- * succeeded. The broker applies an ACL when its metadata record is replayed, a few milliseconds after
- * the command's answer on a single node, so the next client's (JVM) start never sees it missing.
+ * succeeded. A broker applies an ACL when it replays the metadata record, just after the command's
+ * answer: a client started afterwards (a JVM takes a second to start) finds it in place, but a client
+ * already running may race it.
  */
 export async function addAcls(target: AclTarget, spec: AclSpec): Promise<void> {
   if (!/^[A-Za-z]+:./.test(spec.principal)) {
