@@ -1,6 +1,8 @@
-// `npm run kafka -- start [--nodes 3] [--version 3.9.1] [--feature transaction.version=1]`: a local Kafka in the foreground until Ctrl-C.
+// `npm run kafka -- start [--nodes 3] [--version 3.9.1] [--feature transaction.version=1] [--secure]`: a local Kafka in the foreground until Ctrl-C.
 // `npm run kafka -- fetch`: only download the jars (e.g. to warm a CI cache).
 
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startKafka } from './cluster.js'
 import {
@@ -10,6 +12,13 @@ import {
   ensureKafkaJars,
   usesZooKeeper,
 } from './jars.js'
+import { propsText } from './processes.js'
+import {
+  javaClientProperties,
+  type JavaSaslAuth,
+  type KafkaSecurity,
+  type SecureListener,
+} from './security.js'
 
 const USAGE = `usage: node dist/scripts/kafka/cli.js <command> [options]
 
@@ -25,6 +34,10 @@ options:
   --prop <key=value>     broker property, repeatable (e.g. --prop auto.create.topics.enable=false)
   --feature <name=level> finalized feature level the storage is formatted with, repeatable, KRaft
                          from Kafka 3.9 (e.g. --feature transaction.version=1: classic transactions)
+  --secure               also SSL (mutual TLS), SASL_SSL and SASL_PLAINTEXT listeners on localhost,
+                         users admin and alice, ACLs enforced (KRaft from Kafka 3.5); prints the
+                         passwords and writes a client properties file per listener. E.g. with
+                         --prop connections.max.reauth.ms=10000 for re-authentication (KIP-368)
   -h, --help`
 
 async function main(): Promise<number> {
@@ -36,6 +49,7 @@ async function main(): Promise<number> {
       'kafka-version': { type: 'string' },
       prop: { type: 'string', multiple: true, default: [] },
       feature: { type: 'string', multiple: true, default: [] },
+      secure: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -82,15 +96,17 @@ async function main(): Promise<number> {
   }
 
   const started = Date.now()
-  const cluster = await startKafka({ nodes, version, brokerProps, features })
+  const cluster = await startKafka({ nodes, version, brokerProps, features, security: values.secure })
   const mode = usesZooKeeper(version)
     ? `ZooKeeper mode, zookeeper.connect=${cluster.zookeeperConnect}`
     : 'KRaft'
-  console.log(`Kafka ${version} (${mode}), ${nodes} node(s), ready in ${Date.now() - started} ms`)
+  const secured = cluster.security ? ', secured' : ''
+  console.log(`Kafka ${version} (${mode}), ${nodes} node(s)${secured}, ready in ${Date.now() - started} ms`)
   const featureList = Object.entries(features).map(([name, level]) => `${name}=${level}`)
   if (featureList.length > 0) console.log(`features: ${featureList.join(', ')}`)
   console.log(`logs: ${cluster.logDir}`)
   console.log(`bootstrap.servers=${cluster.bootstrapServers}`)
+  if (cluster.security) await printSecurity(cluster.security)
   console.log('Press Ctrl-C to stop.')
 
   // Our own listeners make cluster.ts leave the shutdown to us (graceful), keeping its SIGKILL fallback.
@@ -114,6 +130,29 @@ async function main(): Promise<number> {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
   })
+}
+
+/** What a human needs to connect to the secured listeners, and a Java client config for each. */
+async function printSecurity(security: KafkaSecurity): Promise<void> {
+  const { admin, alice } = security.users
+  const configs: [SecureListener, string, JavaSaslAuth | undefined, string][] = [
+    ['ssl', 'SSL', undefined, 'mutual TLS as User:CN=client'],
+    ['saslSsl', 'SASL_SSL', { mechanism: 'SCRAM-SHA-512', user: admin }, 'SCRAM-SHA-512 as admin'],
+    ['saslPlaintext', 'SASL_PLAINTEXT', { mechanism: 'PLAIN', user: admin }, 'PLAIN as admin'],
+  ]
+  console.log('(PLAINTEXT: no authentication, User:ANONYMOUS, a super user)')
+  for (const [listener, name, auth, how] of configs) {
+    const file = join(security.dir, `client-${name.toLowerCase().replace('_', '-')}.properties`)
+    await writeFile(file, propsText(javaClientProperties(security, listener, auth)))
+    console.log(`${name.padEnd(14)} ${security.listeners[listener]}  --command-config ${file} (${how})`)
+  }
+  console.log(`SASL mechanisms: ${security.mechanisms.join(', ')} (OAUTHBEARER: unsecured JWT, sub = user)`)
+  console.log(`users: admin / ${admin.password} (super user), alice / ${alice.password} (ACLs only)`)
+  console.log(`CA: ${security.caPath}`)
+  console.log(`client certificate: ${security.clientCertPath}, key: ${security.clientKeyPath}`)
+  console.log(
+    `encrypted client key: ${security.clientKeyEncryptedPath}, passphrase ${security.clientKeyPassphrase}`,
+  )
 }
 
 main().then(

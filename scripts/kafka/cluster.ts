@@ -1,12 +1,11 @@
 // Starts real Apache Kafka brokers on 127.0.0.1 for tests: KRaft, combined broker+controller nodes, or for
 // versions before 3.3 brokers with one ZooKeeper node (see usesZooKeeper in jars.ts).
-// Every JVM started here is tracked so it dies with this process, whichever way this process ends.
+// Every JVM started here is tracked (processes.ts) so it dies with this process, whichever way this process ends.
 
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process'
+import { type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer, type Server } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,6 +19,29 @@ import {
   usesZooKeeper,
 } from './jars.js'
 import { probeMetadata } from './probe.js'
+import {
+  forgetTempDir,
+  jvmFailure,
+  LOG_TAIL_LINES,
+  propsText,
+  runToCompletion,
+  spawnJavaToFile,
+  tail,
+  trackTempDir,
+} from './processes.js'
+import {
+  checkSecuritySupported,
+  clusterSecurity,
+  type KafkaSecurity,
+  makeSecurityMaterial,
+  scramFormatArgs,
+  type SecurePorts,
+  securityBrokerProps,
+  type SecurityMaterial,
+} from './security.js'
+import { ZooKeeper } from './zookeeper.js'
+
+export type { KafkaSecurity } from './security.js'
 
 export interface KafkaNode {
   readonly id: number
@@ -50,6 +72,11 @@ export interface KafkaCluster {
    * ZooKeeper to `<logDir>/zookeeper/logs/{server,stdout}.log`.
    */
   readonly logDir: string
+  /**
+   * With `security: true`: the secured listeners, certificate files, users and principals (see
+   * KafkaSecurity in security.ts); null otherwise.
+   */
+  readonly security: KafkaSecurity | null
   /** Resolves when every running node answers Metadata listing every running node. */
   waitReady(timeoutMs?: number): Promise<void>
   /**
@@ -74,13 +101,26 @@ export interface StartKafkaOptions {
    * (see featureArgs); StorageTool itself rejects unknown features and unsupported levels.
    */
   features?: Record<string, number>
+  /**
+   * Also start SSL (mutual TLS), SASL_SSL and SASL_PLAINTEXT listeners, advertised as `localhost`, with
+   * certificates made by openssl for this run, users `admin` (super user) and `alice` (ACLs only) with
+   * random passwords, and StandardAuthorizer with `allow.everyone.if.no.acl.found=false`; the PLAINTEXT
+   * listener of `bootstrapServers` stays open and unauthenticated (a super user). What clients need is
+   * in `cluster.security`. KRaft from Kafka 3.5 (refused before anything starts otherwise).
+   * `brokerProps` still go last, e.g. `{ 'connections.max.reauth.ms': '10000' }`.
+   */
+  security?: boolean
+}
+
+/** A cluster started with `security: true`. */
+export interface SecureKafkaCluster extends KafkaCluster {
+  readonly security: KafkaSecurity
 }
 
 const HOST = '127.0.0.1'
 const STOP_GRACE_MS = 15_000
 const CLUSTER_STOP_GRACE_MS = 1_500
 const DEFAULT_READY_TIMEOUT_MS = 120_000
-const LOG_TAIL_LINES = 40
 
 // Heap: at most 512 MiB, half of kafka-server-start.sh's 1 GiB, which is ample for test topics and the
 // benchmarks and leaves room for three nodes plus the clients on a small machine. GC settings as in
@@ -97,18 +137,6 @@ export const BROKER_JVM_FLAGS: readonly string[] = [
   '-Djava.awt.headless=true',
 ]
 
-/** ZooKeeper (old versions only) holds a few hundred znodes: a small heap, and no need for G1. */
-const ZOOKEEPER_JVM_FLAGS: readonly string[] = [
-  '-Xms32m',
-  '-Xmx256m',
-  '-XX:+UseSerialGC',
-  '-XX:TieredStopAtLevel=1',
-  '-Djava.awt.headless=true',
-  // ZooKeeper registers log4j 1's JMX beans when it finds log4j 1 classes (here: log4j2's bridge,
-  // which lacks those beans); no use for tests.
-  '-Dzookeeper.jmx.log4j.disable=true',
-]
-
 /** Flags for short-lived tool JVMs (StorageTool, console clients): startup time is all that matters. */
 export const TOOL_JVM_FLAGS: readonly string[] = [
   '-Xms256m',
@@ -120,102 +148,6 @@ export const TOOL_JVM_FLAGS: readonly string[] = [
 
 export function extraJvmFlags(): string[] {
   return (process.env['RELIABLE_KAFKA_JVM_OPTS'] ?? '').split(/\s+/).filter((s) => s.length > 0)
-}
-
-// ---- process bookkeeping: nothing we start may outlive us -------------------------------------------
-
-const liveChildren = new Set<ChildProcess>()
-const liveDirs = new Set<string>()
-let handlersInstalled = false
-
-function killEverythingSync(): void {
-  for (const child of liveChildren) {
-    try {
-      child.kill('SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  liveChildren.clear()
-  if (process.env['RELIABLE_KAFKA_KEEP_DATA'] === '1') return
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
-  liveDirs.clear()
-}
-
-function installExitHandlers(): void {
-  if (handlersInstalled) return
-  handlersInstalled = true
-  process.on('exit', killEverythingSync)
-  // 'exit' is not emitted when Node dies of an uncaught exception, hence the monitor. When someone has an
-  // 'uncaughtException' handler (node:test does), the process survives, so the brokers must too.
-  process.on('uncaughtExceptionMonitor', () => {
-    if (process.listenerCount('uncaughtException') === 0) killEverythingSync()
-  })
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      // Another listener (the CLI, the test runner) means the application shuts down gracefully itself;
-      // the 'exit' handler still catches whatever it leaves behind.
-      if (process.listenerCount(signal) > 1) return
-      killEverythingSync()
-      process.removeListener(signal, onSignal)
-      process.kill(process.pid, signal) // die of the signal, as without a handler
-    }
-    process.on(signal, onSignal)
-  }
-}
-
-// If this process is SIGKILLed no handler runs, so each JVM gets a tiny watchdog that kills it once its
-// parent (this process) is gone: the watchdog is reparented then, which changes its ppid. It then
-// removes the cluster's temp dir (argv[2], may be empty) once the JVM has died.
-const WATCHDOG = `
-const pid = Number(process.argv[1]), dir = process.argv[2], ppid = process.ppid
-const alive = () => { try { process.kill(pid, 0); return true } catch { return false } }
-const timer = setInterval(() => {
-  if (!alive()) process.exit(0)
-  if (process.ppid === ppid) return
-  clearInterval(timer)
-  try { process.kill(pid, 'SIGKILL') } catch {}
-  const t0 = Date.now()
-  const reap = setInterval(() => {
-    if (alive() && Date.now() - t0 < 10000) return
-    clearInterval(reap)
-    if (dir) require('node:fs').rmSync(dir, { recursive: true, force: true })
-  }, 100)
-}, 500)
-`
-
-function startWatchdog(pid: number, cleanupDir: string): void {
-  const dog = spawn(process.execPath, ['-e', WATCHDOG, String(pid), cleanupDir], { stdio: 'ignore' })
-  dog.unref()
-}
-
-/** Spawns `command` (a JVM, kcat) that is killed when this process exits, however it exits. */
-export function spawnTracked(
-  command: string,
-  args: string[],
-  stdio: StdioOptions,
-  cleanupDir?: string,
-): ChildProcess {
-  installExitHandlers()
-  const child = spawn(command, args, { stdio })
-  liveChildren.add(child)
-  child.on('exit', () => liveChildren.delete(child))
-  child.on('error', () => liveChildren.delete(child))
-  if (child.pid !== undefined) {
-    const keep = process.env['RELIABLE_KAFKA_KEEP_DATA'] === '1'
-    startWatchdog(child.pid, cleanupDir !== undefined && !keep ? cleanupDir : '')
-  }
-  return child
-}
-
-/** Spawns a JVM whose stdout and stderr are appended to `outFile`. */
-function spawnJavaToFile(args: string[], outFile: string, cleanupDir: string): ChildProcess {
-  const fd = openSync(outFile, 'a')
-  try {
-    return spawnTracked('java', args, ['ignore', fd, fd], cleanupDir)
-  } finally {
-    closeSync(fd)
-  }
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------
@@ -240,28 +172,6 @@ async function freePorts(count: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
-}
-
-function tail(path: string, lines: number): string {
-  if (!existsSync(path)) return `(${path} does not exist)`
-  const text = readFileSync(path, 'utf8').trimEnd()
-  if (text.length === 0) return `(${path} is empty)`
-  return text.split('\n').slice(-lines).join('\n')
-}
-
-function propsText(props: Record<string, string>): string {
-  // Backslashes are escapes in .properties files; Windows-free paths never contain them, but be exact.
-  return Object.entries(props)
-    .map(([k, v]) => `${k}=${v.replace(/\\/g, '\\\\')}`)
-    .join('\n')
-    .concat('\n')
-}
-
-function runToCompletion(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', (code) => resolve(code))
-  })
 }
 
 // ---- nodes -----------------------------------------------------------------------------------------
@@ -357,148 +267,14 @@ class Node implements KafkaNode {
   /** An Error naming the node's state and carrying the tail of its logs. */
   failure(what: string): Error {
     const state = this.child ? 'is running' : this.exitInfo || 'is not running'
-    const serverLog = join(this.logsDir, 'server.log')
-    const stdoutLog = join(this.logsDir, 'stdout.log')
-    return new Error(
-      `Kafka node ${this.id} (127.0.0.1:${this.port}) ${what}; the JVM ${state}.\n` +
-        `--- last ${LOG_TAIL_LINES} lines of ${serverLog} ---\n${tail(serverLog, LOG_TAIL_LINES)}\n` +
-        `--- last ${LOG_TAIL_LINES} lines of ${stdoutLog} ---\n${tail(stdoutLog, LOG_TAIL_LINES)}`,
-    )
+    return jvmFailure(`Kafka node ${this.id} (127.0.0.1:${this.port}) ${what}`, state, this.logsDir)
   }
-}
-
-/**
- * A standalone ZooKeeper node for ZooKeeper-mode brokers (versions before 3.3), started the way Kafka's
- * zookeeper-server-start.sh does (QuorumPeerMain) from the broker's own classpath: kafka_2.13 depends on
- * the ZooKeeper it was built with (3.5.9 for Kafka 2.8).
- */
-class ZooKeeper {
-  private child: ChildProcess | null = null
-  private exited: Promise<void> = Promise.resolve()
-  private exitInfo = ''
-
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-    private readonly libsDir: string,
-    private readonly version: string,
-    private readonly cleanupDir: string,
-  ) {}
-
-  get connectString(): string {
-    return `${HOST}:${this.port}`
-  }
-
-  private get logsDir(): string {
-    return join(this.dir, 'logs')
-  }
-
-  /** Starts the JVM and resolves once ZooKeeper serves requests (its `srvr` command says so). */
-  async start(timeoutMs: number): Promise<void> {
-    const dataDir = join(this.dir, 'data')
-    await mkdir(this.logsDir, { recursive: true })
-    await mkdir(dataDir, { recursive: true })
-    const cfg = join(this.dir, 'zoo.cfg')
-    await writeFile(
-      cfg,
-      propsText({
-        dataDir,
-        clientPort: String(this.port),
-        clientPortAddress: HOST,
-        // Sessions may last 2 to 20 ticks: a short tick lets a broker's session be as short as the
-        // 4 s it asks for (zookeeper.session.timeout.ms below), so a killed broker's registration
-        // expires quickly and the node can start again.
-        tickTime: '500',
-        maxClientCnxns: '0',
-        // The AdminServer would bind port 8080 (Jetty is not on the classpath anyway).
-        'admin.enableServer': 'false',
-        '4lw.commands.whitelist': 'srvr',
-      }),
-    )
-    const args = [
-      ...ZOOKEEPER_JVM_FLAGS,
-      ...jvmCommonFlags(this.version),
-      `-Dkafka.logs.dir=${this.logsDir}`,
-      `-Dlog4j2.configurationFile=${brokerLog4jConfig(this.version)}`,
-      '-cp',
-      `${this.libsDir}/*`,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-      cfg,
-    ]
-    const child = spawnJavaToFile(args, join(this.logsDir, 'stdout.log'), this.cleanupDir)
-    this.child = child
-    this.exited = new Promise<void>((resolve) => {
-      child.on('exit', (code, signal) => {
-        if (this.child === child) this.child = null
-        this.exitInfo = signal ? `was killed by ${signal}` : `exited with code ${code}`
-        resolve()
-      })
-      child.on('error', (err) => {
-        if (this.child === child) this.child = null
-        this.exitInfo = `could not be started: ${err.message}`
-        resolve()
-      })
-    })
-    const deadline = Date.now() + timeoutMs
-    let last = 'no answer yet'
-    for (;;) {
-      if (!this.child) throw this.failure('stopped before it became ready')
-      try {
-        last = await fourLetterWord(this.port, 'srvr', 2000)
-        if (last.startsWith('Zookeeper version')) return
-      } catch (err) {
-        last = err instanceof Error ? err.message : String(err)
-      }
-      if (Date.now() >= deadline) throw this.failure(`was not ready after ${timeoutMs} ms (${last.trim()})`)
-      await sleep(100)
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child
-    if (!child) return
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
-    await this.exited
-    clearTimeout(timer)
-  }
-
-  failure(what: string): Error {
-    const state = this.child ? 'is running' : this.exitInfo || 'is not running'
-    const serverLog = join(this.logsDir, 'server.log')
-    const stdoutLog = join(this.logsDir, 'stdout.log')
-    return new Error(
-      `ZooKeeper (${this.connectString}) ${what}; the JVM ${state}.\n` +
-        `--- last ${LOG_TAIL_LINES} lines of ${serverLog} ---\n${tail(serverLog, LOG_TAIL_LINES)}\n` +
-        `--- last ${LOG_TAIL_LINES} lines of ${stdoutLog} ---\n${tail(stdoutLog, LOG_TAIL_LINES)}`,
-    )
-  }
-}
-
-/** Sends one of ZooKeeper's four-letter commands and resolves with the whole answer. */
-function fourLetterWord(port: number, word: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    const socket = connect({ host: HOST, port }, () => socket.end(word))
-    const timer = setTimeout(
-      () => socket.destroy(new Error(`no answer to ${word} in ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-    socket.on('data', (b: Buffer) => chunks.push(b))
-    socket.on('error', (err) => {
-      clearTimeout(timer)
-      reject(err)
-    })
-    socket.on('close', (hadError) => {
-      clearTimeout(timer)
-      if (!hadError) resolve(Buffer.concat(chunks).toString('utf8'))
-    })
-  })
 }
 
 class Cluster implements KafkaCluster {
   readonly nodes: Node[] = []
   zookeeper: ZooKeeper | null = null
+  security: KafkaSecurity | null = null
 
   constructor(
     readonly libsDir: string,
@@ -557,7 +333,7 @@ class Cluster implements KafkaCluster {
     await this.zookeeper?.stop()
     if (process.env['RELIABLE_KAFKA_KEEP_DATA'] !== '1')
       await rm(this.logDir, { recursive: true, force: true })
-    liveDirs.delete(this.logDir)
+    forgetTempDir(this.logDir)
   }
 }
 
@@ -681,6 +457,8 @@ function zooKeeperBrokerProps(node: Node, count: number, zookeeperConnect: strin
  * Metadata lists every broker: KRaft, combined broker+controller nodes; or, for versions before 3.3
  * (usesZooKeeper), brokers with one ZooKeeper node, started first.
  */
+export function startKafka(opts: StartKafkaOptions & { security: true }): Promise<SecureKafkaCluster>
+export function startKafka(opts?: StartKafkaOptions): Promise<KafkaCluster>
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const count = opts.nodes ?? 1
   if (count !== 1 && count !== 3) throw new Error(`nodes must be 1 or 3, not ${String(count)}`)
@@ -688,15 +466,16 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
   const zkMode = usesZooKeeper(version)
   // Validated before the download and the temp dir, so a wrong call fails at once and leaves nothing.
   const formatFeatureArgs = featureArgs(version, opts.features)
+  if (opts.security) checkSecuritySupported(version)
   const libsDir = await ensureKafkaJars(version)
-  installExitHandlers()
   const root = await mkdtemp(join(tmpdir(), 'reliable-kafka-'))
-  liveDirs.add(root)
+  trackTempDir(root)
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
   const cluster = new Cluster(libsDir, root, version, readyTimeoutMs)
   try {
     // KRaft: a client and a controller port per node; ZooKeeper mode: a client port per node and ZooKeeper's.
-    const ports = await freePorts(zkMode ? count + 1 : 2 * count)
+    // With security, three more per node: SSL, SASL_SSL and SASL_PLAINTEXT.
+    const ports = await freePorts((zkMode ? count + 1 : 2 * count) + (opts.security ? 3 * count : 0))
     for (let i = 0; i < count; i++) {
       const id = i + 1
       const [port, controllerPort] = zkMode ? [ports[i]!, -1] : [ports[2 * i]!, ports[2 * i + 1]!]
@@ -705,6 +484,17 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
       )
     }
     const voters = cluster.nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',')
+    let material: SecurityMaterial | null = null
+    const securePorts: SecurePorts[] = []
+    if (opts.security) {
+      material = await makeSecurityMaterial(join(root, 'security'))
+      for (let i = 0; i < count; i++) {
+        const [ssl, saslSsl, saslPlaintext] = ports.slice(2 * count + 3 * i, 2 * count + 3 * i + 3)
+        securePorts.push({ ssl: ssl!, saslSsl: saslSsl!, saslPlaintext: saslPlaintext! })
+      }
+      cluster.security = clusterSecurity(material, securePorts)
+    }
+    const formatScramArgs = material ? scramFormatArgs(material) : []
     const clusterId = randomClusterId()
     if (zkMode) {
       const zk = new ZooKeeper(ports[count]!, join(root, 'zookeeper'), libsDir, version, root)
@@ -720,6 +510,9 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
           ...(cluster.zookeeper
             ? zooKeeperBrokerProps(node, count, cluster.zookeeper.connectString)
             : kraftBrokerProps(node, count, voters, version)),
+          ...(material
+            ? securityBrokerProps(material, node.port, node.controllerPort, securePorts[node.id - 1]!)
+            : {}),
           ...opts.brokerProps,
         }
         await writeFile(node.propsPath, propsText(props))
@@ -740,6 +533,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
             '-c',
             node.propsPath,
             ...formatFeatureArgs,
+            ...formatScramArgs,
           ],
           join(node.logsDir, 'format.log'),
           root,

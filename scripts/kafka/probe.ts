@@ -23,7 +23,8 @@ const API_KEY_METADATA = 3
 export type ProbeVersion = 1 | 4
 const CLIENT_ID = 'reliable-kafka-probe'
 
-function encodeRequest(correlationId: number, version: ProbeVersion): Buffer {
+/** A whole Metadata request frame (size prefix included) asking for no topics. */
+export function encodeMetadataRequest(correlationId: number, version: ProbeVersion): Buffer {
   const clientId = Buffer.from(CLIENT_ID, 'utf8')
   // header v1: api_key, api_version, correlation_id, client_id; body: topics (empty array = no topic
   // metadata, which keeps the answer small), and from v4 allow_auto_topic_creation = false.
@@ -128,6 +129,6 @@ export function probeMetadata(
         finish(err instanceof Error ? err : new Error(String(err)))
       }
     })
-    socket.connect({ host, port }, () => socket.write(encodeRequest(correlationId, version)))
+    socket.connect({ host, port }, () => socket.write(encodeMetadataRequest(correlationId, version)))
   })
 }

@@ -3,8 +3,9 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
-import { spawnTracked, TOOL_JVM_FLAGS } from './cluster.js'
+import { TOOL_JVM_FLAGS } from './cluster.js'
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, jvmCommonFlags, toolLog4jConfig } from './jars.js'
+import { spawnTracked } from './processes.js'
 
 export interface ConsoleConsumeOptions {
   bootstrapServers: string
@@ -30,6 +31,8 @@ export interface ConsoleProduceOptions {
   properties?: Record<string, string>
   /** Producer configs (`--command-property`), e.g. acks=all. */
   producerProperties?: Record<string, string>
+  /** A producer config file (`--command-config`), e.g. a secured listener's (security.ts). */
+  configFile?: string
   /**
    * Compression (`--compression-codec`). ConsoleProducer sets compression.type from this option
    * itself (default none), overriding a `compression.type` in producerProperties.
@@ -134,12 +137,13 @@ function repeated(flag: string, props: Record<string, string> | undefined): stri
 
 /**
  * Runs any Java main class from the cached Kafka jars (e.g. `org.apache.kafka.tools.TopicCommand`) and
- * resolves with its stdout; rejects with its stderr when it exits non-zero.
+ * resolves with its stdout; rejects with its stderr when it exits non-zero, or when its stderr matches
+ * `failOn` (for tools that log a failure and still exit 0).
  */
 export async function runKafkaTool(
   mainClass: string,
   args: string[],
-  opts: { stdin?: string; timeoutMs?: number } = {},
+  opts: { stdin?: string; timeoutMs?: number; failOn?: RegExp } = {},
 ): Promise<string> {
   const child = spawnTracked('java', await javaTool(mainClass, args), [
     opts.stdin === undefined ? 'ignore' : 'pipe',
@@ -148,6 +152,7 @@ export async function runKafkaTool(
   ])
   const r = await run(child, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS + JVM_START_ALLOWANCE_MS, opts.stdin)
   if (r.code !== 0) throw new Error(describe(mainClass, r))
+  if (opts.failOn?.test(r.stderr)) throw new Error(describe(`${mainClass} logged an error and`, r))
   return r.stdout.toString('utf8')
 }
 
@@ -400,7 +405,11 @@ export async function describeFeatures(bootstrapServers: string): Promise<Featur
   return parseFeatureDescribe(out)
 }
 
-/** Produces `lines` (one record each) with Kafka's ConsoleProducer; resolves once it has exited cleanly. */
+/**
+ * Produces `lines` (one record each) with Kafka's ConsoleProducer; resolves once it has exited cleanly.
+ * ConsoleProducer exits 0 even when records failed (an authorization error, say) and only logs them,
+ * so such a log line rejects too, with the tool's stderr.
+ */
 export async function consoleProduce(opts: ConsoleProduceOptions): Promise<void> {
   const reader: Record<string, string> = { ...opts.properties }
   if (opts.parseKey) reader['parse.key'] = 'true'
@@ -412,10 +421,13 @@ export async function consoleProduce(opts: ConsoleProduceOptions): Promise<void>
     opts.topic,
     ...repeated('--reader-property', reader),
     ...repeated('--command-property', opts.producerProperties),
+    ...(opts.configFile !== undefined ? ['--command-config', opts.configFile] : []),
     ...(opts.compressionCodec ? ['--compression-codec', opts.compressionCodec] : []),
   ]
   const stdin = opts.lines.length === 0 ? '' : `${opts.lines.join('\n')}\n`
-  await runKafkaTool('org.apache.kafka.tools.ConsoleProducer', args, { stdin })
+  // Logged by the producer's ErrorLoggingCallback for each record that failed.
+  const failOn = /Error when sending message/
+  await runKafkaTool('org.apache.kafka.tools.ConsoleProducer', args, { stdin, failOn })
 }
 
 const KCAT_INSTALL = '`apt-get install kcat` (Debian/Ubuntu) or `brew install kcat` (macOS)'
