@@ -1,7 +1,8 @@
 // Certificates for TLS unit tests, made by the openssl command line in a temporary directory, once per
 // test file (a few hundred milliseconds): a CA, a broker certificate for "localhost" signed by it (and
 // an expired and a not-yet-valid one), a CA nobody trusts, and a client certificate in the forms the
-// ssl.* settings accept (PEM, encrypted PEM, PKCS#12, a PEM keystore), plus a JKS-looking file.
+// ssl.* settings accept (PEM, encrypted PEM, PKCS#12, a PEM keystore), PKCS#12 truststores as OpenSSL
+// writes them (PBES2 with AES, 3DES, unencrypted, legacy RC2), plus a JKS-looking file.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -91,6 +92,9 @@ export function makeTestCertificates(): TestCertificates {
   openssl(dir, ['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-out', 'client.p12', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
   openssl(dir, ['pkcs12', '-export', '-legacy', '-in', 'client.pem', '-inkey', 'client.key', '-out', 'client-legacy.p12', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
   openssl(dir, ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore.p12', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
+  openssl(dir, ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore-legacy.p12', '-legacy', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
+  openssl(dir, ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore-3des.p12', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
+  openssl(dir, ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore-plain.p12', '-certpbe', 'NONE', '-passout', `pass:${STORE_PASSWORD}`]) // prettier-ignore
   openssl(dir, ['x509', '-in', 'ca.pem', '-outform', 'der', '-out', 'ca.der'])
 
   const read = (name: string): Buffer => readFileSync(join(dir, name))

@@ -93,7 +93,8 @@ function trustedCertificates(settings: TlsSettings): string[] | undefined {
   const trustLocation = get(settings, 'truststoreLocation')
   if (trustLocation !== undefined) {
     const source = fileSource('truststoreLocation', trustLocation)
-    out.push(...truststoreCertificates(source, readSettingFile(K.truststoreLocation, trustLocation)))
+    const bytes = readSettingFile(K.truststoreLocation, trustLocation)
+    out.push(...truststoreCertificates(source, bytes, settings.truststorePassword))
   }
   const trustPem = get(settings, 'truststoreCertificates')
   if (trustPem !== undefined) out.push(...pemCertificates({ key: K.truststoreCertificates }, trustPem))

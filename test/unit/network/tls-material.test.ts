@@ -1,6 +1,8 @@
 // loadTlsMaterial: from the ssl.* settings to tls.connect options, with every mistake reported at once
 // as a TlsConfigError naming the key and the file, and no secret in any message or printed form.
 import assert from 'node:assert/strict'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { KafkaError } from '../../../src/errors/index.js'
@@ -21,6 +23,13 @@ before(() => {
   certs = makeTestCertificates()
 })
 after(() => certs.remove())
+
+/** keytool (Java) is optional here: the test of its truststores says so when it is missing. */
+function keytoolMissing(): string | false {
+  return spawnSync('keytool', ['-help'], { stdio: 'ignore' }).error
+    ? 'keytool (Java) is not installed'
+    : false
+}
 
 const SECRETS = [KEY_PASSWORD, STORE_PASSWORD, 'wrong-password-1234']
 
@@ -252,16 +261,50 @@ describe('loadTlsMaterial', () => {
     assert.match(t.message, /set ssl\.ca\.location to ca\.pem/)
   })
 
-  it('refuses a PKCS#12 truststore with the command that exports its CAs as PEM', () => {
-    fails(
-      {
-        truststoreLocation: certs.path('truststore.p12'),
+  it('reads the CA certificates of a PKCS#12 truststore, checking its password', () => {
+    const ca = new X509Certificate(certs.read('ca.pem')).toString()
+    for (const file of ['truststore.p12', 'truststore-3des.p12', 'truststore-plain.p12']) {
+      const o = loadTlsMaterial({
+        truststoreLocation: certs.path(file),
         truststorePassword: STORE_PASSWORD,
         truststoreType: 'PKCS12',
-      },
-      'ssl.truststore.location',
-      /PKCS#12 truststore.*`openssl pkcs12 -in .*truststore\.p12 -nokeys -out ca\.pem` and set ssl\.ca\.location/,
+      })
+      assert.deepEqual(o.ca, [ca], file)
+    }
+    // Without a password the integrity check is skipped, as in Java: unencrypted certificates still load.
+    assert.deepEqual(loadTlsMaterial({ truststoreLocation: certs.path('truststore-plain.p12') }).ca, [ca])
+    fails(
+      { truststoreLocation: certs.path('truststore.p12'), truststorePassword: 'wrong-password-1234' },
+      'ssl.truststore.password',
+      /^ssl\.truststore\.password does not open ssl\.truststore\.location \(.*truststore\.p12\): wrong password$/,
     )
+    fails(
+      { truststoreLocation: certs.path('truststore.p12') },
+      'ssl.truststore.password',
+      /holds encrypted certificates: set ssl\.truststore\.password/,
+    )
+    fails(
+      { truststoreLocation: certs.path('truststore-legacy.p12'), truststorePassword: STORE_PASSWORD },
+      'ssl.truststore.location',
+      /encrypted with RC2 or RC4.*`openssl pkcs12 -legacy -in .*truststore-legacy\.p12 -nokeys -out ca\.pem` and set ssl\.ca\.location/,
+    )
+    // A keystore's own certificate is no CA.
+    fails(
+      { truststoreLocation: certs.path('client.p12'), truststorePassword: STORE_PASSWORD },
+      'ssl.truststore.location',
+      /holds no CA certificates/,
+    )
+  })
+
+  it('reads a truststore written by keytool', { skip: keytoolMissing() }, () => {
+    const file = certs.path('keytool-truststore.p12')
+    execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', certs.path('ca.pem'), '-keystore', file, '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD]) // prettier-ignore
+    const o = loadTlsMaterial({
+      truststoreLocation: file,
+      truststorePassword: STORE_PASSWORD,
+      truststoreType: 'PKCS12',
+    })
+    assert.deepEqual(o.ca, [new X509Certificate(certs.read('ca.pem')).toString()])
   })
 
   it('takes the client certificate one way only', () => {
