@@ -352,8 +352,11 @@ export class Connection {
    */
   private socketError(err: Error): KafkaError {
     return (
-      this.opts.transport?.describeError?.(err, { host: this.host, port: this.port }) ??
-      new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
+      this.opts.transport?.describeError?.(err, {
+        host: this.host,
+        port: this.port,
+        established: this.state === 'ready',
+      }) ?? new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
     )
   }
 

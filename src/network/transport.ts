@@ -18,10 +18,18 @@ export interface TransportFactory {
    * with). Undefined, or a result of undefined: a lost connection, retriable `_TRANSPORT`. The TLS
    * transport names TLS failures here (`_SSL`), which the connection cannot tell from the outside.
    */
-  readonly describeError?: (
-    err: Error,
-    target: { readonly host: string; readonly port: number },
-  ) => KafkaError | undefined
+  readonly describeError?: (err: Error, target: SocketTarget) => KafkaError | undefined
+}
+
+/** The connection a socket error happened on, for `TransportFactory.describeError`. */
+export interface SocketTarget {
+  readonly host: string
+  readonly port: number
+  /**
+   * The connection was ready (its handshakes done) when the error came: a TLS error then is a broken
+   * stream rather than a configuration problem, and must stay retriable for the requests in flight.
+   */
+  readonly established?: boolean
 }
 
 /** What every broker socket gets, TCP or TLS. */

@@ -80,12 +80,16 @@ function alertAdvice(alert: string): string {
  * trust, a host name it does not cover, an expired certificate, a client certificate the broker
  * refuses, or a peer that does not speak TLS. A connection that closes during the handshake stays a
  * retriable `_TRANSPORT` (a broker restarting does that too), with a hint. Undefined for anything
- * else, which the connection reports as a lost connection. The original error is always `cause`.
+ * else, and for every error once the connection is established: the connection reports those as a
+ * lost connection. The original error is always `cause`.
  */
 export function classifyTlsError(
   err: Error,
-  target: { readonly host: string; readonly port: number },
+  target: { readonly host: string; readonly port: number; readonly established?: boolean },
 ): KafkaError | undefined {
+  // Certificates are checked only during the handshake: a TLS error on a connection already in use
+  // (a corrupted record, an alert) is a lost connection, whose requests are retried on a new one.
+  if (target.established === true) return undefined
   const address = `${target.host}:${target.port}`
   const code = (err as NodeJS.ErrnoException).code ?? ''
   const text = err.message.toLowerCase()

@@ -3,6 +3,7 @@
 // the error that names it: `_SSL`, not retriable, with Node's error as cause.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import type { Duplex } from 'node:stream'
 import type tls from 'node:tls'
 import { KafkaError } from '../../../src/errors/index.js'
 import { Connection } from '../../../src/network/connection.js'
@@ -310,6 +311,44 @@ describe('TLS connections', () => {
     })
     const elapsed = Date.now() - started
     assert.ok(elapsed >= 250 && elapsed < 3000, `${elapsed} ms`)
+  })
+
+  it('fails the requests of an established connection with a retriable error on a TLS error', async () => {
+    const { cluster, listener } = await tlsBroker(serverOptions())
+    const tlsSockets: Duplex[] = []
+    const inner = tlsTransport(loadTlsMaterial({ caLocation: certs.path('ca.pem') }))
+    const capturing = Object.assign(
+      (target: { host: string; port: number }) => {
+        const s = inner(target)
+        tlsSockets.push(s)
+        return s
+      },
+      { describeError: inner.describeError },
+    )
+    const conn = connection('localhost', listener.port, capturing)
+    await conn.connect()
+    cluster.interceptor = (req) => (req.apiName === 'Metadata' ? 'hold' : 'default')
+    const pending = conn.request(MetadataApi, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    while (!cluster.requests.some((r) => r.apiName === 'Metadata')) await new Promise((r) => setTimeout(r, 5))
+    // What OpenSSL reports for a corrupted record: the stream is broken, the certificates are fine.
+    const corrupted = Object.assign(
+      new Error('error:0A000119:SSL routines::decryption failed or bad record mac'),
+      {
+        code: 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC',
+      },
+    )
+    tlsSockets[0]!.destroy(corrupted)
+    await assert.rejects(pending, (err: KafkaError) => {
+      assert.equal(err.code, '_TRANSPORT')
+      assert.equal(err.retriable, true)
+      assert.equal(err.cause, corrupted)
+      return true
+    })
   })
 
   it('lets the extra Node options override a setting', async () => {

@@ -117,6 +117,16 @@ describe('classifyTlsError', () => {
     assert.equal(closed.retriable, true)
   })
 
+  it('leaves errors on an established connection to the connection: its requests are retried', () => {
+    const established = { ...target, established: true }
+    assert.equal(classifyTlsError(alert('sslv3 alert bad record mac', 'read'), established), undefined)
+    assert.equal(
+      classifyTlsError(nodeError('CERT_HAS_EXPIRED', 'certificate has expired'), established),
+      undefined,
+    )
+    assert.equal(classify(alert('sslv3 alert bad record mac', 'read')).code, '_SSL')
+  })
+
   it('reports other OpenSSL failures as _SSL and leaves plain network errors alone', () => {
     const other = classify(
       nodeError('ERR_SSL_DH_KEY_TOO_SMALL', 'error:0A00018A:SSL routines::dh key too small', {
