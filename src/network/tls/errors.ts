@@ -123,8 +123,9 @@ export function classifyTlsError(
   }
   if (code === 'CERT_REVOKED') return ssl('broker certificate has been revoked (CERT_REVOKED)')
 
-  // OpenSSL's errors name the failure in the message only when Node reports them as EPROTO (a
-  // failed write): "...:sslv3 alert handshake failure:...". Read the alert name from either form.
+  // An alert from the broker comes with a code of its own from a read (ERR_SSL_SSLV3_ALERT_...), but
+  // as a bare EPROTO from a failed write; the message names it either way ("sslv3 alert handshake
+  // failure"), so read it from there.
   const alert = /(?:sslv3|tlsv1\d*) alert ([a-z ]+?)(?=:|\n|$)/.exec(text)?.[1]
   if (alert !== undefined) return ssl(`${alertAdvice(alert)} (TLS alert "${alert}")`)
 

@@ -93,7 +93,7 @@ export function pemCertificates(source: Source, content: string | Buffer): strin
   }
   return blocks.map((b, i) => {
     // OpenSSL's "trusted certificate" form carries trust settings X509Certificate cannot read, but
-    // OpenSSL (and so Node's \`ca\`) can: pass it on unchecked.
+    // OpenSSL (and so Node's `ca`) can: pass it on unchecked.
     if (b.label === 'TRUSTED CERTIFICATE') return b.text
     try {
       new X509Certificate(b.text)
@@ -176,7 +176,7 @@ export function pemPrivateKey(
   }
 }
 
-/** Fails unless \`key\` is the private key of the first (leaf) certificate of \`chain\`. */
+/** Fails unless `key` is the private key of the first (leaf) certificate of `chain`. */
 export function checkKeyMatches(
   chain: readonly string[],
   key: LoadedKey,
