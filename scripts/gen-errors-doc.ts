@@ -67,6 +67,20 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'bootstrap.servers and the network; log it and alert if it persists. From connect() and partitionsFor(): ' +
       "no broker answered within the call's timeout; `cause` is the last refresh's failure, if one ended.",
   },
+  _SSL: {
+    where:
+      "a TLS connection's setup (the connection fails, and the failed metadata refresh reports " +
+      '_ALL_BROKERS_DOWN with it as `cause`)',
+    todo:
+      'The TLS handshake with a broker failed, and trying again meets the same certificates. The message ' +
+      "names the failure: the broker's certificate is not trusted (set ssl.ca.location to the CA that " +
+      'signed it), does not match the host name (connect with a name the certificate lists, or set ' +
+      'ssl.endpoint.identification.algorithm=none), has expired or is not yet valid (renew it, check the ' +
+      'clock); the broker refused our certificate or wants one (ssl.certificate.location and ssl.key.location, ' +
+      "or ssl.keystore.location, signed by a CA in the broker's truststore); or the port is not a TLS " +
+      "listener. `cause` is Node's error. A TLS setting that cannot be used at all (unreadable file, wrong " +
+      'password, JKS store) is reported earlier, by the constructor, as _INVALID_ARG naming the key.',
+  },
   _TIMED_OUT: {
     where:
       `${REPORT} (only when retries ran out); Admin calls; connect() and partitionsFor(); initTransactions(), ` +

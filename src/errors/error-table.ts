@@ -408,6 +408,11 @@ const LOCAL_ERROR_ROWS = [
   ['_TRANSPORT', true, 'A broker connection failed or was closed.'],
   ['_AUTHENTICATION', false, "A connection's authentication step (SASL) failed."],
   ['_ALL_BROKERS_DOWN', true, 'No broker connection could be established.'],
+  [
+    '_SSL',
+    false,
+    'A TLS handshake failed: a broker certificate not trusted, not matching the host or expired, our certificate refused, or a listener that is not TLS.',
+  ],
   ['_TIMED_OUT', true, 'The request got no response within request.timeout.ms.'],
   ['_INVALID_ARG', false, 'An argument or configuration value is invalid.'],
   ['_STATE', false, 'The operation is not allowed in the current state.'],

@@ -118,9 +118,7 @@ export class Connection {
     this.socket = socket
     this.holdProcess(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err: Error) => {
-      this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
-    })
+    socket.on('error', (err: Error) => this.close(this.socketError(err)))
     socket.on('close', () => {
       this.close(new KafkaError('_TRANSPORT', `${this.address}: connection closed by broker`))
     })
@@ -144,7 +142,7 @@ export class Connection {
         const onError = (err: Error): void => {
           socket.off('connect', onConnect)
           socket.off('close', onClosed)
-          reject(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+          reject(this.socketError(err))
         }
         // The setup timeout (or close()) destroys a socket still connecting without an error: only
         // 'close' follows, and connect() must not wait for a 'connect' that never comes.
@@ -295,7 +293,7 @@ export class Connection {
       return new Promise<null>((resolve, reject) => {
         writeChunks(socket, frame, (err) => {
           if (!err) return resolve(null)
-          const e = new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
+          const e = this.socketError(err)
           if (events?.has('request.failed')) {
             events.emit('request.failed', {
               nodeId: this.nodeId,
@@ -340,10 +338,26 @@ export class Connection {
       this.pending.set(correlationId, p)
       if (this.pending.size === 1) this.holdProcess(true)
       writeChunks(socket, frame, (err) => {
-        if (err) this.close(new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err }))
+        if (err) this.close(this.socketError(err))
         else p.written = true
       })
     })
+  }
+
+  /**
+   * What a socket error means: the transport's reading of it (a TLS transport names certificate and
+   * handshake failures `_SSL`, and connect() rejects with that), else a lost connection. A failed TLS
+   * handshake may reach a pending write's callback before the socket's 'error', so every socket
+   * error comes through here. The TLS handshake itself is bounded by the setup timeout like the rest.
+   */
+  private socketError(err: Error): KafkaError {
+    return (
+      this.opts.transport?.describeError?.(err, {
+        host: this.host,
+        port: this.port,
+        established: this.state === 'ready',
+      }) ?? new KafkaError('_TRANSPORT', `${this.address}: ${err.message}`, { cause: err })
+    )
   }
 
   /** No answer within the request timeout: that request fails and the connection is closed. */

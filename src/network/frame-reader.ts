@@ -28,7 +28,7 @@ export class FrameReader {
           typeof this.maxFrameBytes === 'number' ? this.maxFrameBytes : this.maxFrameBytes(frames.length)
         if (size < 0 || size > limit) {
           // Checked on the 4-byte prefix, before anything is buffered for the frame.
-          throw new RangeError(`invalid response frame size ${size} (limit ${limit})`)
+          throw new RangeError(`invalid response frame size ${size} (limit ${limit})${tlsHint(size)}`)
         }
         this.take(4)
         this.need = size
@@ -62,4 +62,18 @@ export class FrameReader {
     this.buffered -= n
     return out
   }
+}
+
+/**
+ * A plaintext client talking to a TLS listener reads the broker's TLS alert or handshake record as a
+ * frame size (0x15030300 = 352518912: the "impossible" size Java clients famously tried to allocate).
+ * Its first bytes say so: record type 21 or 22, then TLS's major version 3 and a minor one of 0 to 4.
+ */
+function tlsHint(size: number): string {
+  const type = size >>> 24
+  const looksTls =
+    (type === 0x15 || type === 0x16) && ((size >>> 16) & 0xff) === 3 && ((size >>> 8) & 0xff) <= 4
+  return looksTls
+    ? ': the broker answered with a TLS record; is this a TLS listener? set security.protocol to ssl (or sasl_ssl)'
+    : ''
 }
