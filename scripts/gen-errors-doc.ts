@@ -54,11 +54,16 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     todo: `A broker connection failed or closed. ${RETRIED} Check that the advertised listeners are reachable.`,
   },
   _AUTHENTICATION: {
-    where: 'not raised today (no SASL yet)',
+    where:
+      "a SASL connection's setup: the records waiting for that broker (delivery reports), error_cb once per " +
+      'broker',
     todo:
-      "Reserved for SASL: the connection's authentication step failed with an error of its own (a broker refusal " +
-      'keeps its broker code, such as SASL_AUTHENTICATION_FAILED); `cause` holds what it threw. The connection is ' +
-      'closed and tried again after the reconnect backoff. Check the credentials and the mechanism.',
+      "The connection's authentication step failed with an error of its own: the broker's SASL answer was " +
+      'malformed, the SCRAM server signature did not verify, or the oauth_cb token callback threw or returned ' +
+      'no usable token (a refusal by the broker keeps its own code, SASL_AUTHENTICATION_FAILED); `cause` holds ' +
+      'what failed. The records waiting for that broker fail with it at once; reconnects go on with ' +
+      'reconnect.backoff.ms doubling to reconnect.backoff.max.ms. Check the credentials, the mechanism and ' +
+      'the token callback.',
   },
   _ALL_BROKERS_DOWN: {
     where: 'error_cb; connect() and partitionsFor() reject with it',
@@ -69,8 +74,8 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
   },
   _SSL: {
     where:
-      "a TLS connection's setup (the connection fails, and the failed metadata refresh reports " +
-      '_ALL_BROKERS_DOWN with it as `cause`)',
+      "a TLS connection's setup: the records waiting for that broker (delivery reports), error_cb once per " +
+      'broker',
     todo:
       'The TLS handshake with a broker failed, and trying again meets the same certificates. The message ' +
       "names the failure: the broker's certificate is not trusted (set ssl.ca.location to the CA that " +
@@ -98,8 +103,9 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
     todo:
       'A bad configuration value or record (no value, wrong type, bad header, negative timestamp or partition). ' +
       'A programming error: fix the call. ConfigError names the key and suggests the closest one for a typo. ' +
-      'security.protocol other than plaintext is a ConfigError too: TLS and SASL are not implemented yet, and ' +
-      'the producer refuses to start rather than connect unencrypted.',
+      'TLS material that cannot be used (an unreadable file, a wrong key password, a JKS store) and SASL ' +
+      'settings that cannot work (GSSAPI, PLAIN or SCRAM without a password, OAUTHBEARER without oauth_cb) ' +
+      'are reported here too, by the constructor, naming the key and never its secret.',
   },
   _STATE: {
     where:
@@ -234,6 +240,19 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
     `Written to the leader, but the in-sync set shrank before it was replicated. ${RETRIED} With idempotence ` +
     'the retry is recognised as a duplicate; without it a retry may duplicate.',
   INVALID_REQUIRED_ACKS: 'The broker rejected the acks value. Use all, 1 or 0.',
+  SASL_AUTHENTICATION_FAILED:
+    'The broker refused the credentials (wrong user name or password, an expired or invalid token, or a ' +
+    're-authentication refused, KIP-368). The records waiting for that broker fail with it at once, error_cb ' +
+    'hears it once per broker, and reconnects back off exponentially (reconnect.backoff.ms to ' +
+    'reconnect.backoff.max.ms) in case the credentials are fixed on the broker. Fix sasl.username and ' +
+    'sasl.password (or sasl.jaas.config, or the token oauth_cb returns).',
+  UNSUPPORTED_SASL_MECHANISM:
+    "The broker's listener does not enable sasl.mechanism; the message lists the mechanisms it does. Handled " +
+    'like SASL_AUTHENTICATION_FAILED. Set one of them, or enable the mechanism on the listener ' +
+    '(sasl.enabled.mechanisms).',
+  ILLEGAL_SASL_STATE:
+    'The broker received a SASL request it did not expect at that point of the exchange (a client or broker ' +
+    'bug). Handled like SASL_AUTHENTICATION_FAILED.',
   TOPIC_AUTHORIZATION_FAILED:
     'No Write (or Describe) permission on the topic; fails at once, from metadata or produce. Fix the ACLs.',
   CLUSTER_AUTHORIZATION_FAILED:
@@ -311,11 +330,6 @@ export const BROKER_ADVICE: Readonly<Record<string, string>> = {
 }
 
 /** Codes that come only with SASL, which is not implemented yet. */
-export const LATER_CODES: readonly string[] = [
-  'SASL_AUTHENTICATION_FAILED',
-  'UNSUPPORTED_SASL_MECHANISM',
-  'ILLEGAL_SASL_STATE',
-]
 
 const INTRO = `# Errors
 
@@ -470,24 +484,14 @@ export function renderErrorsDoc(): string {
   }
   out.push('')
 
-  out.push('## Not seen yet: SASL', '')
-  out.push('These come with SASL, which is not implemented yet (see the README, Status); they cannot reach a')
-  out.push('producer today and will be documented here when they can.', '')
-  out.push('| Code | Name | Retriable |')
-  out.push('| --- | --- | --- |')
-  for (const [code, name, retriable] of BROKER_ERRORS) {
-    if (LATER_CODES.includes(name)) out.push(`| ${code} | \`${name}\` | ${yesNo(retriable)} |`)
-  }
-  out.push('')
-
   out.push('## Other broker codes', '')
   out.push(
     'Consumer, group, admin and controller codes, not expected from Produce or Metadata. `errorInfo(code)`',
   )
   out.push('returns the name, flag and description of any of them.', '')
-  const others = BROKER_ERRORS.filter(
-    ([code, name]) => code !== 0 && BROKER_ADVICE[name] === undefined && !LATER_CODES.includes(name),
-  ).map(([code, name]) => `${code} \`${name}\``)
+  const others = BROKER_ERRORS.filter(([code, name]) => code !== 0 && BROKER_ADVICE[name] === undefined).map(
+    ([code, name]) => `${code} \`${name}\``,
+  )
   out.push(others.join(', ') + '.', '')
   return out.join('\n')
 }

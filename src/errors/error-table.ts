@@ -472,6 +472,7 @@ export const AUTHENTICATION_ERRORS: ReadonlySet<KafkaErrorCode> = new Set<KafkaE
   'UNSUPPORTED_SASL_MECHANISM',
   'ILLEGAL_SASL_STATE',
   '_AUTHENTICATION',
+  '_SSL',
 ])
 
 /** Errors that leave the current transaction to be aborted, not the producer (KIP-890). */

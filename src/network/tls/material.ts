@@ -94,7 +94,7 @@ function trustedCertificates(settings: TlsSettings): string[] | undefined {
   if (trustLocation !== undefined) {
     const source = fileSource('truststoreLocation', trustLocation)
     const bytes = readSettingFile(K.truststoreLocation, trustLocation)
-    out.push(...truststoreCertificates(source, bytes, settings.truststorePassword))
+    out.push(...truststoreCertificates(source, bytes))
   }
   const trustPem = get(settings, 'truststoreCertificates')
   if (trustPem !== undefined) out.push(...pemCertificates({ key: K.truststoreCertificates }, trustPem))

@@ -40,9 +40,9 @@ export interface TlsSettings {
   keystoreKey?: string
   /** ssl.keystore.certificate.chain (Java, type PEM): the certificate chain as a PEM string. */
   keystoreCertificateChain?: string
-  /** ssl.truststore.location: CA certificates in a PEM or PKCS#12 file. */
+  /** ssl.truststore.location: CA certificates in a PEM file (PKCS#12 and JKS get the command to convert). */
   truststoreLocation?: string
-  /** ssl.truststore.password: opens a PKCS#12 truststore. */
+  /** ssl.truststore.password: accepted for Java configurations; PEM truststores need none. */
   truststorePassword?: string
   /** ssl.truststore.type (Java). The file's content decides in the end; JKS cannot be read. */
   truststoreType?: StoreType

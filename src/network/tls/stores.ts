@@ -1,14 +1,12 @@
-import { X509Certificate } from 'node:crypto'
 import { createSecureContext } from 'node:tls'
 import { TlsConfigError } from './errors.js'
 import { describe, looksLikePem, pemCertificates, type Source } from './pem.js'
-import { Pkcs12Problem, pkcs12Certificates } from './pkcs12.js'
 import type { StoreType } from './settings.js'
 
 // Java's key and trust stores (ssl.keystore.*, ssl.truststore.*): which format a file is in, and
-// what can be done with each. Node reads a PKCS#12 keystore itself (the `pfx` option), a PKCS#12
-// truststore is read by pkcs12.ts, PEM is text; JKS is Java's own format, which nothing in Node
-// reads, so it gets an error with the commands to convert it.
+// what can be done with each. Node reads a PKCS#12 keystore itself (the `pfx` option) and PEM is
+// text; a PKCS#12 truststore (certificates without a key) and JKS, Java's own format, are nothing
+// Node reads, so they get an error with the commands to convert them.
 
 /** What a store file holds, by its first bytes rather than by a type setting that may be wrong. */
 export type StoreFormat = 'PEM' | 'PKCS12' | 'JKS' | 'JCEKS' | 'unknown'
@@ -122,15 +120,10 @@ export function pkcs12Identity(
 }
 
 /**
- * The CA certificates of a truststore file, as PEM strings: PEM as it is, PKCS#12 read by
- * `pkcs12Certificates` (Node cannot use it for CAs: its `pfx` wants a private key), JKS refused with
- * the command that exports PEM. `password` (ssl.truststore.password) checks and opens a PKCS#12 file.
+ * The CA certificates of a truststore file, as PEM strings: PEM as it is; PKCS#12 and JKS refused
+ * with the command that exports PEM (see pkcs12Truststore).
  */
-export function truststoreCertificates(
-  source: Source,
-  bytes: Buffer,
-  password: string | undefined,
-): string[] {
+export function truststoreCertificates(source: Source, bytes: Buffer): string[] {
   const format = storeFormat(bytes)
   switch (format) {
     case 'PEM':
@@ -139,59 +132,25 @@ export function truststoreCertificates(
     case 'JCEKS':
       throw jksError(source, 'truststore', format)
     case 'PKCS12':
-      return pkcs12Truststore(source, bytes, password)
+      return pkcs12Truststore(source)
     default:
       throw new TlsConfigError(source.key, `${describe(source)} is not a PEM, PKCS#12 or JKS file`)
   }
 }
 
-const PASSWORD_KEY = 'ssl.truststore.password'
-
-function pkcs12Truststore(source: Source, bytes: Buffer, password: string | undefined): string[] {
-  const where = describe(source)
+/**
+ * A PKCS#12 truststore is refused with the command that exports its CAs as PEM. Node reads PKCS#12
+ * only as `pfx`, which must hold a private key, so a file of trusted certificates alone would need a
+ * PKCS#12 reader of our own (ASN.1, PBES2/3DES decryption, the MAC): hand-written crypto parsing that
+ * issue 11 asks to avoid unless a well-kept library does it. Both conversions are one command.
+ */
+function pkcs12Truststore(source: Source): never {
   const p = source.path ?? 'truststore.p12'
-  const exportPem = (legacy: string): string =>
-    `export its CA certificates as PEM with \`openssl pkcs12${legacy} -in ${p} -nokeys -out ca.pem\` ` +
-    'and set ssl.ca.location to ca.pem'
-  let ders: Buffer[]
-  try {
-    ders = pkcs12Certificates(bytes, password)
-  } catch (err) {
-    if (!(err instanceof Pkcs12Problem)) throw err
-    switch (err.kind) {
-      case 'wrong-password':
-        throw new TlsConfigError(PASSWORD_KEY, `${PASSWORD_KEY} does not open ${where}: wrong password`, err)
-      case 'needs-password':
-        throw new TlsConfigError(
-          PASSWORD_KEY,
-          `${where} holds encrypted certificates: set ${PASSWORD_KEY}`,
-          err,
-        )
-      case 'legacy':
-        throw new TlsConfigError(
-          source.key,
-          `${where} is encrypted with RC2 or RC4, which Node's OpenSSL 3 does not load: ${exportPem(' -legacy')}`,
-          err,
-        )
-      case 'no-certificates':
-        throw new TlsConfigError(source.key, `${where} holds no CA certificates`, err)
-      default:
-        throw new TlsConfigError(
-          source.key,
-          `${where} is not a PKCS#12 truststore this client can read (${err.message}): ${exportPem('')}`,
-          err,
-        )
-    }
-  }
-  return ders.map((der, i) => {
-    try {
-      return new X509Certificate(der).toString()
-    } catch (err) {
-      throw new TlsConfigError(
-        source.key,
-        `${where}: certificate ${i + 1} cannot be parsed: ${(err as Error).message}`,
-        err,
-      )
-    }
-  })
+  throw new TlsConfigError(
+    source.key,
+    `${describe(source)} is a PKCS#12 truststore, which Node cannot use for CA certificates: export ` +
+      `them as PEM with \`openssl pkcs12 -in ${p} -nokeys -out ca.pem\` (add -legacy for RC2-encrypted ` +
+      `files) or \`keytool -exportcert -rfc -keystore ${p} -storetype PKCS12 -alias <alias> -file ca.pem\`, ` +
+      'and set ssl.ca.location to ca.pem',
+  )
 }
