@@ -30,7 +30,7 @@ const MAX_TOKEN_LENGTH = 512 * 1024
 /** RFC 6750 §2.1 b64token: the characters a bearer token may have (a JWT's are among them). */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
-/** A token that passed the checks. The value is private: util.inspect shows no secret. */
+/** A token that passed the checks. The value is private: util.inspect and JSON show no secret. */
 export class BearerToken {
   readonly #value: string
 
@@ -43,7 +43,8 @@ export class BearerToken {
     this.#value = value
   }
 
-  get value(): string {
+  /** The token itself; a method, not a getter, so that no inspection of the object calls it. */
+  value(): string {
     return this.#value
   }
 }
@@ -128,7 +129,7 @@ export class OAuthTokenSource {
       raw = await this.#callback(this.#config)
     } catch (err) {
       const said = err instanceof Error ? err.message : String(err)
-      const old = this.#cached ? [this.#cached.token.value] : []
+      const old = this.#cached ? [this.#cached.token.value()] : []
       throw new KafkaError(
         '_AUTHENTICATION',
         `the OAUTHBEARER token callback (oauth_cb) failed: ${quoteBroker(said, old)}`,

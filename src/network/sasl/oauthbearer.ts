@@ -112,12 +112,12 @@ class OAuthBearerSession implements SaslSession {
       const e = KafkaError.wrap(err, '_AUTHENTICATION')
       throw this.#fail(e.code, e.message, e)
     }
-    this.#token = token.value
+    this.#token = token.value()
     this.#principal = token.principal
     this.#state = 'sent'
     // No authorization id: Kafka's broker checks one against the token's principal and fails on any
     // difference, and neither Kafka's Java client nor librdkafka sends one.
-    return oauthBearerInitialResponse(token.value, token.extensions)
+    return oauthBearerInitialResponse(token.value(), token.extensions)
   }
 
   async next(challenge: Buffer): Promise<Buffer | null> {

@@ -47,7 +47,7 @@ describe('OAUTHBEARER messages (RFC 7628, KIP-255, KIP-342)', () => {
     const now = 1_700_000_000_000
     const good = checkToken({ token: TOKEN, expiresAtMs: now + HOUR, principal: 'alice' }, now)
     assert.ok(typeof good !== 'string')
-    assert.equal(good.value, TOKEN)
+    assert.equal(good.value(), TOKEN)
     for (const [raw, reason] of [
       [null, /expected an object/],
       [{ token: '', expiresAtMs: now + 1 }, /non-empty string/],
@@ -99,11 +99,11 @@ describe('OAUTHBEARER tokens from the callback', () => {
       configs.push(config)
       return { token: `tok${++n}`, expiresAtMs: clock.now() + 10_000 }
     }, clock)
-    assert.equal((await tokens.current()).value, 'tok1')
+    assert.equal((await tokens.current()).value(), 'tok1')
     clock.advance(7_999)
-    assert.equal((await tokens.current()).value, 'tok1')
+    assert.equal((await tokens.current()).value(), 'tok1')
     clock.advance(1)
-    assert.equal((await tokens.current()).value, 'tok2', 'refreshed at 8 s of 10 s')
+    assert.equal((await tokens.current()).value(), 'tok2', 'refreshed at 8 s of 10 s')
     assert.deepEqual(configs, ['cfg', 'cfg'])
     assert.equal(tokens.calls, 2)
   })
@@ -115,8 +115,8 @@ describe('OAUTHBEARER tokens from the callback', () => {
     const a = tokens.current()
     const b = tokens.current()
     resolve({ token: TOKEN, expiresAtMs: clock.now() + HOUR })
-    assert.equal((await a).value, TOKEN)
-    assert.equal((await b).value, TOKEN)
+    assert.equal((await a).value(), TOKEN)
+    assert.equal((await b).value(), TOKEN)
     assert.equal(tokens.calls, 1)
   })
 
@@ -132,7 +132,7 @@ describe('OAUTHBEARER tokens from the callback', () => {
     )
     void tokens.current()
     clock.advance(STALE_CALL_MS)
-    assert.equal((await tokens.current()).value, 't')
+    assert.equal((await tokens.current()).value(), 't')
   })
 
   it('a failing refresh keeps the cached token while it is valid, never past its expiry', async () => {
@@ -145,7 +145,7 @@ describe('OAUTHBEARER tokens from the callback', () => {
     await tokens.current()
     fail = true
     clock.advance(9_000)
-    assert.equal((await tokens.current()).value, 'first')
+    assert.equal((await tokens.current()).value(), 'first')
     clock.advance(1_000)
     await assert.rejects(tokens.current(), {
       code: '_AUTHENTICATION',
