@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { KafkaError } from '../../../../src/errors/index.js'
 import type { AuthenticationContext, Connection } from '../../../../src/network/connection.js'
@@ -249,5 +250,29 @@ describe('re-authentication with requests in flight', () => {
     assert.deepEqual(broker.tokens, ['token1', 'token2'])
     assert.equal(conn.isReady, true)
     conn.close()
+  })
+})
+
+describe('re-authentication and the process', () => {
+  it('a scheduled re-authentication does not keep the process alive (the real clock unrefs its timer)', () => {
+    // A child process connects (real clock, in-process broker) with a one-hour session and returns:
+    // it must exit at once instead of waiting for the re-authentication timer.
+    const helper = new URL('../../../helpers/fake-sasl.js', import.meta.url).href
+    const sasl = new URL('../../../../src/network/sasl/index.js', import.meta.url).href
+    const script = `
+      import { FakeSaslBroker, saslConnection } from ${JSON.stringify(helper)}
+      import { saslAuthenticator } from ${JSON.stringify(sasl)}
+      import { systemClock } from ${JSON.stringify(new URL('../../../../src/util/clock.js', import.meta.url).href)}
+      const broker = new FakeSaslBroker()
+      broker.sessionLifetimeMs = 3_600_000
+      const step = saslAuthenticator({ mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' })
+      const { conn } = saslConnection(broker, step, { clock: systemClock })
+      await conn.connect()
+      console.log(conn.isReady ? 'ready' : 'not ready')
+    `
+    const started = Date.now()
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 })
+    assert.equal(out.toString().trim(), 'ready')
+    assert.ok(Date.now() - started < 15_000)
   })
 })
