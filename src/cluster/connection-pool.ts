@@ -1,5 +1,5 @@
 import { AUTHENTICATION_ERRORS, KafkaError } from '../errors/index.js'
-import { Connection, type AuthenticationContext, type ConnectionOptions } from '../network/connection.js'
+import { Connection, type AuthenticationStep, type ConnectionOptions } from '../network/connection.js'
 import type { Instrumentation } from '../observability/events.js'
 import type { TransportFactory } from '../network/transport.js'
 import { backoffMs } from '../util/backoff.js'
@@ -28,8 +28,11 @@ export interface ConnectionPoolOptions {
    * `request.*` events. Undefined: nothing is emitted or measured.
    */
   instrumentation?: Instrumentation
-  /** The authentication step of every connection (see {@link ConnectionOptions.authenticate}). */
-  authenticate?: (conn: AuthenticationContext) => Promise<void>
+  /**
+   * The authentication step of every connection (see {@link ConnectionOptions.authenticate}); its
+   * outcome's session lifetime makes the connection re-authenticate in time (KIP-368).
+   */
+  authenticate?: AuthenticationStep
   /**
    * A connection attempt failed with an error the next attempt will meet again (AUTHENTICATION_ERRORS:
    * SASL refused, TLS refused): the owner fails what waits for this broker instead of letting it wait
@@ -146,6 +149,7 @@ export class ConnectionPool {
       requestTimeoutMs: this.opts.requestTimeoutMs,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       clock: this.opts.clock,
+      random: this.opts.random,
       ...(this.opts.transport ? { transport: this.opts.transport } : {}),
       ...(events ? { instrumentation: events } : {}),
       ...(this.opts.authenticate ? { authenticate: this.opts.authenticate } : {}),

@@ -2,6 +2,7 @@ import type { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
 import type { ApiDefinition, VersionRange } from '../protocol/index.js'
 import type { Clock } from '../util/clock.js'
+import type { RandomSource } from '../util/random.js'
 import type { Connection } from './connection.js'
 import type { TransportFactory } from './transport.js'
 
@@ -34,12 +35,33 @@ export interface ConnectionOptions {
    * handshake and before the connection is ready, with the means to send requests on it. connect()
    * waits for it; its time counts against `connectTimeoutMs`. A rejection closes the connection and
    * fails connect() with that error: a KafkaError as it is, anything else as `_AUTHENTICATION`.
+   * When it resolves with a `sessionLifetimeMs` > 0 (KIP-368), the connection runs it again before
+   * the session ends, on the same socket (see reauthentication.ts).
    */
-  authenticate?: (conn: AuthenticationContext) => Promise<void>
+  authenticate?: AuthenticationStep
+  /** Picks the point of each re-authentication within the session (default Math.random). */
+  random?: RandomSource
 }
 
 /**
- * What the authentication step gets: the connection being set up, before anything else may use it.
+ * What the authentication step reports about the session it established. Kafka's SaslAuthenticate
+ * v1+ answer carries the broker's `session_lifetime_ms` (KIP-368): the broker closes a connection
+ * whose session has expired, so the client must authenticate again on it before then.
+ */
+export interface AuthenticationOutcome {
+  /** How long the session lasts from now, in ms; 0 or absent: it does not expire. */
+  readonly sessionLifetimeMs?: number
+}
+
+/**
+ * The authentication step: `void` is as good as an outcome without a session lifetime, so a step that
+ * knows nothing of KIP-368 still fits.
+ */
+export type AuthenticationStep = (conn: AuthenticationContext) => Promise<AuthenticationOutcome | void>
+
+/**
+ * What the authentication step gets: the connection being set up, before anything else may use it
+ * (or, re-authenticating, a ready connection that holds back new requests meanwhile).
  * Its requests are the connection's own (request.timeout.ms each, correlation ids, `request.*`
  * events); once the step has settled, `request` refuses with `_STATE`. SaslHandshake and
  * SaslAuthenticate are among the generated codecs (protocol/messages/).
@@ -49,6 +71,11 @@ export interface AuthenticationContext {
   readonly port: number
   /** The broker's node id; negative for a bootstrap address. */
   readonly nodeId: number
+  /**
+   * False when the connection is being set up; true when a ready connection authenticates again
+   * (KIP-368): requests sent before may still be answered first, and others wait until it is done.
+   */
+  readonly reauthentication: boolean
   /** The broker's version range per API key, from the ApiVersions handshake just done. */
   readonly apiVersions: ReadonlyMap<number, VersionRange>
   /** The version a request of `api` would use: the newest both sides support, optionally capped. */

@@ -12,13 +12,27 @@ import {
   type VersionRange,
 } from '../protocol/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
-import type { AuthenticationContext, ConnectionOptions, RequestOptions } from './connection-options.js'
+import { systemRandom } from '../util/random.js'
+import type {
+  AuthenticationContext,
+  AuthenticationOutcome,
+  AuthenticationStep,
+  ConnectionOptions,
+  RequestOptions,
+} from './connection-options.js'
 import { FrameReader } from './frame-reader.js'
 import { HELLO, negotiateApiVersions } from './handshake.js'
+import { Reauthentication } from './reauthentication.js'
 import { tcpTransport } from './transport.js'
 import { UnwrittenRequestError, frameBytes, maxResponseBytes, writeChunks } from './wire.js'
 
-export type { AuthenticationContext, ConnectionOptions, RequestOptions } from './connection-options.js'
+export type {
+  AuthenticationContext,
+  AuthenticationOutcome,
+  AuthenticationStep,
+  ConnectionOptions,
+  RequestOptions,
+} from './connection-options.js'
 export { UnwrittenRequestError, maxResponseBytes } from './wire.js'
 
 interface Pending {
@@ -34,6 +48,8 @@ interface Pending {
   readonly maxResponseBytes: number
   /** Size of the request frame. */
   readonly requestBytes: number
+  /** Sent by the authentication step (not counted in inFlight). */
+  readonly authentication: boolean
   /** The whole request was handed to the socket. */
   written: boolean
   timer: TimerHandle | null
@@ -66,6 +82,8 @@ export class Connection {
   private closeError: KafkaError | null = null
   /** Fails the authentication step's wait when the connection closes under it (setup timeout, peer). */
   private abortSetup: ((err: KafkaError) => void) | null = null
+  /** KIP-368: re-authenticates before the session expires, holding new requests meanwhile. */
+  private readonly reauth: Reauthentication
 
   constructor(private readonly opts: ConnectionOptions) {
     this.host = opts.host
@@ -73,6 +91,15 @@ export class Connection {
     this.nodeId = opts.nodeId
     this.clock = opts.clock ?? systemClock
     this.events = opts.instrumentation
+    const step = opts.authenticate
+    this.reauth = new Reauthentication({
+      clock: this.clock,
+      random: opts.random ?? systemRandom,
+      address: this.address,
+      timeoutMs: opts.connectTimeoutMs,
+      run: () => (step ? this.authenticate(step, true) : Promise.resolve()),
+      fail: (err) => this.close(err),
+    })
   }
 
   get isReady(): boolean {
@@ -83,9 +110,15 @@ export class Connection {
     return this.state === 'closed'
   }
 
-  /** Requests sent whose response has not arrived yet. */
+  /**
+   * Requests sent whose response has not arrived yet, and requests held back while the connection
+   * re-authenticates (they are as good as sent for whoever limits the requests in flight). The
+   * re-authentication's own requests do not count: nothing would wake a sender that waits for them.
+   */
   get inFlight(): number {
-    return this.pending.size
+    let n = this.reauth.heldCount
+    for (const p of this.pending.values()) if (!p.authentication) n++
+    return n
   }
 
   /** The broker's supported version range per API key, learnt from ApiVersions. */
@@ -160,10 +193,12 @@ export class Connection {
         }
       })
       await this.handshake()
-      if (this.opts.authenticate) await this.authenticate(this.opts.authenticate)
+      let outcome: AuthenticationOutcome | void = undefined
+      if (this.opts.authenticate) outcome = await this.authenticate(this.opts.authenticate, false)
       if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
       this.state = 'ready'
       this.holdProcess(this.pending.size > 0)
+      this.reauth.schedule(outcome)
     } catch (err) {
       const e = KafkaError.wrap(err, '_TRANSPORT', `${this.address}: ${(err as Error).message}`)
       this.close(e)
@@ -185,37 +220,43 @@ export class Connection {
   }
 
   /**
-   * The authentication step, between the handshake and readiness. Its wait ends when the connection
-   * closes (the setup timeout, the peer), even if the step itself would hang.
+   * The authentication step, between the handshake and readiness, or again on the ready connection
+   * (`reauthentication`, KIP-368). Its wait ends when the connection closes (the setup timeout, the
+   * peer), even if the step itself would hang.
    */
-  private async authenticate(step: (conn: AuthenticationContext) => Promise<void>): Promise<void> {
-    if (this.state !== 'connecting') throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
+  private async authenticate(
+    step: AuthenticationStep,
+    reauthentication: boolean,
+  ): Promise<AuthenticationOutcome | void> {
+    if (this.state !== (reauthentication ? 'ready' : 'connecting')) {
+      throw this.closeError ?? new KafkaError('_TRANSPORT', 'closed')
+    }
     let running = true
     const context: AuthenticationContext = {
       host: this.host,
       port: this.port,
       nodeId: this.nodeId,
+      reauthentication,
       apiVersions: this.versions,
       versionFor: (api, maxVersion) => this.versionFor(api, maxVersion),
       request: <Req, Res>(
         api: ApiDefinition<Req, Res>,
         msg: Req,
         opts?: Omit<RequestOptions, 'noResponse'>,
-      ) =>
-        running
-          ? (this.send(api, msg, { ...opts, noResponse: false }) as Promise<Res>)
-          : Promise.reject(
-              new KafkaError(
-                '_STATE',
-                `${this.address}: the authentication step is over; use the connection`,
-              ),
-            ),
+      ) => {
+        if (!running) {
+          return Promise.reject(
+            new KafkaError('_STATE', `${this.address}: the authentication step is over; use the connection`),
+          )
+        }
+        return this.send(api, msg, { ...opts, noResponse: false }, true) as Promise<Res>
+      },
     }
     const closed = new Promise<never>((_, reject) => {
       this.abortSetup = reject
     })
     try {
-      await Promise.race([closed, Promise.resolve().then(() => step(context))])
+      return await Promise.race([closed, Promise.resolve().then(() => step(context))])
     } catch (err) {
       throw KafkaError.wrap(
         err,
@@ -250,10 +291,16 @@ export class Connection {
         this.closeError ?? new KafkaError('_TRANSPORT', `connection to ${this.address} is not ready`),
       )
     }
+    if (this.reauth.holding) return this.reauth.hold(() => this.send(api, msg, opts))
     return this.send(api, msg, opts)
   }
 
-  private send<Req, Res>(api: ApiDefinition<Req, Res>, msg: Req, opts: RequestOptions): Promise<Res | null> {
+  private send<Req, Res>(
+    api: ApiDefinition<Req, Res>,
+    msg: Req,
+    opts: RequestOptions,
+    authentication = false,
+  ): Promise<Res | null> {
     // Also during the handshake: a request written to a closed socket would wait for its timeout.
     if (this.state === 'closed') {
       return Promise.reject(
@@ -322,6 +369,7 @@ export class Connection {
         sentAt: events !== undefined && events.has('request.answered') ? this.clock.now() : -1,
         maxResponseBytes: opts.maxResponseBytes ?? maxResponseBytes(api.apiKey, requestBytes),
         requestBytes,
+        authentication,
         written: false,
         timer: null,
       }
@@ -511,6 +559,8 @@ export class Connection {
             ),
       )
     }
+    // After the pending ones: held requests came later, and fail after them in that order.
+    this.reauth.stop(this.closeError)
     this.socket?.destroy()
     if (this.abortSetup) {
       const abort = this.abortSetup
