@@ -440,17 +440,18 @@ export interface ProducerConfig {
    */
   'ssl.keystore.certificate.chain'?: string
   /**
-   * Java's name for the file of CA certificates that verify the brokers: PEM or PKCS12 (see
-   * ssl.truststore.type). For a PEM file it is the same as ssl.ca.location.
+   * Java's name for the file of CA certificates that verify the brokers, the same as ssl.ca.location: PEM.
+   * A PKCS12 or JKS truststore is refused with the openssl/keytool command that exports it as PEM (Node
+   * reads PKCS12 only with a private key in it).
    */
   'ssl.truststore.location'?: string
   /**
-   * Password of a PKCS12 truststore. Not needed for PEM.
+   * Password of Java's truststore; accepted so Java configurations load, not needed for PEM.
    */
   'ssl.truststore.password'?: string
   /**
-   * Format of ssl.truststore.location: PEM or PKCS12. Unset: read from the file itself. JKS is refused with
-   * the keytool command that converts it.
+   * Format of ssl.truststore.location. Unset: read from the file itself. Only PEM can be used; PKCS12 and
+   * JKS are refused with the command that exports their certificates as PEM.
    *
    * Default: none (Java: JKS).
    */

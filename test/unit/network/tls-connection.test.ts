@@ -122,12 +122,6 @@ describe('TLS connections', () => {
     assert.deepEqual(listener.serverNames, ['localhost'])
   })
 
-  it('trusts the CAs of a PKCS#12 truststore', async () => {
-    const { listener } = await tlsBroker(serverOptions())
-    const settings = { truststoreLocation: certs.path('truststore.p12'), truststorePassword: STORE_PASSWORD }
-    assert.equal((await roundTrip(listener.port, settings)).topics.length, 1)
-  })
-
   it('rejects a broker certificate from a CA it does not trust, saying which setting to fix', async () => {
     const { listener } = await tlsBroker(serverOptions())
     const err = await connectFails(
