@@ -38,6 +38,8 @@ export {
   type PresetName,
   type ProducerConfig,
   type ResolvedProducerConfig,
+  type OAuthBearerToken,
+  type OAuthCallback,
   type SaslMechanism,
   type SecurityProtocol,
   type StoreType,

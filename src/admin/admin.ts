@@ -1,6 +1,6 @@
 import { parseHostPort } from '../cluster/address.js'
 import { ConnectionPool } from '../cluster/connection-pool.js'
-import { resolveProducerConfig } from '../config/index.js'
+import { connectionSecurity, resolveProducerConfig, type ProducerConfig } from '../config/index.js'
 import { Metadata } from '../cluster/metadata.js'
 import type { Connection } from '../network/connection.js'
 import { ErrorCode, KafkaError } from '../errors/index.js'
@@ -14,6 +14,11 @@ export interface AdminOptions {
   clientId?: string
   requestTimeoutMs?: number
   clock?: Clock
+  /**
+   * How to reach a secured cluster: the producer's keys for it (`security.protocol`, `ssl.*`,
+   * `sasl.*`, `oauth_cb`, `tls`), as in the producer's configuration. Default: plaintext.
+   */
+  security?: Omit<ProducerConfig, 'bootstrap.servers' | 'metadata.broker.list'>
 }
 
 export interface NewTopic {
@@ -37,6 +42,10 @@ export class Admin {
   constructor(opts: AdminOptions) {
     this.clock = opts.clock ?? systemClock
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
+    // The producer's own validation: default port 9092, PLAINTEXT:// prefixes, IPv6 brackets; and
+    // the producer's TLS and SASL from the same keys.
+    const config = resolveProducerConfig({ ...opts.security, 'bootstrap.servers': opts.bootstrapServers })
+    const security = connectionSecurity(config, this.clock)
     this.pool = new ConnectionPool({
       clientId: opts.clientId ?? 'reliable-kafka-admin',
       requestTimeoutMs: this.requestTimeoutMs,
@@ -45,13 +54,12 @@ export class Admin {
       reconnectBackoffMaxMs: 1000,
       clock: this.clock,
       random: systemRandom,
+      ...(security.transport ? { transport: security.transport } : {}),
+      ...(security.authenticate ? { authenticate: security.authenticate } : {}),
     })
     this.metadata = new Metadata(
       {
-        // The producer's own validation: default port 9092, PLAINTEXT:// prefixes, IPv6 brackets.
-        bootstrap: resolveProducerConfig({ 'bootstrap.servers': opts.bootstrapServers }).bootstrapServers.map(
-          parseHostPort,
-        ),
+        bootstrap: config.bootstrapServers.map(parseHostPort),
         metadataMaxAgeMs: 300_000,
         retryBackoffMs: 100,
         retryBackoffMaxMs: 1000,

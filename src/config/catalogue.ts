@@ -21,6 +21,9 @@ export type { DeliveryCallback, DeliveryReport } from './delivery-report.js'
 /** `error_cb`: errors that concern the client rather than one record (all brokers down, fatal errors). */
 export type ErrorCallback = (err: KafkaError) => void
 
+/** `oauth_cb` (OAUTHBEARER) and the token it returns. */
+export type { OAuthBearerToken, OAuthCallback } from '../network/sasl/index.js'
+
 /** The `tls` escape hatch: Node's own options for `tls.connect()`. */
 export type TlsConnectionOptions = import('node:tls').ConnectionOptions
 
@@ -895,6 +898,21 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     doc:
       'Free-form settings for the OAUTHBEARER token (KIP-255), e.g. space-separated name=value pairs, ' +
       'passed as is to oauth_cb.',
+    implemented: true,
+  },
+  {
+    name: 'oauth_cb',
+    prop: 'oauthCb',
+    group: 'Security',
+    aliases: [],
+    type: 'function',
+    tsType: 'OAuthCallback',
+    default: null,
+    doc:
+      'OAUTHBEARER token callback (the name used by confluent-kafka-python): (sasl.oauthbearer.config) => ' +
+      '{ token, expiresAtMs, principal?, extensions? }, sync or async. Called for the first connection and ' +
+      "again once 80 % of the token's lifetime has passed, so connections and re-authentications (KIP-368) " +
+      'never use an expired token. Required with sasl.mechanism OAUTHBEARER.',
     implemented: true,
   },
   {

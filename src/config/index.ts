@@ -11,10 +11,13 @@ export {
   type DeliveryCallback,
   type DeliveryReport,
   type ErrorCallback,
+  type OAuthBearerToken,
+  type OAuthCallback,
   type StatsCallback,
   type TlsConnectionOptions,
 } from './catalogue.js'
 export { ConfigError } from './errors.js'
+export { connectionSecurity, type ConnectionSecurity } from './security.js'
 export {
   PARTITIONER_NAMES,
   type PartitionerFunction,

@@ -4,9 +4,11 @@ import {
   KEY_INDEX,
   type DeliveryCallback,
   type ErrorCallback,
+  type OAuthCallback,
   type StatsCallback,
   type TlsConnectionOptions,
 } from './catalogue.js'
+import type { StoreType } from '../network/tls/index.js'
 import { ConfigError } from './errors.js'
 import { REDACTED, parseBootstrap, parseValue, sameValue, show, suggestKey } from './parse-values.js'
 import type { PartitionerSetting } from './partitioner-setting.js'
@@ -38,8 +40,7 @@ export type SecretProp =
 /** The secrets that are strings (every SecretProp but the `tls` object). */
 export type SecretStringProp = Exclude<SecretProp, 'tls'>
 
-/** A format of keystore or truststore file (Java's ssl.keystore.type / ssl.truststore.type). */
-export type StoreType = 'PEM' | 'PKCS12' | 'JKS'
+export type { StoreType }
 
 /**
  * The validated, normalised configuration the rest of the producer reads. Units are canonical (bytes,
@@ -124,6 +125,7 @@ export interface ResolvedProducerConfig {
   readonly saslJaasConfig: Redacted | null
   /** A secret: `'[redacted]'` when set, else null. */
   readonly saslOauthbearerConfig: Redacted | null
+  readonly oauthCb: OAuthCallback | null
   readonly saslKerberosServiceName: string
   readonly saslKerberosPrincipal: string | null
   readonly saslKerberosKeytab: string | null
@@ -300,6 +302,7 @@ export function resolveProducerConfig(
     saslPassword: v('sasl.password'),
     saslJaasConfig: v('sasl.jaas.config'),
     saslOauthbearerConfig: v('sasl.oauthbearer.config'),
+    oauthCb: v('oauth_cb'),
     saslKerberosServiceName: v('sasl.kerberos.service.name'),
     saslKerberosPrincipal: v('sasl.kerberos.principal'),
     saslKerberosKeytab: v('sasl.kerberos.keytab'),

@@ -2,7 +2,7 @@ import { parseHostPort } from '../cluster/address.js'
 import { ConnectionPool, type BrokerAddress, type ConnectionFactory } from '../cluster/connection-pool.js'
 import { Metadata } from '../cluster/metadata.js'
 import { getCodec } from '../compression/index.js'
-import type { ResolvedProducerConfig } from '../config/index.js'
+import { connectionSecurity, type ResolvedProducerConfig } from '../config/index.js'
 import type { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
 import type { TransportFactory } from '../network/transport.js'
@@ -60,6 +60,9 @@ export function createPool(
   events: Instrumentation,
   hooks: Pick<ProducerHooks, 'onDisconnect' | 'onAuthenticationFailure'>,
 ): ConnectionPool {
+  // Reads the TLS files and checks the SASL settings now: a mistake fails the constructor.
+  const security = connectionSecurity(c, clock)
+  const transport = deps.transport ?? security.transport
   return new ConnectionPool(
     {
       clientId: c.clientId,
@@ -69,7 +72,8 @@ export function createPool(
       reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
       clock,
       random,
-      ...(deps.transport ? { transport: deps.transport } : {}),
+      ...(transport ? { transport } : {}),
+      ...(security.authenticate ? { authenticate: security.authenticate } : {}),
       instrumentation: events,
       onDisconnect: hooks.onDisconnect,
       onAuthenticationFailure: hooks.onAuthenticationFailure,
