@@ -249,7 +249,7 @@ export class Metadata {
         continue
       }
       if (t.errorCode !== 0) {
-        this.topicErrors.set(name, KafkaError.fromKafkaCode(t.errorCode, `topic ${name}`))
+        this.topicErrors.set(name, topicError(t.errorCode, name))
         // A topic we knew keeps its last partitions while the error is a transient one.
         if (!TOPIC_MISSING_CODES.has(t.errorCode) || !this.topics.has(name)) this.topics.delete(name)
         continue
@@ -331,4 +331,13 @@ function invalidPartitions(partitions: readonly { partitionIndex: number }[]): s
     seen[i] = 1
   }
   return null
+}
+
+/**
+ * A topic's error in a Metadata answer, with a message that says what it means: `topic orders:
+ * Topic authorization failed.` rather than the bare topic name, since records fail with it as it is.
+ */
+function topicError(code: number, topic: string): KafkaError {
+  const described = KafkaError.fromKafkaCode(code)
+  return KafkaError.fromKafkaCode(code, `topic ${topic}: ${described.message}`)
 }
