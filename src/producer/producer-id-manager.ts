@@ -195,16 +195,25 @@ export class ProducerIdManager {
             this.deps.wakeup()
             return
           }
-          const err = KafkaError.fromKafkaCode(res.errorCode, 'InitProducerId')
+          const err = KafkaError.fromKafkaCode(res.errorCode)
           if (INIT_RETRIABLE.has(res.errorCode) || err.retriable) {
             retryLater(err)
             return
           }
+          // KIP-679: Kafka 3.0+ lets a principal write idempotently when it may Write on some topic;
+          // older brokers want IdempotentWrite on the cluster.
+          const advice =
+            err.code === 'CLUSTER_AUTHORIZATION_FAILED'
+              ? ': the principal needs Write on a topic (Kafka 3.0+) or IdempotentWrite on the cluster, ' +
+                "or set 'enable.idempotence: false'"
+              : ''
           fail(
-            new KafkaError(err.code, `cannot get a producer id for idempotence: ${err.message}`, {
-              kafkaCode: res.errorCode,
-              fatal: true,
-            }),
+            new KafkaError(
+              err.code,
+              `cannot get a producer id for idempotence: InitProducerId answered ${err.code} ` +
+                `(${err.message})${advice}`,
+              { kafkaCode: res.errorCode, fatal: true },
+            ),
           )
         },
         (err: unknown) => {

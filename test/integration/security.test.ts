@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { allowProduce } from '../../scripts/kafka/acl.js'
+import { addAcls, allowProduce, allowTransactionalId } from '../../scripts/kafka/acl.js'
 import { startKafka, type SecureKafkaCluster } from '../../scripts/kafka/cluster.js'
 import { consoleConsumeRecords } from '../../scripts/kafka/tools.js'
 import { Instrumentation } from '../../src/observability/events.js'
@@ -267,6 +267,84 @@ describe('failures say what failed, soon', () => {
     } finally {
       await producer.close()
     }
+  })
+})
+
+describe('authorization of the producer id and the transactional id', () => {
+  /** OAUTHBEARER as `sub`: a principal with no password and only the ACLs a test gives it. */
+  function asPrincipal(sub: string, extra: ProducerConfig = {}): ProducerConfig {
+    return {
+      'bootstrap.servers': cluster.security.listeners.saslPlaintext,
+      'security.protocol': 'sasl_plaintext',
+      'sasl.mechanism': 'OAUTHBEARER',
+      oauth_cb: () => unsecuredJwt(sub, 3_600_000),
+      ...extra,
+    }
+  }
+
+  it('no Write on any topic: idempotent producing fails with CLUSTER_AUTHORIZATION_FAILED, fatal', async () => {
+    const topic = uniqueTopic('secure-describe-only')
+    await createTopic(cluster.bootstrapServers, { name: topic, numPartitions: 1 })
+    // Describe only: metadata answers, but InitProducerId needs Write on some topic (KIP-679).
+    await addAcls(cluster, {
+      principal: 'User:carol',
+      operations: ['Describe'],
+      resource: { type: 'topic', name: topic },
+    })
+    const errors: KafkaError[] = []
+    const producer = new Producer(asPrincipal('carol', { error_cb: (e) => errors.push(e) }))
+    try {
+      const err = await producer.send({ topic, value: 'x' }).then(
+        () => assert.fail('delivered without Write'),
+        (e: unknown) => e as KafkaError,
+      )
+      assert.equal(err.code, 'CLUSTER_AUTHORIZATION_FAILED', err.message)
+      assert.equal(producer.fatal?.code, 'CLUSTER_AUTHORIZATION_FAILED')
+      assert.throws(
+        () => producer.produce({ topic, value: 'y' }),
+        /CLUSTER_AUTHORIZATION_FAILED|Cluster authorization/,
+      )
+    } finally {
+      await producer.close()
+    }
+  })
+
+  it('no ACL on the transactional id: initTransactions() fails with TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with it, commits', async () => {
+    const topic = uniqueTopic('secure-txn')
+    await createTopic(cluster.bootstrapServers, { name: topic, numPartitions: 1 })
+    await allowProduce(cluster, 'User:dave', topic)
+    const id = `secure-txn-${Date.now()}`
+    const denied = new Producer(asPrincipal('dave', { 'transactional.id': id }))
+    try {
+      const err = await denied.initTransactions(10_000).then(
+        () => assert.fail('initTransactions without an ACL'),
+        (e: unknown) => e as KafkaError,
+      )
+      assert.equal(err.code, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', err.message)
+      assert.equal(err.fatal, true)
+    } finally {
+      await denied.close()
+    }
+    await allowTransactionalId(cluster, 'User:dave', id)
+    const allowed = new Producer(asPrincipal('dave', { 'transactional.id': id }))
+    try {
+      await allowed.initTransactions(30_000)
+      allowed.beginTransaction()
+      allowed.produce({ topic, value: 'committed' })
+      await allowed.commitTransaction()
+    } finally {
+      await allowed.close()
+    }
+    const records = await consoleConsumeRecords({
+      bootstrapServers: cluster.bootstrapServers,
+      topic,
+      isolationLevel: 'read_committed',
+      maxMessages: 1,
+    })
+    assert.deepEqual(
+      records.map((r) => r.value),
+      ['committed'],
+    )
   })
 })
 
