@@ -126,7 +126,9 @@ export function classifyTlsError(
   // An alert from the broker comes with a code of its own from a read (ERR_SSL_SSLV3_ALERT_...), but
   // as a bare EPROTO from a failed write; the message names it either way ("sslv3 alert handshake
   // failure"), so read it from there.
-  const alert = /(?:sslv3|tlsv1\d*) alert ([a-z ]+?)(?=:|\n|$)/.exec(text)?.[1]
+  // OpenSSL 3.0 (Node 20) writes "sslv3 alert handshake failure", OpenSSL 3.5 (Node 24) "ssl/tls
+  // alert handshake failure".
+  const alert = /(?:sslv3|tlsv1\d*|ssl\/tls) alert ([a-z ]+?)(?=:|\n|$)/.exec(text)?.[1]
   if (alert !== undefined) return ssl(`${alertAdvice(alert)} (TLS alert "${alert}")`)
 
   const mismatch = /wrong version number|packet length too long|unknown protocol|http request/.exec(text)?.[0]

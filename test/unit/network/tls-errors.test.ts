@@ -83,6 +83,11 @@ describe('classifyTlsError', () => {
         'sslv3 alert handshake failure',
         /refused the TLS handshake: it may require a client certificate.*ssl\.cipher\.suites/,
       ],
+      // OpenSSL 3.5 (Node 24) names alerts "ssl/tls alert …".
+      [
+        'ssl/tls alert handshake failure',
+        /refused the TLS handshake: it may require a client certificate.*ssl\.cipher\.suites/,
+      ],
       ['sslv3 alert bad certificate', /rejected our client certificate: its truststore must hold the CA/],
       ['tlsv1 alert unknown ca', /rejected our client certificate/],
       ['sslv3 alert certificate unknown', /rejected our client certificate/],
