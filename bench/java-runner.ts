@@ -50,7 +50,17 @@ function javaFailure(r: ChildRun): string {
   )
 }
 
-export async function runJava(w: Workload, libs: string, payloadFile: string): Promise<Row> {
+/**
+ * ProducerPerformance for W1-W3 and W1S; W4 goes to runJavaTransactions. `securityConfig` (W1S): a
+ * properties file with the SASL_SSL settings, passed as `--command-config` so that no password is on the
+ * command line; the workload's settings (`--producer-props`) come on top of it.
+ */
+export async function runJava(
+  w: Workload,
+  libs: string,
+  payloadFile: string,
+  securityConfig?: string,
+): Promise<Row> {
   if (w.id === 'W4') return runJavaTransactions(w, libs, payloadFile)
   const props = [
     `bootstrap.servers=${w.bootstrapServers}`,
@@ -71,6 +81,7 @@ export async function runJava(w: Workload, libs: string, payloadFile: string): P
     payloadFile,
     '--throughput',
     String(w.rate ?? -1),
+    ...(securityConfig ? ['--command-config', securityConfig] : []),
     '--producer-props',
     ...props,
   ])
@@ -106,6 +117,7 @@ export async function runJava(w: Workload, libs: string, payloadFile: string): P
     notes: [
       'ProducerPerformance: unkeyed records (it has no key option); latency percentiles in whole ms',
       'timing includes JVM warm-up and the first metadata fetch; RSS/CPU from /usr/bin/time (whole JVM)',
+      ...(w.security ? [`${w.security.protocol} ${w.security.mechanism} through --command-config`] : []),
     ],
   })
 }

@@ -12,6 +12,7 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { javaClientProperties, type KafkaSecurity } from '../scripts/kafka/security.js'
 import { DEFAULT_KAFKA_VERSION, cacheRoot, ensureKafkaJars } from '../scripts/kafka/jars.js'
 import { Admin } from '../src/index.js'
 import {
@@ -25,12 +26,19 @@ import {
   statusDone,
   timeoutFor,
 } from './child.js'
-import { RESULT_PREFIX, makePayloads, type Workload, type WorkloadId } from './common.js'
+import {
+  RESULT_PREFIX,
+  makePayloads,
+  type SecuritySpec,
+  type Workload,
+  type WorkloadId,
+  type WorkloadSecurity,
+} from './common.js'
 import { runJava } from './java-runner.js'
 import { startSink, type Sink } from './sink.js'
 import { fmt, table } from './table.js'
 
-const WORKLOADS: WorkloadId[] = ['W1', 'W2', 'W3', 'W4', 'W5']
+const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W2', 'W3', 'W4', 'W5']
 
 const here = dirname(fileURLToPath(import.meta.url)) // dist/bench
 const repoRoot = resolve(here, '../..')
@@ -64,7 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--out') args.out = next()
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--workloads W1,W3] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
+        'usage: node dist/bench/run.js [--quick] [--workloads W1,W1S,W2,W3,W4,W5] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
@@ -80,10 +88,13 @@ function parseArgs(argv: string[]): Args {
  * acks=all with idempotence, unless the workload says otherwise. W1 throughput: 1M records, lz4,
  * linger 5. W2 analytics: 200k records of 1 KiB, zstd, linger 50, 256 KiB batches. W3 latency: 20k
  * records at a fixed 2,000/s, linger 0. W4 transactions: 2,000 transactions of 50 records, commit.
- * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. bench/README.md
- * describes each and how every peer is driven.
+ * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. W1S: W1 over the
+ * secured broker's SASL_SSL listener with SCRAM-SHA-512 (CA and user filled in per run, never stored).
+ * bench/README.md describes each and how every peer is driven.
  */
-function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrapServers' | 'topic'> {
+type WorkloadSpec = Omit<Workload, 'bootstrapServers' | 'topic' | 'security'> & { security?: SecuritySpec }
+
+function workloadSpec(id: WorkloadId, quick: boolean): WorkloadSpec {
   const base = {
     id,
     partitions: 6,
@@ -100,6 +111,12 @@ function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrap
     case 'W1':
     case 'W5':
       return { ...base, records: quick ? 100_000 : 1_000_000 }
+    case 'W1S':
+      return {
+        ...base,
+        records: quick ? 100_000 : 1_000_000,
+        security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', hostnameVerification: true },
+      }
     case 'W2':
       return {
         ...base,
@@ -263,6 +280,42 @@ async function runNodeClient(client: ClientId, w: Workload, problems: Map<Client
   }
 }
 
+// ---------------------------------------------------------------- W1S: the secured broker's user
+
+/** W1S authenticates as the harness's super user `admin` (no ACLs to set up for the bench topics). */
+function credentials(s: KafkaSecurity): { username: string; password: string } {
+  return { username: s.users.admin.name, password: s.users.admin.password }
+}
+
+/**
+ * The Java client's SASL_SSL properties (the harness's javaClientProperties: PEM truststore with the CA,
+ * SCRAM-SHA-512 through sasl.jaas.config) as a file readable only by us in the cluster's temp dir, which
+ * is deleted with the cluster: the password stays off the command line. Hostname verification is
+ * Java's default (https), spelled out here.
+ */
+function javaSecurityConfig(s: KafkaSecurity): string {
+  const file = join(s.dir, 'bench-java-sasl-ssl.properties')
+  const props = {
+    ...javaClientProperties(s, 'saslSsl', { mechanism: 'SCRAM-SHA-512', user: s.users.admin }),
+    'ssl.endpoint.identification.algorithm': 'https',
+  }
+  const escape = (v: string): string => v.replace(/\\/g, '\\\\')
+  writeFileSync(
+    file,
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${escape(v)}\n`)
+      .join(''),
+    { mode: 0o600 },
+  )
+  return file
+}
+
+/** A row with every occurrence of `secret` replaced (error messages and notes end up in the results). */
+function redact(row: Row, secret: string): Row {
+  if (!secret) return row
+  return JSON.parse(JSON.stringify(row).split(secret).join('***')) as Row
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -301,6 +354,9 @@ async function main(): Promise<void> {
   }
 
   const needsBroker = args.workloads.some((w) => w !== 'W5')
+  // W1S needs the secured broker; then every workload uses it (the others on its PLAINTEXT listener),
+  // so W1 and W1S in one run differ only in the listener.
+  const secure = args.workloads.includes('W1S')
   let cluster: KafkaCluster | null = null
   let admin: Admin | null = null
   const rows: Row[] = []
@@ -316,9 +372,12 @@ async function main(): Promise<void> {
   try {
     if (needsBroker) {
       status('starting Kafka broker...')
-      cluster = await startKafka({ nodes: 1 })
+      cluster = await startKafka({ nodes: 1, ...(secure ? { security: true } : {}) })
       admin = new Admin({ bootstrapServers: cluster.bootstrapServers, clientId: 'bench-admin' })
-      statusDone(`Kafka ${DEFAULT_KAFKA_VERSION} broker at ${cluster.bootstrapServers}`)
+      statusDone(
+        `Kafka ${DEFAULT_KAFKA_VERSION} broker at ${cluster.bootstrapServers}` +
+          (cluster.security ? ` (SASL_SSL at ${cluster.security.listeners.saslSsl})` : ''),
+      )
     }
     let seq = 0
     for (const id of args.workloads) {
@@ -338,11 +397,21 @@ async function main(): Promise<void> {
           bootstrapServers = cluster!.bootstrapServers
           await admin!.createTopics([{ name: topic, numPartitions: spec.partitions, replicationFactor: 1 }])
         }
-        const w: Workload = { ...spec, bootstrapServers, topic }
-        const row =
+        const { security: secured, ...plain } = spec
+        let security: WorkloadSecurity | undefined
+        let javaConfig: string | undefined
+        if (secured) {
+          const s = cluster!.security!
+          bootstrapServers = s.listeners.saslSsl
+          security = { ...secured, caPath: s.caPath, caPem: s.caPem, ...credentials(s) }
+          if (client === 'java') javaConfig = javaSecurityConfig(s)
+        }
+        const w: Workload = { ...plain, bootstrapServers, topic, ...(security ? { security } : {}) }
+        let row =
           client === 'java'
-            ? await runJava(w, libs, payloadFile(w.recordSize))
+            ? await runJava(w, libs, payloadFile(w.recordSize), javaConfig)
             : await runNodeClient(client, w, problems)
+        if (security) row = redact(row, security.password)
         rows.push(row)
         const x = row.result
         statusDone(
