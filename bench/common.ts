@@ -1,8 +1,28 @@
 // Shared by the bench driver (run.ts) and the per-client runners (clients/*.ts): the workload a runner
 // is handed, the result line it prints, the payloads everyone sends and a small latency histogram.
 
-export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5'
+export type WorkloadId = 'W1' | 'W1S' | 'W2' | 'W3' | 'W4' | 'W5'
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
+/** How a workload's clients reach the broker when it is secured (W1S); the results JSON holds this. */
+export interface SecuritySpec {
+  protocol: 'SASL_SSL'
+  mechanism: 'SCRAM-SHA-512'
+  /** The broker's certificate is checked against the harness's CA and the host name (localhost). */
+  hostnameVerification: true
+}
+
+/**
+ * SecuritySpec with what the driver fills in per run: the CA and the SASL user. Runners get it in the
+ * workload JSON; it never goes into results (the password is random per broker, still it stays out).
+ */
+export interface WorkloadSecurity extends SecuritySpec {
+  /** PEM file of the CA that signed the broker's certificate. */
+  caPath: string
+  caPem: string
+  username: string
+  password: string
+}
 
 /** What a runner is told to do (passed as JSON in argv[2]). */
 export interface Workload {
@@ -23,6 +43,8 @@ export interface Workload {
   rate: number | null
   /** W4: records per transaction (transactions = records / txnSize). */
   txnSize?: number
+  /** W1S: bootstrapServers is the SASL_SSL listener and every client authenticates with this. */
+  security?: WorkloadSecurity
 }
 
 /** The one JSON line a runner prints on stdout. */

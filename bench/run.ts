@@ -5,31 +5,40 @@
 //
 // Peers (kafkajs, @confluentinc/kafka-javascript, @platformatic/kafka) are installed from
 // bench/peers/package.json into ~/.cache/reliable-kafka/bench-peers on first use, never into the repo.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
-import { DEFAULT_KAFKA_VERSION, cacheRoot, ensureKafkaJars, jvmCommonFlags } from '../scripts/kafka/jars.js'
+import { javaClientProperties, type KafkaSecurity } from '../scripts/kafka/security.js'
+import { DEFAULT_KAFKA_VERSION, cacheRoot, ensureKafkaJars } from '../scripts/kafka/jars.js'
 import { Admin } from '../src/index.js'
 import {
-  Histogram,
+  CLIENTS,
+  type ClientId,
+  type Row,
+  nodeProgress,
+  runChild,
+  stallFor,
+  status,
+  statusDone,
+  timeoutFor,
+} from './child.js'
+import {
   RESULT_PREFIX,
-  W4_LATENCY_NOTE,
   makePayloads,
-  transactionCount,
-  transactionalIdFor,
-  type ClientResult,
+  type SecuritySpec,
   type Workload,
   type WorkloadId,
+  type WorkloadSecurity,
 } from './common.js'
+import { runJava } from './java-runner.js'
 import { startSink, type Sink } from './sink.js'
+import { fmt, table } from './table.js'
 
-const CLIENTS = ['ours', 'kafkajs', 'confluent', 'platformatic', 'java'] as const
-type ClientId = (typeof CLIENTS)[number]
-const WORKLOADS: WorkloadId[] = ['W1', 'W2', 'W3', 'W4', 'W5']
+const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W2', 'W3', 'W4', 'W5']
 
 const here = dirname(fileURLToPath(import.meta.url)) // dist/bench
 const repoRoot = resolve(here, '../..')
@@ -63,7 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--out') args.out = next()
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--workloads W1,W3] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
+        'usage: node dist/bench/run.js [--quick] [--workloads W1,W1S,W2,W3,W4,W5] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
@@ -79,10 +88,13 @@ function parseArgs(argv: string[]): Args {
  * acks=all with idempotence, unless the workload says otherwise. W1 throughput: 1M records, lz4,
  * linger 5. W2 analytics: 200k records of 1 KiB, zstd, linger 50, 256 KiB batches. W3 latency: 20k
  * records at a fixed 2,000/s, linger 0. W4 transactions: 2,000 transactions of 50 records, commit.
- * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. bench/README.md
- * describes each and how every peer is driven.
+ * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. W1S: W1 over the
+ * secured broker's SASL_SSL listener with SCRAM-SHA-512 (CA and user filled in per run, never stored).
+ * bench/README.md describes each and how every peer is driven.
  */
-function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrapServers' | 'topic'> {
+type WorkloadSpec = Omit<Workload, 'bootstrapServers' | 'topic' | 'security'> & { security?: SecuritySpec }
+
+function workloadSpec(id: WorkloadId, quick: boolean): WorkloadSpec {
   const base = {
     id,
     partitions: 6,
@@ -99,6 +111,12 @@ function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrap
     case 'W1':
     case 'W5':
       return { ...base, records: quick ? 100_000 : 1_000_000 }
+    case 'W1S':
+      return {
+        ...base,
+        records: quick ? 100_000 : 1_000_000,
+        security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', hostnameVerification: true },
+      }
     case 'W2':
       return {
         ...base,
@@ -113,17 +131,6 @@ function workloadSpec(id: WorkloadId, quick: boolean): Omit<Workload, 'bootstrap
     case 'W4':
       return { ...base, records: quick ? 10_000 : 100_000, txnSize: 50 }
   }
-}
-
-// ---------------------------------------------------------------- progress
-
-const isTty = process.stderr.isTTY === true
-function status(line: string): void {
-  if (isTty) process.stderr.write(`\r\x1b[2K${line}`)
-}
-function statusDone(line: string): void {
-  if (isTty) process.stderr.write(`\r\x1b[2K${line}\n`)
-  else process.stderr.write(`${line}\n`)
 }
 
 // ---------------------------------------------------------------- environment: peers, node 24, java
@@ -233,128 +240,7 @@ function machine(): Record<string, string | number> {
   }
 }
 
-// ---------------------------------------------------------------- one run
-
-interface Row {
-  client: ClientId
-  workload: WorkloadId
-  status: 'ok' | 'unavailable' | 'not implemented' | 'not run' | 'failed'
-  reason?: string
-  result?: ClientResult
-}
-
-/** SIGKILLs a child and, on Linux, its own children (the JVM under /usr/bin/time), by pid. */
-function killTree(pid: number | undefined): void {
-  if (pid === undefined) return
-  let children: number[] = []
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .map(Number)
-  } catch {
-    // not Linux, or already gone
-  }
-  for (const c of children) {
-    try {
-      process.kill(c, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  try {
-    process.kill(pid, 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
-
-interface ChildRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-  /** Why the harness killed the child, if it did. */
-  killed?: string
-}
-
-function runChild(
-  label: string,
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  total: number,
-  timeoutMs: number,
-  parseProgress: (line: string) => number | null,
-  stallMs?: number,
-): Promise<ChildRun> {
-  return new Promise((resolvePromise) => {
-    const t0 = Date.now()
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let done = 0
-    let lastChange = t0
-    let killed: string | undefined
-    const kill = (why: string): void => {
-      killed ??= why
-      killTree(child.pid)
-    }
-    const draw = (): void => {
-      const pct = total > 0 ? Math.min(100, (done / total) * 100) : 0
-      const bar = '#'.repeat(Math.round(pct / 5)).padEnd(20, '.')
-      status(
-        `${label} [${bar}] ${pct.toFixed(0).padStart(3)}%  ${done}/${total}  ${((Date.now() - t0) / 1000).toFixed(0)}s`,
-      )
-    }
-    const ticker = setInterval(() => {
-      draw()
-      if (stallMs !== undefined && Date.now() - lastChange > stallMs)
-        kill(`killed (no progress for ${stallMs / 1000} s)`)
-    }, 500)
-    const killer = setTimeout(() => kill(`killed (timeout ${Math.round(timeoutMs / 1000)} s)`), timeoutMs)
-    const onLines = (text: string, into: 'out' | 'err'): void => {
-      for (const line of text.split('\n')) {
-        const n = parseProgress(line)
-        if (n !== null) {
-          if (n !== done) lastChange = Date.now()
-          done = n
-        } else if (line && into === 'err') stderr += line + '\n'
-      }
-    }
-    let outBuf = ''
-    let errBuf = ''
-    child.stdout.on('data', (b: Buffer) => {
-      outBuf += b.toString('utf8')
-      const i = outBuf.lastIndexOf('\n')
-      if (i >= 0) {
-        stdout += outBuf.slice(0, i + 1)
-        onLines(outBuf.slice(0, i), 'out')
-        outBuf = outBuf.slice(i + 1)
-      }
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      errBuf += b.toString('utf8')
-      const i = errBuf.lastIndexOf('\n')
-      if (i >= 0) {
-        onLines(errBuf.slice(0, i), 'err')
-        errBuf = errBuf.slice(i + 1)
-      }
-    })
-    child.on('close', (code) => {
-      clearInterval(ticker)
-      clearTimeout(killer)
-      stdout += outBuf
-      if (errBuf) stderr += errBuf
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - t0, ...(killed ? { killed } : {}) })
-    })
-  })
-}
-
-const nodeProgress = (line: string): number | null => {
-  const m = /^PROGRESS (\d+)/.exec(line)
-  return m ? Number(m[1]) : null
-}
+// ---------------------------------------------------------------- one Node runner
 
 async function runNodeClient(client: ClientId, w: Workload, problems: Map<ClientId, string>): Promise<Row> {
   const problem = problems.get(client)
@@ -394,270 +280,40 @@ async function runNodeClient(client: ClientId, w: Workload, problems: Map<Client
   }
 }
 
-function timeoutFor(w: Workload): number {
-  // W4 runs its transactions one after another, and a client that waits out a retry backoff after every
-  // commit takes about a second each (see README): allow 2 s each, plus the stall watchdog below.
-  if (w.txnSize) return Math.max(120_000, transactionCount(w) * 2000)
-  return Math.max(120_000, w.records * (w.recordSize > 500 ? 2 : 0.5))
+// ---------------------------------------------------------------- W1S: the secured broker's user
+
+/** W1S authenticates as the harness's super user `admin` (no ACLs to set up for the bench topics). */
+function credentials(s: KafkaSecurity): { username: string; password: string } {
+  return { username: s.users.admin.name, password: s.users.admin.password }
 }
-
-/** W4 only: kill a runner whose progress has not moved for this long (no transaction takes a minute). */
-function stallFor(w: Workload): number | undefined {
-  return w.txnSize ? 60_000 : undefined
-}
-
-// "100000 records sent, 81234.5 records/sec (7.75 MB/sec), 123.45 ms avg latency, 567.00 ms max latency,
-//  100 ms 50th, 200 ms 95th, 300 ms 99th, 400 ms 99.9th."
-const JAVA_SUMMARY =
-  /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/
-
-/** `/usr/bin/time` + a JVM on the Kafka jars, as kafka-producer-perf-test.sh starts it. */
-function javaArgs(libs: string, main: string[]): string[] {
-  return [
-    '-f',
-    'RUSAGE %M %U %S',
-    'java',
-    '-Xms256m',
-    '-Xmx512m', // as kafka-producer-perf-test.sh
-    '-XX:+UseG1GC',
-    ...jvmCommonFlags(),
-    `-Dlog4j2.configurationFile=${join(dirname(libs), 'log4j2-tools.xml')}`,
-    '-cp',
-    `${libs}/*`,
-    ...main,
-  ]
-}
-
-/** The last lines of a JVM's stderr without GNU time's line, or its exit code. */
-function javaFailure(r: ChildRun): string {
-  if (r.killed) return r.killed
-  return (
-    r.stderr
-      .replace(/RUSAGE.*/, '')
-      .trim()
-      .split('\n')
-      .slice(-2)
-      .join(' | ') || `exit ${r.code}`
-  )
-}
-
-async function runJava(w: Workload, libs: string, payloadFile: string): Promise<Row> {
-  if (w.id === 'W4') return runJavaTransactions(w, libs, payloadFile)
-  const props = [
-    `bootstrap.servers=${w.bootstrapServers}`,
-    `acks=${w.acks}`,
-    `enable.idempotence=${w.idempotence}`,
-    `compression.type=${w.compression}`,
-    `linger.ms=${w.lingerMs}`,
-    'client.id=bench-java',
-  ]
-  if (w.batchSize !== null) props.push(`batch.size=${w.batchSize}`)
-  const args = javaArgs(libs, [
-    'org.apache.kafka.tools.ProducerPerformance',
-    '--topic',
-    w.topic,
-    '--num-records',
-    String(w.records),
-    '--payload-file',
-    payloadFile,
-    '--throughput',
-    String(w.rate ?? -1),
-    '--producer-props',
-    ...props,
-  ])
-  let sent = 0
-  const r = await runChild(
-    `${w.id} ${'java'.padEnd(12)}`,
-    '/usr/bin/time',
-    args,
-    process.env,
-    w.records,
-    timeoutFor(w),
-    (line) => {
-      const m = /^(\d+) records sent, [\d.]+ records\/sec .* avg latency/.exec(line)
-      if (m && !JAVA_SUMMARY.test(line)) {
-        sent += Number(m[1])
-        return sent
-      }
-      return null
-    },
-  )
-  const m = JAVA_SUMMARY.exec(r.stdout)
-  if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
-  const msgs = Number(m[2])
-  return javaRow(w, r.stderr, {
-    delivered: Number(m[1]),
-    errors: 0,
-    elapsedMs: Math.round((Number(m[1]) / msgs) * 1000),
-    msgsPerSec: msgs,
-    p50Ms: Number(m[6]),
-    p99Ms: Number(m[8]),
-    p999Ms: Number(m[9]),
-    maxMs: Number(m[5]),
-    notes: [
-      'ProducerPerformance: unkeyed records (it has no key option); latency percentiles in whole ms',
-      'timing includes JVM warm-up and the first metadata fetch; RSS/CPU from /usr/bin/time (whole JVM)',
-    ],
-  })
-}
-
-/** A finished Java run's row: peak RSS and CPU time from /usr/bin/time's RUSAGE line in `stderr`. */
-function javaRow(
-  w: Workload,
-  stderr: string,
-  fields: Omit<ClientResult, 'client' | 'workload' | 'records' | 'mbPerSec' | 'peakRssMb' | 'cpuMs'>,
-): Row {
-  const ru = /RUSAGE (\d+) ([\d.]+) ([\d.]+)/.exec(stderr)
-  return {
-    client: 'java',
-    workload: w.id,
-    status: 'ok',
-    result: {
-      client: 'java',
-      workload: w.id,
-      records: w.records,
-      ...fields,
-      mbPerSec: (fields.msgsPerSec * w.recordSize) / 1e6,
-      peakRssMb: ru ? Number(ru[1]) / 1024 : 0,
-      cpuMs: ru ? (Number(ru[2]) + Number(ru[3])) * 1000 : 0,
-    },
-  }
-}
-
-// "TXN_SUMMARY transactions=200 committed=200 failed=0 delivered=10000 errors=0 elapsed_ms=1234.567 first_error="
-const JAVA_TXN_SUMMARY =
-  /TXN_SUMMARY transactions=(\d+) committed=(\d+) failed=(\d+) delivered=(\d+) errors=(\d+) elapsed_ms=([\d.]+) first_error=(.*)/
 
 /**
- * W4 for Java: bench/java/TransactionsPerf.java through the JDK's source launcher (no build step), as
- * ProducerPerformance can bound transactions only by time. It prints one latency per committed
- * transaction; they go through the same Histogram as the Node runners' latencies.
+ * The Java client's SASL_SSL properties (the harness's javaClientProperties: PEM truststore with the CA,
+ * SCRAM-SHA-512 through sasl.jaas.config) as a file readable only by us in the cluster's temp dir, which
+ * is deleted with the cluster: the password stays off the command line. Hostname verification is
+ * Java's default (https), spelled out here.
  */
-async function runJavaTransactions(w: Workload, libs: string, payloadFile: string): Promise<Row> {
-  const source = join(repoRoot, 'bench/java/TransactionsPerf.java')
-  const args = javaArgs(libs, [
-    source,
-    '--bootstrap-servers',
-    w.bootstrapServers,
-    '--topic',
-    w.topic,
-    '--transactions',
-    String(transactionCount(w)),
-    '--txn-size',
-    String(w.txnSize ?? 1),
-    '--payload-file',
-    payloadFile,
-    '--transactional-id',
-    transactionalIdFor('java'),
-    '--acks',
-    w.acks,
-    '--compression',
-    w.compression,
-    '--linger-ms',
-    String(w.lingerMs),
-  ])
-  const r = await runChild(
-    `${w.id} ${'java'.padEnd(12)}`,
-    '/usr/bin/time',
-    args,
-    process.env,
-    w.records,
-    timeoutFor(w),
-    nodeProgress,
-    stallFor(w),
-  )
-  const m = JAVA_TXN_SUMMARY.exec(r.stdout)
-  if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
-  const h = new Histogram()
-  const lat = /^TXN_LATENCIES_MS (.*)$/m.exec(r.stdout)?.[1] ?? ''
-  for (const v of lat.split(',')) if (v) h.record(Number(v))
-  const delivered = Number(m[4])
-  const elapsedMs = Number(m[6])
-  const secs = elapsedMs / 1000
-  const msgs = secs > 0 ? delivered / secs : 0
-  const notes = [
-    W4_LATENCY_NOTE,
-    'bench/java/TransactionsPerf.java (JDK source launcher): initTransactions, then per transaction beginTransaction, send() each record, commitTransaction',
-    'timing starts after JVM start-up and one warm-up transaction; RSS/CPU from /usr/bin/time (whole JVM, including compiling the source file in memory)',
-  ]
-  if (Number(m[3]) > 0 && Number(m[2]) + Number(m[3]) < Number(m[1]))
-    notes.push(`stopped after ${m[3]} failed transactions`)
-  return javaRow(w, r.stderr, {
-    delivered,
-    errors: Number(m[5]),
-    elapsedMs: Math.round(elapsedMs),
-    msgsPerSec: msgs,
-    p50Ms: h.quantile(0.5),
-    p99Ms: h.quantile(0.99),
-    p999Ms: h.quantile(0.999),
-    maxMs: h.count ? h.max : null,
-    ...(m[7] ? { firstError: m[7].trim() } : {}),
-    notes,
-  })
-}
-
-// ---------------------------------------------------------------- table
-
-function fmt(n: number | null | undefined, digits = 1): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '-'
-  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US')
-  return n.toFixed(digits)
-}
-
-function table(rows: Row[]): string {
-  const header = [
-    'workload',
-    'client',
-    'msgs/s',
-    'MB/s',
-    'p50 ms',
-    'p99 ms',
-    'p999 ms',
-    'RSS MB',
-    'CPU s',
-    'vs ours',
-  ]
-  const lines: string[][] = []
-  const notes: string[] = []
-  for (const r of rows) {
-    const ours = rows.find((o) => o.workload === r.workload && o.client === 'ours' && o.result)?.result
-    if (!r.result) {
-      lines.push([r.workload, r.client, `${r.status}${r.reason ? `: ${r.reason}` : ''}`])
-      continue
-    }
-    const x = r.result
-    let ratio = ''
-    if (r.client !== 'ours' && ours && ours.msgsPerSec > 0) {
-      ratio =
-        r.workload === 'W3' && ours.p99Ms
-          ? `p99 ${fmt((x.p99Ms ?? 0) / ours.p99Ms, 2)}x`
-          : `${fmt(x.msgsPerSec / ours.msgsPerSec, 2)}x`
-    }
-    const err =
-      x.errors > 0 || x.delivered < x.records ? ` (${x.errors} err, ${x.delivered}/${x.records})` : ''
-    lines.push([
-      r.workload,
-      r.client,
-      fmt(x.msgsPerSec, 0) + err,
-      fmt(x.mbPerSec, 2),
-      fmt(x.p50Ms, 2),
-      fmt(x.p99Ms, 2),
-      fmt(x.p999Ms, 2),
-      fmt(x.peakRssMb, 0),
-      fmt(x.cpuMs / 1000, 2),
-      ratio,
-    ])
-    if (x.firstError) notes.push(`${r.workload} ${r.client}: first error ${x.firstError}`)
+function javaSecurityConfig(s: KafkaSecurity): string {
+  const file = join(s.dir, 'bench-java-sasl-ssl.properties')
+  const props = {
+    ...javaClientProperties(s, 'saslSsl', { mechanism: 'SCRAM-SHA-512', user: s.users.admin }),
+    'ssl.endpoint.identification.algorithm': 'https',
   }
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...lines.filter((l) => l.length > 3).map((l) => (l[i] ?? '').length)),
+  const escape = (v: string): string => v.replace(/\\/g, '\\\\')
+  writeFileSync(
+    file,
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${escape(v)}\n`)
+      .join(''),
+    { mode: 0o600 },
   )
-  const pad = (cells: string[]): string =>
-    cells.length <= 3
-      ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]!.padEnd(widths[1]!)}  ${cells[2]}`
-      : cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
-  const out = [pad(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(pad)]
-  return out.join('\n') + (notes.length ? '\n\n' + notes.join('\n') : '')
+  return file
+}
+
+/** A row with every occurrence of `secret` replaced (error messages and notes end up in the results). */
+function redact(row: Row, secret: string): Row {
+  if (!secret) return row
+  return JSON.parse(JSON.stringify(row).split(secret).join('***')) as Row
 }
 
 // ---------------------------------------------------------------- main
@@ -698,6 +354,9 @@ async function main(): Promise<void> {
   }
 
   const needsBroker = args.workloads.some((w) => w !== 'W5')
+  // W1S needs the secured broker; then every workload uses it (the others on its PLAINTEXT listener),
+  // so W1 and W1S in one run differ only in the listener.
+  const secure = args.workloads.includes('W1S')
   let cluster: KafkaCluster | null = null
   let admin: Admin | null = null
   const rows: Row[] = []
@@ -713,9 +372,12 @@ async function main(): Promise<void> {
   try {
     if (needsBroker) {
       status('starting Kafka broker...')
-      cluster = await startKafka({ nodes: 1 })
+      cluster = await startKafka({ nodes: 1, ...(secure ? { security: true } : {}) })
       admin = new Admin({ bootstrapServers: cluster.bootstrapServers, clientId: 'bench-admin' })
-      statusDone(`Kafka ${DEFAULT_KAFKA_VERSION} broker at ${cluster.bootstrapServers}`)
+      statusDone(
+        `Kafka ${DEFAULT_KAFKA_VERSION} broker at ${cluster.bootstrapServers}` +
+          (cluster.security ? ` (SASL_SSL at ${cluster.security.listeners.saslSsl})` : ''),
+      )
     }
     let seq = 0
     for (const id of args.workloads) {
@@ -735,11 +397,21 @@ async function main(): Promise<void> {
           bootstrapServers = cluster!.bootstrapServers
           await admin!.createTopics([{ name: topic, numPartitions: spec.partitions, replicationFactor: 1 }])
         }
-        const w: Workload = { ...spec, bootstrapServers, topic }
-        const row =
+        const { security: secured, ...plain } = spec
+        let security: WorkloadSecurity | undefined
+        let javaConfig: string | undefined
+        if (secured) {
+          const s = cluster!.security!
+          bootstrapServers = s.listeners.saslSsl
+          security = { ...secured, caPath: s.caPath, caPem: s.caPem, ...credentials(s) }
+          if (client === 'java') javaConfig = javaSecurityConfig(s)
+        }
+        const w: Workload = { ...plain, bootstrapServers, topic, ...(security ? { security } : {}) }
+        let row =
           client === 'java'
-            ? await runJava(w, libs, payloadFile(w.recordSize))
+            ? await runJava(w, libs, payloadFile(w.recordSize), javaConfig)
             : await runNodeClient(client, w, problems)
+        if (security) row = redact(row, security.password)
         rows.push(row)
         const x = row.result
         statusDone(

@@ -46,7 +46,13 @@ interface KafkaJsCodec {
   decompress(buffer: Buffer): Promise<Buffer>
 }
 interface KafkaJsModule {
-  Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number }) => {
+  Kafka: new (config: {
+    clientId: string
+    brokers: string[]
+    logLevel: number
+    ssl?: { ca: string[] }
+    sasl?: { mechanism: 'scram-sha-512'; username: string; password: string }
+  }) => {
     producer(config: {
       idempotent: boolean
       maxInFlightRequests: number
@@ -88,6 +94,17 @@ async function main(): Promise<void> {
     clientId: 'bench-kafkajs',
     brokers: w.bootstrapServers.split(','),
     logLevel: logLevel.NOTHING,
+    // W1S: Node's tls.connect() options (certificate and host name checked, Node's default) and SCRAM.
+    ...(w.security
+      ? {
+          ssl: { ca: [w.security.caPem] },
+          sasl: {
+            mechanism: 'scram-sha-512' as const,
+            username: w.security.username,
+            password: w.security.password,
+          },
+        }
+      : {}),
   })
   // kafkajs' docs: an idempotent producer needs acks=-1 and at most one request in flight; a
   // transactional producer must also be idempotent.

@@ -28,6 +28,17 @@ const config: Record<string, unknown> = {
   'linger.ms': w.lingerMs,
 }
 if (w.batchSize !== null) config['batch.size'] = w.batchSize
+// W1S: SASL_SSL with SCRAM-SHA-512, the keys as a user writes them (docs/configuration.md, Security).
+if (w.security) {
+  Object.assign(config, {
+    'security.protocol': 'sasl_ssl',
+    'ssl.ca.location': w.security.caPath,
+    'ssl.endpoint.identification.algorithm': 'https', // the default, spelled out: check the host name
+    'sasl.mechanisms': w.security.mechanism,
+    'sasl.username': w.security.username,
+    'sasl.password': w.security.password,
+  })
+}
 
 /**
  * W4: one transaction per call, as an application writes it: beginTransaction(), produce() with a

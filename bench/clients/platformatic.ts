@@ -54,6 +54,18 @@ async function main(): Promise<void> {
     acks: pk.ProduceAcks.ALL,
     compression: w.compression,
     autocreateTopics: false,
+    // W1S: `tls` is passed to Node's tls.connect() (certificate and host name checked, Node's default);
+    // `sasl` as in its base client options.
+    ...(w.security
+      ? {
+          tls: { ca: w.security.caPem },
+          sasl: {
+            mechanism: w.security.mechanism,
+            username: w.security.username,
+            password: w.security.password,
+          },
+        }
+      : {}),
     ...(transactional ? { transactionalId: transactionalIdFor('platformatic') } : {}),
   })
   const toMessages = (messages: { key: string | null; value: Buffer }[]): PlatformaticMessage[] =>

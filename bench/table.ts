@@ -1,0 +1,64 @@
+// The table `npm run bench` prints (and writes into the results JSON): one line per client × workload.
+import { type Row } from './child.js'
+
+export function fmt(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '-'
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US')
+  return n.toFixed(digits)
+}
+
+export function table(rows: Row[]): string {
+  const header = [
+    'workload',
+    'client',
+    'msgs/s',
+    'MB/s',
+    'p50 ms',
+    'p99 ms',
+    'p999 ms',
+    'RSS MB',
+    'CPU s',
+    'vs ours',
+  ]
+  const lines: string[][] = []
+  const notes: string[] = []
+  for (const r of rows) {
+    const ours = rows.find((o) => o.workload === r.workload && o.client === 'ours' && o.result)?.result
+    if (!r.result) {
+      lines.push([r.workload, r.client, `${r.status}${r.reason ? `: ${r.reason}` : ''}`])
+      continue
+    }
+    const x = r.result
+    let ratio = ''
+    if (r.client !== 'ours' && ours && ours.msgsPerSec > 0) {
+      ratio =
+        r.workload === 'W3' && ours.p99Ms
+          ? `p99 ${fmt((x.p99Ms ?? 0) / ours.p99Ms, 2)}x`
+          : `${fmt(x.msgsPerSec / ours.msgsPerSec, 2)}x`
+    }
+    const err =
+      x.errors > 0 || x.delivered < x.records ? ` (${x.errors} err, ${x.delivered}/${x.records})` : ''
+    lines.push([
+      r.workload,
+      r.client,
+      fmt(x.msgsPerSec, 0) + err,
+      fmt(x.mbPerSec, 2),
+      fmt(x.p50Ms, 2),
+      fmt(x.p99Ms, 2),
+      fmt(x.p999Ms, 2),
+      fmt(x.peakRssMb, 0),
+      fmt(x.cpuMs / 1000, 2),
+      ratio,
+    ])
+    if (x.firstError) notes.push(`${r.workload} ${r.client}: first error ${x.firstError}`)
+  }
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...lines.filter((l) => l.length > 3).map((l) => (l[i] ?? '').length)),
+  )
+  const pad = (cells: string[]): string =>
+    cells.length <= 3
+      ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]!.padEnd(widths[1]!)}  ${cells[2]}`
+      : cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const out = [pad(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(pad)]
+  return out.join('\n') + (notes.length ? '\n\n' + notes.join('\n') : '')
+}
