@@ -1,4 +1,4 @@
-import { KafkaError, errorInfo, type KafkaErrorCode } from '../../errors/index.js'
+import { ErrorCode, KafkaError, errorInfo, type KafkaErrorCode } from '../../errors/index.js'
 import { SaslAuthenticateApi, SaslHandshakeApi, type SaslAuthenticateResponse } from '../../protocol/index.js'
 import type { AuthenticationContext, AuthenticationOutcome } from '../connection-options.js'
 import type { SaslFail, SaslMechanism, SaslSession } from './mechanism.js'
@@ -79,7 +79,7 @@ export async function saslExchange(
     { mechanism: mechanism.name },
     { ...opts, version: handshakeVersion },
   )
-  if (hs.errorCode === 33) {
+  if (hs.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
     const names = hs.mechanisms.slice(0, MAX_LISTED_MECHANISMS).map((m) => quoteBroker(m))
     const more = hs.mechanisms.length > MAX_LISTED_MECHANISMS ? `, … (${hs.mechanisms.length} in all)` : ''
     throw fail(
@@ -87,7 +87,7 @@ export async function saslExchange(
       `the broker does not enable ${mechanism.name}; it enables: ${names.length > 0 ? names.join(', ') + more : 'none'}`,
     )
   }
-  if (hs.errorCode === 34) {
+  if (hs.errorCode === ErrorCode.ILLEGAL_SASL_STATE) {
     throw fail(
       'ILLEGAL_SASL_STATE',
       'the broker refused SaslHandshake (ILLEGAL_SASL_STATE): is this a SASL listener of the broker?',
