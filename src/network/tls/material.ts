@@ -1,4 +1,4 @@
-import { createSecureContext, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import tls, { createSecureContext, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import { inspect } from 'node:util'
 import { openSslCipherList } from './ciphers.js'
 import { TlsConfigError } from './errors.js'
@@ -99,6 +99,23 @@ function trustedCertificates(settings: TlsSettings): string[] | undefined {
   const trustPem = get(settings, 'truststoreCertificates')
   if (trustPem !== undefined) out.push(...pemCertificates({ key: K.truststoreCertificates }, trustPem))
   return out.length > 0 ? out : undefined
+}
+
+/**
+ * Without a CA setting, librdkafka trusts the system's CA store (OpenSSL's default paths) and Java
+ * the JVM's: so do we where Node can read the system store (`tls.getCACertificates('system')`,
+ * Node 22.15+ and 23.8+), together with Node's default CAs (its bundled Mozilla list and
+ * NODE_EXTRA_CA_CERTS). Undefined on older Node, where tls.connect uses its default CAs; there the
+ * system store takes `node --use-openssl-ca` (docs/security.md).
+ */
+function systemAndDefaultCertificates(): string[] | undefined {
+  const read = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates
+  if (typeof read !== 'function') return undefined
+  try {
+    return [...new Set([...read('default'), ...read('system')])]
+  } catch {
+    return undefined // a system store that cannot be read: Node's defaults, as on older Node
+  }
 }
 
 /** The part of tls.connect's options that presents our certificate. */
@@ -253,7 +270,7 @@ function redacted(options: TlsConnectionOptions): TlsConnectionOptions {
 
 /**
  * Reads and checks the TLS material of `settings` and returns the options for `tls.connect`: `ca`
- * (absent: Node's bundled CAs), `cert` + `key` or `pfx`, `passphrase`, `ciphers`,
+ * (without a CA setting: the system's store and Node's defaults, see systemAndDefaultCertificates), `cert` + `key` or `pfx`, `passphrase`, `ciphers`,
  * `rejectUnauthorized` and, when the host name check is off, `checkServerIdentity`; then
  * `settings.extra` on top. Files are read synchronously, once. Throws `TlsConfigError` (code
  * `_INVALID_ARG`) naming the key and file at fault: unreadable file, no PEM certificate or key where
@@ -264,7 +281,7 @@ function redacted(options: TlsConnectionOptions): TlsConnectionOptions {
 export function loadTlsMaterial(settings: TlsSettings = {}): TlsConnectionOptions {
   checkShape(settings)
   const options: TlsConnectionOptions = {}
-  const ca = trustedCertificates(settings)
+  const ca = trustedCertificates(settings) ?? systemAndDefaultCertificates()
   if (ca !== undefined) options.ca = ca
   Object.assign(options, clientIdentity(settings))
   const ciphers = get(settings, 'cipherSuites')

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import tls from 'node:tls'
 import { inspect } from 'node:util'
 import { KafkaError } from '../../../src/errors/index.js'
 import { ianaToOpenSsl, openSslCipherList } from '../../../src/network/tls/ciphers.js'
@@ -53,11 +54,25 @@ function fails(settings: TlsSettings, key: string, message: RegExp): TlsConfigEr
 }
 
 describe('loadTlsMaterial', () => {
-  it("with no settings: Node's bundled CAs, verification and the host name check on, no certificate", () => {
+  it("with no CA setting: the system's CAs and Node's defaults, verification and the host name check on", () => {
     const o = loadTlsMaterial({})
-    assert.deepEqual({ ...o }, { rejectUnauthorized: true })
-    // librdkafka's "probe" means the system's CAs: Node's bundled ones stand in.
-    assert.equal(loadTlsMaterial({ caLocation: 'probe' }).ca, undefined)
+    const { ca, ...rest } = o
+    assert.deepEqual({ ...rest }, { rejectUnauthorized: true })
+    const read = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates
+    if (typeof read === 'function') {
+      // Node 22.15+/23.8+ reads the system's store: trusted together with Node's default list.
+      const expected = new Set([...read('default'), ...read('system')])
+      assert.deepEqual(new Set(ca as string[]), expected)
+      assert.ok(
+        read('system').every((c) => (ca as string[]).includes(c)),
+        'every system CA is trusted',
+      )
+    } else {
+      // Node 20: tls.connect's default list (bundled + NODE_EXTRA_CA_CERTS); no system store API.
+      assert.equal(ca, undefined)
+    }
+    // librdkafka's "probe" means the system's CAs: the same as no setting.
+    assert.deepEqual(loadTlsMaterial({ caLocation: 'probe' }).ca, ca)
   })
 
   it('trusts the union of the CA settings, one PEM string per certificate', () => {
@@ -385,10 +400,8 @@ describe('loadTlsMaterial', () => {
     )
     fails({ keystoreType: 'BKS' as 'JKS' }, 'ssl.keystore.type', /must be one of PEM, PKCS12, JKS, not "BKS"/)
     // Empty strings are unset keys, as configuration files write them.
-    assert.deepEqual(
-      { ...loadTlsMaterial({ caLocation: '', keyLocation: '' }) },
-      { rejectUnauthorized: true },
-    )
+    const { ca: _ca, ...unset } = loadTlsMaterial({ caLocation: '', keyLocation: '' })
+    assert.deepEqual({ ...unset }, { rejectUnauthorized: true })
   })
 
   it('never shows the key or a password when the options are printed', () => {
