@@ -377,7 +377,9 @@ export interface ProducerConfig {
     'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl' | 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
   /**
    * Path to a PEM file of CA certificates that verify the brokers. Unset (and no ssl.ca.pem or
-   * ssl.truststore.*): Node's bundled CAs plus the ones in NODE_EXTRA_CA_CERTS.
+   * ssl.truststore.*): the system's CA store with Node's default CAs, as librdkafka; on Node 20, which
+   * cannot read the system store, Node's bundled CAs and NODE_EXTRA_CA_CERTS (or start node with
+   * --use-openssl-ca).
    */
   'ssl.ca.location'?: string
   /**
