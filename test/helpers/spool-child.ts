@@ -8,7 +8,7 @@
 //     replays with a fake send that waits 0..2 ms, then appends the id to <sentFile> and resolves;
 //     prints the ReplayResult as JSON.
 //   node dist/test/helpers/spool-child.js kafka <spool> <bootstrap> <topic> <batchSize>
-//     replays to <topic> with the Producer's send() (key = id); prints "acked <n>" every 1000.
+//     replays to <topic> with the Producer's send() (key = id); prints "acked <n>" every 100.
 import { randomBytes } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
@@ -87,7 +87,7 @@ async function replayToKafka(
   const result = await spool.replay(
     async (entry) => {
       await producer.send({ topic, key: entry.id, value: JSON.stringify(entry.envelope) })
-      if (++acked % 1000 === 0) process.stdout.write(`acked ${acked}\n`)
+      if (++acked % 100 === 0) process.stdout.write(`acked ${acked}\n`)
     },
     { batchSize },
   )
