@@ -46,6 +46,12 @@ import {
 } from './parts.js'
 import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
 import type { BatchOutcome, Sender } from './sender.js'
+import {
+  createRecordWritable,
+  type ProducerWriteStream,
+  type WriteStreamChunk,
+  type WriteStreamOptions,
+} from './write-stream.js'
 
 export type { ProducerDependencies } from './parts.js'
 
@@ -267,6 +273,26 @@ export class Producer {
       this.sender.endFlush()
     }
     return this.outstanding
+  }
+
+  /**
+   * A Writable (object mode) that produces every chunk written to it: a record object or a value
+   * (`options.toRecord` maps anything else). `write()` returns false once the producer's buffer
+   * (`buffer.memory`, `queue.buffering.max.messages`) refused a record and `highWaterMark` records
+   * wait in the stream; `'drain'` follows deliveries. Its end flushes and finishes once every record
+   * has its report; `'error'` carries the first delivery failure unless `options.onDeliveryError`
+   * decides otherwise. `pipeline(source, producer.createWriteStream({ topic }))` works as is.
+   * docs/producer.md, Streams, has the rules; throws `_INVALID_ARG` or `INVALID_TOPIC_EXCEPTION` for
+   * bad options and `_STATE` after close().
+   */
+  createWriteStream<T = WriteStreamChunk>(options: WriteStreamOptions<T>): ProducerWriteStream<T> {
+    this.checkOpen()
+    const sink = {
+      produce: (record: ProducerRecord, callback: DeliveryCallback) => this.produce(record, callback),
+      flush: (opts: FlushOptions) => this.flush(opts),
+      onceSpace: (listener: () => void) => this.limits.onceSpace(listener),
+    }
+    return createRecordWritable<T>(sink, options)
   }
 
   /**
