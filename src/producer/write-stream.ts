@@ -105,6 +105,14 @@ export interface RecordSink {
   onceSpace(listener: () => void): () => void
 }
 
+/**
+ * Records accepted in a row before the stream lets the event loop turn once (setImmediate before
+ * the write callback): a source that never waits (a generator, an in-memory array) would otherwise
+ * keep the sender from writing and reading sockets until the buffer is full, so every record would
+ * wait behind a full buffer.memory. The W1 bench loop yields as often.
+ */
+const YIELD_EVERY = 1000
+
 /** A write whose record the sink refused with `_QUEUE_FULL`: retried when space is freed. */
 interface HeldWrite {
   record: ProducerRecord
@@ -128,6 +136,8 @@ export class ProducerWriteStream<T = WriteStreamChunk> extends Writable {
   private readonly onDeliveryError: WriteStreamOptions<T>['onDeliveryError']
   private readonly onDelivery: DeliveryCallback | undefined
   private acceptedCount = 0
+  /** Records accepted since the stream last let the event loop turn ({@link YIELD_EVERY}). */
+  private sinceYield = 0
   private deliveredCount = 0
   private failedCount = 0
   /** Records whose outcome is final (a report, and onDeliveryError's promise settled if any). */
@@ -272,7 +282,11 @@ export class ProducerWriteStream<T = WriteStreamChunk> extends Writable {
       return
     }
     this.acceptedCount++
-    callback()
+    if (++this.sinceYield < YIELD_EVERY) callback()
+    else {
+      this.sinceYield = 0
+      setImmediate(callback)
+    }
   }
 
   /** The sink made room: retry the held write once the sink's own work is done. */

@@ -221,6 +221,30 @@ describe('producer.createWriteStream()', () => {
     await closeIdle(p.producer, p.pump)
   })
 
+  it('lets the event loop turn every 1,000 records, so a source that never waits does not starve the sender', async () => {
+    const p = eagerProducer({ 'linger.ms': 1000 })
+    const s = p.producer.createWriteStream({ topic: 't' })
+    const acceptedAtTurn: number[] = []
+    const watch = (): void => {
+      acceptedAtTurn.push(s.accepted)
+      if (s.accepted < 2500) setImmediate(watch)
+    }
+    setImmediate(watch)
+    const done = pipeline(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < 2500; i++) yield `v${i}`
+        })(),
+      ),
+      s,
+    )
+    await until(p, () => s.accepted === 2500)
+    assert.ok(acceptedAtTurn[0]! <= 1000, `the first turn came after ${acceptedAtTurn[0]} records`)
+    await until(p, () => s.pending === 0)
+    await done
+    await closeIdle(p.producer, p.pump)
+  })
+
   it("'error' with the first delivery failure; the stream is destroyed and the other records still get one report each", async () => {
     const p = eagerProducer({ 'enable.idempotence': false, retries: 0 }, { topics: { t: { partitions: 2 } } })
     const { cluster, producer } = p
