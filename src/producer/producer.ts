@@ -276,26 +276,6 @@ export class Producer {
   }
 
   /**
-   * A Writable (object mode) that produces every chunk written to it: a record object or a value
-   * (`options.toRecord` maps anything else). `write()` returns false once the producer's buffer
-   * (`buffer.memory`, `queue.buffering.max.messages`) refused a record and `highWaterMark` records
-   * wait in the stream; `'drain'` follows deliveries. Its end flushes and finishes once every record
-   * has its report; `'error'` carries the first delivery failure unless `options.onDeliveryError`
-   * decides otherwise. `pipeline(source, producer.createWriteStream({ topic }))` works as is.
-   * docs/producer.md, Streams, has the rules; throws `_INVALID_ARG` or `INVALID_TOPIC_EXCEPTION` for
-   * bad options and `_STATE` after close().
-   */
-  createWriteStream<T = WriteStreamChunk>(options: WriteStreamOptions<T>): ProducerWriteStream<T> {
-    this.checkOpen()
-    const sink = {
-      produce: (record: ProducerRecord, callback: DeliveryCallback) => this.produce(record, callback),
-      flush: (opts: FlushOptions) => this.flush(opts),
-      onceSpace: (listener: () => void) => this.limits.onceSpace(listener),
-    }
-    return createRecordWritable<T>(sink, options)
-  }
-
-  /**
    * Flushes (bounded by `timeoutMs`, default delivery.timeout.ms + request.timeout.ms), then
    * fails whatever is still undelivered with `_DESTROY` and disconnects. Records failed this way
    * may or may not have been written (a request could be in flight). Safe to call more than once.
@@ -579,6 +559,24 @@ export class Producer {
   /** Records accepted and not yet reported (librdkafka's outq_len). */
   get pending(): number {
     return this.outstanding
+  }
+
+  /**
+   * A Writable (object mode) producing each chunk written to it, a record or a value, whose
+   * `write()` returns false while the buffer (buffer.memory, queue.buffering.max.messages) is full,
+   * whose end waits for every record's report, and whose `'error'` is the first delivery failure
+   * (unless `options.onDeliveryError` decides otherwise). docs/producer.md, Streams.
+   */
+  createWriteStream<T = WriteStreamChunk>(options: WriteStreamOptions<T>): ProducerWriteStream<T> {
+    this.checkOpen()
+    return createRecordWritable<T>(
+      {
+        produce: (record, callback) => this.produce(record, callback),
+        flush: (opts) => this.flush(opts),
+        onceSpace: (listener) => this.limits.onceSpace(listener),
+      },
+      options,
+    )
   }
 
   // ---------------------------------------------------------------------------------------------
