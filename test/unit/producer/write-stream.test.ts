@@ -5,6 +5,14 @@ import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterEach, describe, it } from 'node:test'
 import { KafkaError } from '../../../src/errors/index.js'
+import type {
+  DeliveryErrorAction,
+  Producer,
+  ProducerWriteStream,
+  WriteStreamChunk,
+  WriteStreamOptions,
+  WriteStreamRecord,
+} from '../../../src/index.js'
 import type { DeliveryCallback, DeliveryReport } from '../../../src/producer/record.js'
 import { RecordBatchBuilder } from '../../../src/protocol/index.js'
 import {
@@ -434,3 +442,36 @@ function pipelineResult(s: Writable): Promise<unknown> {
     s.on('finish', () => resolve(null))
   })
 }
+
+/**
+ * Type tests of the public API (compiled by `npm run build`, never called; see test/unit/types.test.ts):
+ * each `@ts-expect-error` line must fail to compile.
+ */
+export function writeStreamTypes(producer: Producer): number {
+  const values = producer.createWriteStream({ topic: 't', key: 'k', headers: { h: 'v' } })
+  values.write('value')
+  values.write({ value: Buffer.from('v'), key: null, partition: 1 })
+  // @ts-expect-error topic is required
+  producer.createWriteStream({})
+  // @ts-expect-error a default key is a string, Buffer, Uint8Array or null
+  producer.createWriteStream({ topic: 't', key: 5 })
+  const orders = producer.createWriteStream<{ id: number }>({
+    topic: 't',
+    toRecord: (o) => ({ key: String(o.id), value: JSON.stringify(o) }),
+    onDeliveryError: async (err) => (err.retriable ? 'ignore' : 'fail'),
+  })
+  // @ts-expect-error onDeliveryError answers 'fail' or 'ignore'
+  producer.createWriteStream({ topic: 't', onDeliveryError: () => 'retry' })
+  // @ts-expect-error toRecord must return a record with a value
+  producer.createWriteStream<number>({ topic: 't', toRecord: (n) => ({ key: String(n) }) })
+  const options: WriteStreamOptions<string> = { topic: 't', toRecord: (s) => ({ value: s }) }
+  const record: WriteStreamRecord = { value: null }
+  const chunk: WriteStreamChunk = record
+  const action: DeliveryErrorAction = 'ignore'
+  const stream: ProducerWriteStream<string> = producer.createWriteStream(options)
+  // @ts-expect-error the counters are read-only
+  stream.accepted = 1
+  return orders.pending + stream.delivered + stream.failed + (chunk === record && action ? 1 : 0)
+}
+// @ts-expect-error the sink seam is internal (src/producer/write-stream.ts), not part of the package
+export type NoRecordSink = import('../../../src/index.js').RecordSink
