@@ -563,7 +563,8 @@ export class Producer {
 
   /**
    * A Writable (object mode) producing each chunk written to it, a record or a value, whose
-   * `write()` returns false while the buffer (buffer.memory, queue.buffering.max.messages) is full,
+   * `write()` returns false while the buffer (buffer.memory, queue.buffering.max.messages) is full
+   * (and for one event-loop turn every 1,000 records),
    * whose end waits for every record's report, and whose `'error'` is the first delivery failure
    * (unless `options.onDeliveryError` decides otherwise). docs/producer.md, Streams.
    */

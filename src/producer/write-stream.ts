@@ -74,8 +74,10 @@ export interface WriteStreamOptions<T = WriteStreamChunk> {
    */
   onDelivery?: DeliveryCallback
   /**
-   * Records the stream buffers before `write()` returns false (Writable's highWaterMark, in records).
-   * Default 16, Node's default in object mode. See docs/producer.md, Streams, for the whole rule.
+   * Records the stream buffers before `write()` returns false (Writable's highWaterMark, in records):
+   * writes wait there while the producer's buffer is full, and during the one event-loop turn the
+   * stream takes every 1,000 records. Default 16, Node's default in object mode. docs/producer.md,
+   * Streams, has the whole rule.
    */
   highWaterMark?: number
 }

@@ -123,7 +123,12 @@ test('pipeline() of a 1,000,000-line file through createWriteStream delivers eve
   global.gc?.()
   const baseline = process.memoryUsage().rss
   let peak = baseline
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  // How full the producer's buffer got: records accepted and not yet reported.
+  let peakPending = 0
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+    peakPending = Math.max(peakPending, producer.pending)
+  }, 20)
   const stream = producer.createWriteStream<string>({
     topic,
     // Keyed by line number: spread over the partitions, and a key's lines stay in order.
@@ -140,7 +145,8 @@ test('pipeline() of a 1,000,000-line file through createWriteStream delivers eve
   console.log(
     `write stream: ${LINES} lines in ${secs.toFixed(1)} s (${Math.round(LINES / secs)} lines/s); ` +
       `RSS baseline ${(baseline / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB ` +
-      `(+${((peak - baseline) / MB).toFixed(0)} MB), buffer.memory ${BUFFER_MEMORY / MB} MB`,
+      `(+${((peak - baseline) / MB).toFixed(0)} MB), buffer.memory ${BUFFER_MEMORY / MB} MB; ` +
+      `at most ${peakPending} records awaiting delivery`,
   )
   assert.deepEqual([stream.accepted, stream.delivered, stream.failed, stream.pending], [LINES, LINES, 0, 0])
   assert.equal(producer.pending, 0)
