@@ -248,7 +248,7 @@ export class ProducerWriteStream<T = WriteStreamChunk> extends Writable {
     if (c === null || typeof c !== 'object' || Array.isArray(c)) {
       throw new KafkaError(
         '_INVALID_ARG',
-        `${this.toRecord ? 'toRecord() returned' : 'a write stream takes'} a record object { value, key?, headers?, partition?, ` +
+        `${this.toRecord ? 'toRecord() must return' : 'a write stream takes'} a record object { value, key?, headers?, partition?, ` +
           `timestamp?, topic? } or a string, Buffer or Uint8Array value${this.toRecord ? '' : ' (or pass toRecord)'}, ` +
           `not ${describe(c)}`,
       )
