@@ -1,7 +1,7 @@
 // Shared by the bench driver (run.ts) and the per-client runners (clients/*.ts): the workload a runner
 // is handed, the result line it prints, the payloads everyone sends and a small latency histogram.
 
-export type WorkloadId = 'W1' | 'W1S' | 'W2' | 'W3' | 'W4' | 'W5'
+export type WorkloadId = 'W1' | 'W1S' | 'W1P' | 'W2' | 'W3' | 'W4' | 'W5'
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
 /** How a workload's clients reach the broker when it is secured (W1S); the results JSON holds this. */

@@ -38,7 +38,7 @@ import { runJava } from './java-runner.js'
 import { startSink, type Sink } from './sink.js'
 import { fmt, table } from './table.js'
 
-const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W2', 'W3', 'W4', 'W5']
+const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W1P', 'W2', 'W3', 'W4', 'W5']
 
 const here = dirname(fileURLToPath(import.meta.url)) // dist/bench
 const repoRoot = resolve(here, '../..')
@@ -72,7 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--out') args.out = next()
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--workloads W1,W1S,W2,W3,W4,W5] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
+        'usage: node dist/bench/run.js [--quick] [--workloads W1,W1S,W1P,W2,W3,W4,W5] [--clients ours,kafkajs,confluent,platformatic,java] [--out file.json]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
@@ -90,6 +90,7 @@ function parseArgs(argv: string[]): Args {
  * records at a fixed 2,000/s, linger 0. W4 transactions: 2,000 transactions of 50 records, commit.
  * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. W1S: W1 over the
  * secured broker's SASL_SSL listener with SCRAM-SHA-512 (CA and user filled in per run, never stored).
+ * W1P: W1's records through pipeline() into producer.createWriteStream(), our client only.
  * bench/README.md describes each and how every peer is driven.
  */
 type WorkloadSpec = Omit<Workload, 'bootstrapServers' | 'topic' | 'security'> & { security?: SecuritySpec }
@@ -109,6 +110,7 @@ function workloadSpec(id: WorkloadId, quick: boolean): WorkloadSpec {
   }
   switch (id) {
     case 'W1':
+    case 'W1P':
     case 'W5':
       return { ...base, records: quick ? 100_000 : 1_000_000 }
     case 'W1S':
@@ -384,6 +386,7 @@ async function main(): Promise<void> {
       const spec = workloadSpec(id, args.quick)
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
+        if (id === 'W1P' && client !== 'ours') continue // our write stream against our produce() (W1)
         if (client === 'java' && problems.has('java')) {
           rows.push({ client, workload: id, status: 'unavailable', reason: problems.get('java')! })
           continue

@@ -17,6 +17,14 @@ export type {
   RecordData,
   RecordHeaders,
 } from './producer/record.js'
+// producer.createWriteStream(): the stream's class is exported as a type only (made by the producer).
+export type {
+  DeliveryErrorAction,
+  ProducerWriteStream,
+  WriteStreamChunk,
+  WriteStreamOptions,
+  WriteStreamRecord,
+} from './producer/write-stream.js'
 export type { ConsumerGroupMetadata, TransactionOffset, TransactionState } from './transactions/index.js'
 export {
   murmur2,

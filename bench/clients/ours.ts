@@ -2,6 +2,9 @@
 // buffer is full (_QUEUE_FULL) it waits for deliveries and retries; it yields to the event loop every
 // 1,000 records so the sender can write while the loop produces. W4: a transactional producer;
 // per transaction beginTransaction(), produce() each record with a callback, commitTransaction().
+// W1P: W1's records through pipeline(source, producer.createWriteStream()) instead of the loop.
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { KafkaError, Producer, type ProducerConfig } from '../../src/index.js'
 import {
   Histogram,
@@ -74,8 +77,57 @@ async function transactions(): Promise<void> {
   printResult(result)
 }
 
+/**
+ * W1P: the same records as W1 from a Readable (a generator, no I/O of its own) through pipeline() into
+ * createWriteStream(); the stream's backpressure replaces the loop's _QUEUE_FULL handling. Latency is
+ * from the record's timestamp (set when the producer accepts it, ms resolution) to its report.
+ */
+async function streamed(): Promise<void> {
+  const producer = new Producer(config as ProducerConfig)
+  const payloads = makePayloads(w.recordSize)
+  const h = new Histogram()
+  const progress = progressReporter()
+  let delivered = 0
+  let errors = 0
+  let firstError: string | undefined
+  await producer.send({ topic: w.topic, key: 'warmup', value: payloads[0]! })
+  const start = performance.now()
+  let end = start
+  const source = Readable.from(
+    (function* () {
+      for (let i = 0; i < w.records; i++) {
+        yield { key: w.keyed ? keyFor(i) : null, value: payloads[i % payloads.length]! }
+      }
+    })(),
+  )
+  const stream = producer.createWriteStream({
+    topic: w.topic,
+    onDelivery: (err, report) => {
+      end = performance.now()
+      if (err) {
+        errors++
+        firstError ??= errMessage(err)
+      } else {
+        delivered++
+        h.record(Date.now() - report.timestamp)
+      }
+      progress(delivered + errors)
+    },
+    onDeliveryError: () => 'ignore', // counted above, as W1 counts its failed reports
+  })
+  await pipeline(source, stream)
+  await producer.close()
+  printResult(
+    finishResult('ours', w, h, delivered, errors, end - start, {
+      firstError,
+      notes: ['pipeline(Readable.from(records), producer.createWriteStream()); latency at ms resolution'],
+    }),
+  )
+}
+
 async function main(): Promise<void> {
   if (w.id === 'W4') return transactions()
+  if (w.id === 'W1P') return streamed()
   const producer = new Producer(config as ProducerConfig)
   const payloads = makePayloads(w.recordSize)
   const h = new Histogram()

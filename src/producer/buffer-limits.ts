@@ -23,6 +23,8 @@ export class BufferLimits {
   private usedBytes = 0
   private usedCount = 0
   private readonly waiters: Waiter[] = []
+  /** One-shot listeners of {@link onceSpace}, called when space may have become free. */
+  private spaceListeners: (() => void)[] = []
 
   private readonly maxCount: number
 
@@ -84,6 +86,7 @@ export class BufferLimits {
           if (w.timer) this.clock.clearTimeout(w.timer)
           reject(aborted(signal, bytes))
           this.grant()
+          this.spaceMayBeFree()
         })
       }
       w.timer = this.clock.setTimeout(() => {
@@ -99,6 +102,7 @@ export class BufferLimits {
         )
         // The head may have been the one blocking smaller requests behind it.
         this.grant()
+        this.spaceMayBeFree()
       }, timeoutMs)
       this.waiters.push(w)
     })
@@ -108,6 +112,29 @@ export class BufferLimits {
     this.usedBytes -= bytes
     this.usedCount -= count
     if (this.waiters.length > 0) this.grant()
+    this.spaceMayBeFree()
+  }
+
+  /**
+   * Calls `listener` once, the next time space is released or a waiter leaves the line (either may
+   * let {@link tryAcquire} succeed again); returns a function that cancels it. For callers that
+   * retry tryAcquire instead of waiting in line (the write stream, src/producer/write-stream.ts).
+   * The listener runs synchronously inside release(), in the middle of a delivery: it must only
+   * schedule its retry (queueMicrotask), never call the producer.
+   */
+  onceSpace(listener: () => void): () => void {
+    this.spaceListeners.push(listener)
+    return () => {
+      const i = this.spaceListeners.indexOf(listener)
+      if (i >= 0) this.spaceListeners.splice(i, 1)
+    }
+  }
+
+  private spaceMayBeFree(): void {
+    if (this.spaceListeners.length === 0) return
+    const listeners = this.spaceListeners
+    this.spaceListeners = []
+    for (const l of listeners) l()
   }
 
   /** Fails every waiter (close, fatal error). */
@@ -117,6 +144,8 @@ export class BufferLimits {
       w.unwatch()
       w.reject(err)
     }
+    // Whoever retries tryAcquire now learns of the close or fatal error from its next call.
+    this.spaceMayBeFree()
   }
 
   private grant(): void {

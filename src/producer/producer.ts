@@ -46,6 +46,12 @@ import {
 } from './parts.js'
 import type { DeliveryCallback, DeliveryReport, ProducerRecord } from './record.js'
 import type { BatchOutcome, Sender } from './sender.js'
+import {
+  createRecordWritable,
+  type ProducerWriteStream,
+  type WriteStreamChunk,
+  type WriteStreamOptions,
+} from './write-stream.js'
 
 export type { ProducerDependencies } from './parts.js'
 
@@ -553,6 +559,25 @@ export class Producer {
   /** Records accepted and not yet reported (librdkafka's outq_len). */
   get pending(): number {
     return this.outstanding
+  }
+
+  /**
+   * A Writable (object mode) producing each chunk written to it, a record or a value, whose
+   * `write()` returns false while the buffer (buffer.memory, queue.buffering.max.messages) is full
+   * (and for one event-loop turn every 1,000 records),
+   * whose end waits for every record's report, and whose `'error'` is the first delivery failure
+   * (unless `options.onDeliveryError` decides otherwise). docs/producer.md, Streams.
+   */
+  createWriteStream<T = WriteStreamChunk>(options: WriteStreamOptions<T>): ProducerWriteStream<T> {
+    this.checkOpen()
+    return createRecordWritable<T>(
+      {
+        produce: (record, callback) => this.produce(record, callback),
+        flush: (opts) => this.flush(opts),
+        onceSpace: (listener) => this.limits.onceSpace(listener),
+      },
+      options,
+    )
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -148,6 +148,30 @@ describe('BufferLimits', () => {
     await assert.rejects(l.acquire(1, 10, ac.signal), { code: '_ABORTED' })
     assert.deepEqual([l.bytes, l.count, l.waiting], [100, 2, 0])
   })
+
+  it('onceSpace: a one-shot signal on release, on a waiter leaving and on rejectWaiters; cancellable', () => {
+    const clock = new ManualClock()
+    const l = new BufferLimits(100, 100, clock)
+    assert.equal(l.tryAcquire(100), true)
+    let calls = 0
+    l.onceSpace(() => calls++)
+    const cancelled = l.onceSpace(() => assert.fail('cancelled listener called'))
+    cancelled()
+    l.release(10, 1)
+    assert.equal(calls, 1)
+    l.release(10, 0)
+    assert.equal(calls, 1, 'one-shot: a listener hears one release')
+    // A waiter timing out may let tryAcquire succeed (it no longer queues ahead): a signal too.
+    void l.acquire(500, 10).catch(() => undefined)
+    l.onceSpace(() => calls++)
+    clock.advance(10)
+    assert.equal(calls, 2)
+    // close() and fatal errors reject the waiters: a retry then hears the error from the producer.
+    void l.acquire(500, 1000).catch(() => undefined)
+    l.onceSpace(() => calls++)
+    l.rejectWaiters(new KafkaError('_DESTROY', 'closed'))
+    assert.equal(calls, 3)
+  })
 })
 
 test('a count limit of 0 means no count limit (queue.buffering.max.messages=0)', () => {
