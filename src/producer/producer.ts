@@ -21,6 +21,7 @@ import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
 import { normalizeRecord, validateTopic, type NormalizedRecord } from './normalize.js'
 import type {
+  CloseOptions,
   ConnectOptions,
   FlushOptions,
   PartitionMetadata,
@@ -273,9 +274,13 @@ export class Producer {
    * Flushes (bounded by `timeoutMs`, default delivery.timeout.ms + request.timeout.ms), then
    * fails whatever is still undelivered with `_DESTROY` and disconnects. Records failed this way
    * may or may not have been written (a request could be in flight). Safe to call more than once.
+   * Also `close({ timeoutMs })`.
    */
-  close(timeoutMs?: number): Promise<void> {
+  close(timeoutMs?: number): Promise<void>
+  close(options: CloseOptions): Promise<void>
+  close(arg?: number | CloseOptions): Promise<void> {
     if (this.closePromise) return this.closePromise
+    const timeoutMs = typeof arg === 'object' && arg !== null ? arg.timeoutMs : arg
     this.state = 'closing'
     this.clusterWaits?.failAll(
       new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
