@@ -312,6 +312,24 @@ export class Producer {
     return this.closePromise
   }
 
+  /**
+   * Drops what was not sent yet, as librdkafka's rd_kafka_purge(RD_KAFKA_PURGE_F_QUEUE): records
+   * waiting for metadata or in batches not in flight, and send() calls waiting for buffer space,
+   * fail now with `_PURGE_QUEUE`, each through its callback or promise once; records in flight get
+   * their answers. Returns how many it failed (0 after close() or a fatal error). The producer stays
+   * open. Throws `_STATE` inside a transaction: abortTransaction() purges it. docs/reliability.md.
+   */
+  purge(): number {
+    const t = this.txn?.state
+    if (t === 'inTransaction' || t === 'committing' || t === 'aborting' || t === 'abortableError') {
+      throw new KafkaError(
+        '_STATE',
+        `purge() is refused while a transaction is open (${t}): call abortTransaction()`,
+      )
+    }
+    return this.purgeUnsent(new KafkaError('_PURGE_QUEUE', 'the record was not sent: purge() dropped it'))
+  }
+
   // --- Transactions (docs/transactions.md) ------------------------------------------------------
 
   /**
@@ -423,12 +441,17 @@ export class Producer {
     }
   }
 
+  /**
+   * Fails with `err` what was not sent: send() calls waiting for space (first, so that space freed
+   * below goes to no one), records waiting for metadata, batches not in flight. Returns the count.
+   */
+  private purgeUnsent(err: KafkaError): number {
+    return this.limits.rejectWaiters(err) + this.waiting.failAll(err) + this.sender.failUnsent(err)
+  }
+
   /** The aborted transaction's records that were not sent fail now (librdkafka's _PURGE_QUEUE). */
   private purgeTransaction(): void {
-    const err = new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted')
-    this.limits.rejectWaiters(err)
-    this.waiting.failAll(err)
-    this.sender.failUnsent(err)
+    this.purgeUnsent(new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted'))
   }
 
   /** close() of a producer with an open transaction aborts it first, within close()'s bound. */
