@@ -110,15 +110,13 @@ export class BufferLimits {
     if (this.waiters.length > 0) this.grant()
   }
 
-  /** Fails every waiter (close, fatal error, purge); returns how many. */
-  rejectWaiters(err: KafkaError): number {
-    const waiters = this.waiters.splice(0)
-    for (const w of waiters) {
+  /** Fails every waiter (close, fatal error). */
+  rejectWaiters(err: KafkaError): void {
+    for (const w of this.waiters.splice(0)) {
       if (w.timer) this.clock.clearTimeout(w.timer)
       w.unwatch()
       w.reject(err)
     }
-    return waiters.length
   }
 
   private grant(): void {

@@ -446,7 +446,9 @@ export class Producer {
    * below goes to no one), records waiting for metadata, batches not in flight. Returns the count.
    */
   private purgeUnsent(err: KafkaError): number {
-    return this.limits.rejectWaiters(err) + this.waiting.failAll(err) + this.sender.failUnsent(err)
+    const waiters = this.limits.waiting
+    this.limits.rejectWaiters(err)
+    return waiters + this.waiting.failAll(err) + this.sender.failUnsent(err)
   }
 
   /** The aborted transaction's records that were not sent fail now (librdkafka's _PURGE_QUEUE). */
