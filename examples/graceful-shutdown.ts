@@ -5,14 +5,15 @@
 //
 //   1. stops taking new work: the HTTP server stops accepting connections and answers 503 to
 //      requests that still arrive on open connections (for a consumer: stop consuming first);
-//   2. `await producer.flush(20_000)`: delivers what was accepted, for at most 20 s;
-//   3. `await producer.close(5_000)`: fails whatever is still undelivered with _DESTROY, which the
-//      delivery callback counts like any other failure;
+//   2. `await producer.flush({ timeoutMs: 20_000 })`: delivers what was accepted, for at most 20 s;
+//   3. `await producer.close({ timeoutMs: 5_000 })`: fails whatever is still undelivered with
+//      _DESTROY, which the delivery callback counts like any other failure;
 //   4. exits 1 if any accepted record was not delivered, 0 otherwise.
 //
 // 20 s + 5 s fits Kubernetes' default terminationGracePeriodSeconds (30 s), after which the pod is
 // killed. The producer's own default bound for close() is delivery.timeout.ms + request.timeout.ms
-// (150 s), far beyond it: always pass a timeout. See docs/producer.md, "Process lifetime".
+// (150 s), far beyond it: always pass a timeout. See docs/producer.md, "Process lifetime", and
+// docs/reliability.md.
 //
 //   npx tsc -p tsconfig.json && node dist/examples/graceful-shutdown.js
 //   node dist/examples/graceful-shutdown.js --undeliverable   # 1 order in 10 cannot be delivered
@@ -96,10 +97,10 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true
   server.close()
   // 2. Deliver what was accepted, bounded.
-  const left = await producer.flush(20_000)
+  const left = await producer.flush({ timeoutMs: 20_000 })
   console.log(`flush: ${left} record(s) still undelivered after ${elapsed()}`)
   // 3. Fail the rest with _DESTROY (reported to onDelivery) and disconnect.
-  await producer.close(5_000)
+  await producer.close({ timeoutMs: 5_000 })
   let failures = 0
   for (const [code, keys] of failed) {
     failures += keys.length

@@ -178,14 +178,14 @@ export const LOCAL_ADVICE: Readonly<Record<string, Advice>> = {
       'every configuration (README, Supported brokers).',
   },
   _PURGE_QUEUE: {
-    where: `${REPORT} (a record of a transaction being aborted)`,
+    where: `${REPORT} (a record of a transaction being aborted, or dropped by purge())`,
     todo:
-      'abortTransaction() was called before the record was sent: it was not written and will not be. Expected ' +
-      'after an abort; produce it again in the next transaction if the work is done again. Records of the same ' +
-      'transaction that were already written report success, and are invisible to read_committed consumers ' +
-      'all the same (docs/transactions.md). A record that was sent before and was waiting for a retry (its ' +
-      'leader died, its answer was lost) may be in the log all the same, invisible as well: its message says ' +
-      'so.',
+      'abortTransaction() or purge() was called before the record was sent: it was not written and will not ' +
+      'be. Expected after an abort; produce it again in the next transaction if the work is done again. Records ' +
+      'of the same transaction that were already written report success, and are invisible to read_committed ' +
+      'consumers all the same (docs/transactions.md). After purge(), route it like any failed report ' +
+      '(docs/reliability.md). A record that was sent before and was waiting for a retry (its leader died, its ' +
+      'answer was lost) may be in the log all the same (after an abort, invisible as well): its message says so.',
   },
   _APPLICATION: {
     where:

@@ -4,6 +4,7 @@
 // tests import it from src/producer/producer.ts (docs/architecture.md, Rules).
 export { Producer } from './producer/producer.js'
 export type {
+  CloseOptions,
   ConnectOptions,
   FlushOptions,
   PartitionMetadata,

@@ -104,11 +104,16 @@ export class MetadataWaitQueue {
     return w
   }
 
-  /** Fails every waiting record with `err` (close, fatal error). */
-  failAll(err: KafkaError): void {
+  /** Fails every waiting record with `err` (close, fatal error, purge); returns how many. */
+  failAll(err: KafkaError): number {
     const lists = [...this.waiting.values()]
     this.waiting.clear()
-    for (const list of lists) for (const w of list) this.opts.fail(w, err)
+    let n = 0
+    for (const list of lists) {
+      for (const w of list) this.opts.fail(w, err)
+      n += list.length
+    }
+    return n
   }
 
   close(): void {

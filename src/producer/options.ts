@@ -16,6 +16,14 @@ export interface FlushOptions {
   signal?: AbortSignal
 }
 
+export interface CloseOptions {
+  /**
+   * How long close() may flush before it fails what is left with `_DESTROY`; default
+   * delivery.timeout.ms + request.timeout.ms. 0 fails everything undelivered at once.
+   */
+  timeoutMs?: number
+}
+
 export interface ConnectOptions {
   /** How long to wait before rejecting; default request.timeout.ms. */
   timeoutMs?: number

@@ -21,6 +21,7 @@ import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
 import { normalizeRecord, validateTopic, type NormalizedRecord } from './normalize.js'
 import type {
+  CloseOptions,
   ConnectOptions,
   FlushOptions,
   PartitionMetadata,
@@ -279,9 +280,13 @@ export class Producer {
    * Flushes (bounded by `timeoutMs`, default delivery.timeout.ms + request.timeout.ms), then
    * fails whatever is still undelivered with `_DESTROY` and disconnects. Records failed this way
    * may or may not have been written (a request could be in flight). Safe to call more than once.
+   * Also `close({ timeoutMs })`.
    */
-  close(timeoutMs?: number): Promise<void> {
+  close(timeoutMs?: number): Promise<void>
+  close(options: CloseOptions): Promise<void>
+  close(arg?: number | CloseOptions): Promise<void> {
     if (this.closePromise) return this.closePromise
+    const timeoutMs = typeof arg === 'object' && arg !== null ? arg.timeoutMs : arg
     this.state = 'closing'
     this.clusterWaits?.failAll(
       new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
@@ -311,6 +316,24 @@ export class Producer {
       this.lifecycle.closed(failed)
     })()
     return this.closePromise
+  }
+
+  /**
+   * Drops what was not sent yet, as librdkafka's rd_kafka_purge(RD_KAFKA_PURGE_F_QUEUE): records
+   * waiting for metadata or in batches not in flight, and send() calls waiting for buffer space,
+   * fail now with `_PURGE_QUEUE`, each through its callback or promise once; records in flight get
+   * their answers. Returns how many it failed (0 after close() or a fatal error). The producer stays
+   * open. Throws `_STATE` inside a transaction: abortTransaction() purges it. docs/reliability.md.
+   */
+  purge(): number {
+    const t = this.txn?.state
+    if (t === 'inTransaction' || t === 'committing' || t === 'aborting' || t === 'abortableError') {
+      throw new KafkaError(
+        '_STATE',
+        `purge() is refused while a transaction is open (${t}): call abortTransaction()`,
+      )
+    }
+    return this.purgeUnsent(new KafkaError('_PURGE_QUEUE', 'the record was not sent: purge() dropped it'))
   }
 
   // --- Transactions (docs/transactions.md) ------------------------------------------------------
@@ -424,12 +447,19 @@ export class Producer {
     }
   }
 
+  /**
+   * Fails with `err` what was not sent: send() calls waiting for space (first, so that space freed
+   * below goes to no one), records waiting for metadata, batches not in flight. Returns the count.
+   */
+  private purgeUnsent(err: KafkaError): number {
+    const waiters = this.limits.waiting
+    this.limits.rejectWaiters(err)
+    return waiters + this.waiting.failAll(err) + this.sender.failUnsent(err)
+  }
+
   /** The aborted transaction's records that were not sent fail now (librdkafka's _PURGE_QUEUE). */
   private purgeTransaction(): void {
-    const err = new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted')
-    this.limits.rejectWaiters(err)
-    this.waiting.failAll(err)
-    this.sender.failUnsent(err)
+    this.purgeUnsent(new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted'))
   }
 
   /** close() of a producer with an open transaction aborts it first, within close()'s bound. */

@@ -284,20 +284,22 @@ export class ResponseHandler {
   }
 
   /**
-   * Fails every batch that is not in flight (a transaction that will be aborted). A stamped one may
-   * have reached the broker on an earlier attempt: its sequence is unresolved, so the epoch must be
-   * bumped, as for an expired batch, and its report must not say it was not written.
+   * Fails every batch that is not in flight (a transaction that will be aborted, purge()) and
+   * returns how many records that was. One sent on an earlier attempt may have reached the broker:
+   * its report must not say it was not written, and if it is stamped its sequence is unresolved, so
+   * the epoch must be bumped, as for an expired batch.
    */
-  failUnsent(err: KafkaError): void {
+  failUnsent(err: KafkaError): number {
+    let records = 0
     for (const q of this.deps.accumulator.queues) {
       for (const b of [...q.batches]) {
         if (b.inFlight) continue
-        if (this.deps.idempotence && b.stamped) {
-          this.deps.idempotence.requestBump(err)
-          this.fail(b, purgedAfterSending(err))
-        } else this.fail(b, err)
+        records += b.count
+        if (this.deps.idempotence && b.stamped) this.deps.idempotence.requestBump(err)
+        this.fail(b, b.attempts > 0 ? purgedAfterSending(err, this.deps.transactional) : err)
       }
     }
+    return records
   }
 
   complete(b: ProducerBatch, baseOffset: number, logAppendTime: number): void {
@@ -317,13 +319,15 @@ export class ResponseHandler {
 /**
  * `err` (a purge) for a batch that was sent before and awaited a retry: the broker may have written
  * it (a SIGKILLed leader's follower can have it, or an answer was lost), so unlike a batch never
- * sent it may be in the log, in the transaction being aborted. Same code and flags.
+ * sent it may be in the log (in a transaction being aborted, invisible to read_committed
+ * consumers). Same code and flags.
  */
-function purgedAfterSending(err: KafkaError): KafkaError {
+function purgedAfterSending(err: KafkaError, transactional: boolean): KafkaError {
+  const when = transactional ? 'when its transaction was to be aborted' : 'when it was purged'
+  const where = transactional ? ', where the abort keeps it invisible to read_committed consumers' : ''
   return new KafkaError(
     err.code,
-    'the record was sent, but had no answer when its transaction was to be aborted, and is not sent again: ' +
-      'it may be in the log, where the abort keeps it invisible to read_committed consumers',
+    `the record was sent, but had no answer ${when}, and is not sent again: it may be in the log${where}`,
     {
       kafkaCode: err.kafkaCode,
       retriable: err.retriable,

@@ -165,9 +165,12 @@ export class Sender {
     this.outcomes.failAll(err)
   }
 
-  /** Fails every batch not in flight (a transaction being aborted); in-flight ones get their answers. */
-  failUnsent(err: KafkaError): void {
-    this.outcomes.failUnsent(err)
+  /**
+   * Fails every batch not in flight (a transaction being aborted, purge()); in-flight ones get their
+   * answers. Returns how many records it failed.
+   */
+  failUnsent(err: KafkaError): number {
+    return this.outcomes.failUnsent(err)
   }
 
   /** Asks for a pass soon; many calls before it runs cost one pass. */

@@ -8,6 +8,7 @@ import {
   KafkaError,
   Producer,
   presets,
+  type CloseOptions,
   type DeliveryCallback,
   type DeliveryReport,
   type KafkaErrorCode,
@@ -115,6 +116,17 @@ export async function readinessAndCancelling(producer: Producer, signal: AbortSi
   return left + report.offset + scoped.pending
 }
 
+/** close() with a number or options, purge() counting what it failed. */
+export async function shutdown(producer: Producer, options: CloseOptions): Promise<number> {
+  await producer.close(1_000)
+  await producer.close({ timeoutMs: 1_000 })
+  await producer.close(options)
+  // @ts-expect-error the option is timeoutMs, as for flush()
+  await producer.close({ timeout: 1_000 })
+  const purged: number = producer.purge()
+  return purged
+}
+
 /** What the package exports, and what it keeps to itself. */
 export function exports(name: PresetName): ProducerConfig {
   // @ts-expect-error not a preset
@@ -128,7 +140,7 @@ export type NoSecretValue = typeof import('../../src/index.js').secretValue
 
 describe('types of the public API', () => {
   it('the functions above compiled (npm run build), and exist', () => {
-    for (const f of [errorCodes, deliveryReports, surface, readinessAndCancelling, exports]) {
+    for (const f of [errorCodes, deliveryReports, surface, readinessAndCancelling, shutdown, exports]) {
       assert.equal(typeof f, 'function')
     }
   })
