@@ -228,6 +228,9 @@ export class ReliableProducer {
       // What is left are spool appends (and failure reports): local, quick, and each send() is waiting.
       await this.whenSettled(Infinity)
       await this.spoolWriter?.idle()
+      // After the last replay: another process may take the spool over from here.
+      await this.replayChain
+      await this.spool?.close?.()
     })()
     return this.closePromise
   }
@@ -250,17 +253,14 @@ export class ReliableProducer {
       throw new KafkaError('_STATE', 'replaySpool() needs the spool option ({ spool: { path } })')
     if (this.closePromise) throw new KafkaError('_STATE', 'replaySpool() called after close()')
     const run = this.replayChain.then(async () => {
-      // Entries still being appended belong to this replay; those that fail during it wait for it.
-      const writer = this.spoolWriter!
-      await writer.idle()
-      const result = await writer.exclusive(() =>
-        spool.replay(async (entry) => {
-          const r = recordFromEnvelope(entry.envelope)
-          const record: ProducerRecord = { topic: r.topic, key: r.key, value: r.value, headers: r.headers }
-          if (r.timestamp !== undefined) record.timestamp = r.timestamp
-          await this.producer.send(record)
-        }, opts),
-      )
+      // Entries still being appended belong to this replay; the spool keeps later ones for the next.
+      await this.spoolWriter?.idle()
+      const result = await spool.replay(async (entry) => {
+        const r = recordFromEnvelope(entry.envelope)
+        const record: ProducerRecord = { topic: r.topic, key: r.key, value: r.value, headers: r.headers }
+        if (r.timestamp !== undefined) record.timestamp = r.timestamp
+        await this.producer.send(record)
+      }, opts)
       this.counters.replayed += result.replayed
       return result
     })

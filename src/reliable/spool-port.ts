@@ -25,8 +25,13 @@ export interface SpoolLike {
   /** Appends the entries with one write and one fsync; resolves once they are on disk. */
   append(entries: readonly SpoolEntry[]): Promise<void>
   read(): Promise<SpoolEntry[]>
-  /** Calls `send` for each entry; truncates only the entries whose `send` resolved. */
+  /**
+   * Calls `send` for each entry; truncates only the entries whose `send` resolved. Serialised with
+   * appends by the spool itself: entries appended during a replay are kept for the next one.
+   */
   replay(send: (entry: SpoolEntry) => Promise<void>, opts?: { batchSize?: number }): Promise<ReplayResult>
+  /** Gives up this process's lock on the file (spool.ts has one: `<path>.lock`); the ReliableProducer's close() calls it. */
+  close?(): Promise<void>
 }
 
 export type SpoolFactory = (opts: SpoolOptions) => SpoolLike

@@ -12,19 +12,12 @@ interface Pending {
  * Appends to the spool in batches: dead-letter writes fail together (a whole batch of the
  * dead-letter producer, or everything at once when Kafka is down), and each Spool.append() costs a
  * write and an fsync, so the entries that fail in one turn of the event loop share one append.
- * Appends run one at a time, in the order the entries came, so the file keeps that order.
- *
- * A replay rewrites the file (it truncates what was acknowledged), so it runs alone:
- * {@link exclusive} waits for the append under way and holds new ones until it is done. The spool
- * then never sees an append in the middle of a replay, whatever its own locking.
+ * Appends run one at a time, in the order the entries came, so the file keeps that order. (The
+ * spool serialises its own appends and replay steps, and keeps what is appended during a replay.)
  */
 export class SpoolWriter {
   private pending: Pending[] = []
   private running: Promise<void> | null = null
-  /** The Spool.append() under way. */
-  private appending: Promise<void> | null = null
-  /** The exclusive operation under way (a replay). */
-  private holder: Promise<unknown> | null = null
 
   constructor(private readonly spool: SpoolLike) {}
 
@@ -41,33 +34,15 @@ export class SpoolWriter {
     while (this.running) await this.running
   }
 
-  /** Runs `fn` with no append under way, holding new appends until it settles. */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.holder) await this.holder.catch(() => undefined)
-    const current = this.appending
-    const op = (async () => {
-      if (current) await current.catch(() => undefined)
-      return fn()
-    })()
-    this.holder = op
-    try {
-      return await op
-    } finally {
-      this.holder = null
-    }
-  }
-
   private async run(): Promise<void> {
     // Let the rest of this burst of failures join the batch: reports of one Produce answer arrive
     // in the same turn, and setImmediate runs after the I/O callbacks of this turn.
     await new Promise<void>((resolve) => setImmediate(resolve))
     while (this.pending.length > 0) {
-      while (this.holder) await this.holder.catch(() => undefined)
       const batch = this.pending
       this.pending = []
-      this.appending = this.spool.append(batch.map((p) => p.entry))
       try {
-        await this.appending
+        await this.spool.append(batch.map((p) => p.entry))
         for (const p of batch) p.resolve()
       } catch (err) {
         // No file error code in the error table; _STATE with the file system's error as cause.
@@ -77,8 +52,6 @@ export class SpoolWriter {
           `the spool could not be written: ${(err as Error)?.message ?? err}`,
         )
         for (const p of batch) p.reject(e)
-      } finally {
-        this.appending = null
       }
     }
     this.running = null

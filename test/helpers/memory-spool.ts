@@ -10,6 +10,8 @@ export class MemorySpool implements SpoolLike {
   readonly appends: SpoolEntry[][] = []
   /** When set, append() rejects with it. */
   failAppends: Error | null = null
+  /** close() calls (the file spool gives up its lock there). */
+  closes = 0
 
   async append(entries: readonly SpoolEntry[]): Promise<void> {
     this.appends.push([...entries])
@@ -38,5 +40,9 @@ export class MemorySpool implements SpoolLike {
     // Appended while the replay ran: still after the kept ones.
     this.entries = [...kept, ...this.entries]
     return { replayed, failed: kept.length, remaining: this.entries.length, skipped: 0 }
+  }
+
+  async close(): Promise<void> {
+    this.closes++
   }
 }

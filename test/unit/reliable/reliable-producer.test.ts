@@ -303,6 +303,10 @@ describe('ReliableProducer: the dead-letter write fails too', () => {
       ],
     )
     assert.deepEqual(rp.stats, { routed: 0, spooled: 2, replayed: 0, deadLetterFailures: 2 })
+    const closed = rp.close()
+    await pump()
+    await closed
+    assert.equal(spool.closes, 1, 'close() gives the spool up, for another process to take over')
   })
 
   it('without a spool, send() rejects with a DeadLetterError that holds the entry', async () => {

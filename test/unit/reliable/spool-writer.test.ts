@@ -40,27 +40,3 @@ describe('SpoolWriter', () => {
     )
   })
 })
-
-describe('SpoolWriter.exclusive', () => {
-  it('waits for the append under way, and holds appends that come meanwhile until it is done', async () => {
-    const spool = new MemorySpool()
-    const w = new SpoolWriter(spool)
-    const log: string[] = []
-    let finish!: () => void
-    const a = w.append(entry('a')).then(() => log.push('a on disk'))
-    await new Promise((r) => setImmediate(r))
-    const replay = w.exclusive(async () => {
-      log.push(`replay sees ${spool.entries.map((e) => e.id).join(',')}`)
-      await new Promise<void>((r) => (finish = r))
-      log.push('replay done')
-    })
-    await a
-    await new Promise((r) => setImmediate(r))
-    const b = w.append(entry('b')).then(() => log.push('b on disk'))
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
-    assert.equal(spool.appends.length, 1, 'b waits for the replay')
-    finish()
-    await Promise.all([replay, b])
-    assert.deepEqual(log, ['a on disk', 'replay sees a', 'replay done', 'b on disk'])
-  })
-})
