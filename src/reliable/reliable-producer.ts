@@ -194,12 +194,10 @@ export class ReliableProducer {
    * Sends every record at once (no linger) and waits until every send() has its outcome, dead-letter
    * and spool writes included, or until `timeoutMs` passed. Resolves with the number of send() calls
    * still without an outcome (0: all done). Without `timeoutMs` it waits as long as that takes,
-   * which the producers' delivery.timeout.ms bound.
+   * which the producers' delivery.timeout.ms bound. Also `flush({ timeoutMs })`.
    */
-  async flush(timeoutMs?: number): Promise<number> {
-    const deadline = timeoutMs === undefined ? Infinity : this.clock.now() + Math.max(0, timeoutMs)
-    const left = (): number | undefined =>
-      deadline === Infinity ? undefined : Math.max(0, deadline - this.clock.now())
+  async flush(arg?: number | { timeoutMs?: number }): Promise<number> {
+    const left = this.countdown(timeoutOf(arg, 'flush()'))
     await this.producer.flush(left())
     // The failures reported by now are on their way to the dead-letter producer: no linger for them either.
     await Promise.all([this.deadLetterProducer.flush(left()), this.whenSettled(left() ?? Infinity)])
@@ -208,15 +206,14 @@ export class ReliableProducer {
 
   /**
    * Flushes (within `timeoutMs`, default: as long as flush() takes), then closes both producers.
+   * Also `close({ timeoutMs })`, as the Producer's.
    * What the data producer still has then fails with `_DESTROY` and is dead-lettered; what the
    * dead-letter producer still has goes to the hook and the spool. Every send() has its outcome when
    * this resolves. Safe to call more than once.
    */
-  close(timeoutMs?: number): Promise<void> {
+  close(arg?: number | { timeoutMs?: number }): Promise<void> {
     if (this.closePromise) return this.closePromise
-    const deadline = timeoutMs === undefined ? Infinity : this.clock.now() + Math.max(0, timeoutMs)
-    const left = (): number | undefined =>
-      deadline === Infinity ? undefined : Math.max(0, deadline - this.clock.now())
+    const left = this.countdown(timeoutOf(arg, 'close()'))
     this.closePromise = (async () => {
       await this.flush(left())
       this.admission.failAll(
@@ -286,6 +283,13 @@ export class ReliableProducer {
     if (this.unsettled === 0) for (const w of this.settledWaiters.splice(0)) w()
   }
 
+  /** The time left until `timeoutMs` from now, undefined for no bound (what the producers take). */
+  private countdown(timeoutMs: number | undefined): () => number | undefined {
+    if (timeoutMs === undefined) return () => undefined
+    const deadline = this.clock.now() + timeoutMs
+    return () => Math.max(0, deadline - this.clock.now())
+  }
+
   /** Resolves when no send() is without an outcome, or after `ms`. */
   private whenSettled(ms: number): Promise<void> {
     if (this.unsettled === 0) return Promise.resolve()
@@ -301,4 +305,14 @@ export class ReliableProducer {
       if (Number.isFinite(ms)) timer = this.clock.setTimeout(done, ms)
     })
   }
+}
+
+/** The timeout of `flush(timeoutMs)` / `flush({ timeoutMs })`: a finite number >= 0, or undefined. */
+function timeoutOf(arg: number | { timeoutMs?: number } | undefined, call: string): number | undefined {
+  const t = typeof arg === 'object' && arg !== null ? arg.timeoutMs : arg
+  if (t === undefined) return undefined
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+    throw new KafkaError('_INVALID_ARG', `${call}: timeoutMs must be a finite number >= 0, not ${String(t)}`)
+  }
+  return t
 }

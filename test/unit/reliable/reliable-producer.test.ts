@@ -519,4 +519,21 @@ describe('ReliableProducer: buffer limits, flush and close', () => {
     await assert.rejects(rp.send('t', 'k', 'x'), { code: '_STATE' })
     assert.equal(rp.close(), closed)
   })
+
+  it('flush({ timeoutMs }) and close({ timeoutMs }) as the Producer takes them; a bad timeout is _INVALID_ARG', async () => {
+    const { cluster, rp, pump } = fakeReliable()
+    cluster.produceHandler = () => 'hold'
+    const p = rp.send('t', 'k', 'v')
+    p.catch(() => undefined)
+    await pump()
+    const flushed = rp.flush({ timeoutMs: 500 })
+    await pump(500)
+    assert.equal(await flushed, 1)
+    await assert.rejects(rp.flush(-1), { code: '_INVALID_ARG' })
+    assert.throws(() => rp.close({ timeoutMs: NaN }), { code: '_INVALID_ARG' })
+    const closed = rp.close({ timeoutMs: 0 })
+    for (let i = 0; i < 3; i++) await pump()
+    await closed
+    await assert.rejects(p, DeadLetterError, 'nothing answers: the dead-letter write fails too, no spool')
+  })
 })
