@@ -21,7 +21,8 @@
 //   a local file; if even that fails, the record is printed and the process exits non-zero.
 // - Keys, values and header values stay Buffers: binary payloads are not turned into strings.
 //
-// A built-in ReliableProducer that does this for you is planned (see the README's Status section).
+// ReliableProducer does this for you (examples/reliable-producer.ts, docs/dead-letter.md); this is
+// the pattern for a Producer of your own.
 import { appendFile } from 'node:fs/promises'
 import { createHash, randomBytes } from 'node:crypto'
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises'

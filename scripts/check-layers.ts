@@ -30,7 +30,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['cluster', 'config'], // metadata and connection pool; configuration catalogue, validation, presets
   ['transactions'], // the transaction manager the producer drives
   ['producer', 'admin'], // the producer; the admin client beside it
-  ['reliable'], // (reserved) ReliableProducer and dead-letter routing, built on the producer
+  ['reliable'], // ReliableProducer: dead-letter routing and the spool, built on the producer
   ['index.ts'], // public exports only
 ]
 

@@ -81,3 +81,24 @@ export {
   type RequestFailedEvent,
   type RequestSentEvent,
 } from './observability/events.js'
+// The reliability layer: dead-letter topics and the local spool (docs/reliability.md).
+export { ReliableProducer } from './reliable/reliable-producer.js'
+export { DeadLetterError } from './reliable/dead-letter-error.js'
+export type {
+  DeadLetterFailureHook,
+  DeadLetterOutcome,
+  DeadLetterTopic,
+  DeadLetteredOutcome,
+  ReliableProducerOptions,
+  ReliableProducerStats,
+  ReliableSendOptions,
+  ReliableSendResult,
+  SpooledOutcome,
+} from './reliable/types.js'
+export type {
+  DeadLetterEnvelope,
+  EnvelopeEncoding,
+  EnvelopeHeader,
+  SpoolEntry,
+} from './reliable/envelope-types.js'
+export type { ReplayResult } from './reliable/spool-port.js'
