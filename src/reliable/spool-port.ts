@@ -1,10 +1,8 @@
-// The spool as the ReliableProducer uses it: the API agreed with src/reliable/spool.ts, which is
-// written on its own branch (`spool`). Until that file is merged, this interface is what the
-// producer is written and tested against (unit tests hand it an in-memory spool), and `openSpool`
-// says plainly that `spool.path` needs it. The merge replaces `spoolNotMerged` below with
-// `(opts) => new Spool(opts)` and its import: nothing else in this folder names the class.
-import { KafkaError } from '../errors/index.js'
+// The spool as the ReliableProducer uses it: the narrow interface of src/reliable/spool.ts that the
+// producer needs, so unit tests can hand it an in-memory spool, and `openSpool`, the one place that
+// opens the file spool for `spool.path`.
 import type { SpoolEntry } from './envelope-types.js'
+import { Spool } from './spool.js'
 
 /** Where the spool file is, and who hears about torn or unreadable lines. */
 export interface SpoolOptions {
@@ -36,12 +34,5 @@ export interface SpoolLike {
 
 export type SpoolFactory = (opts: SpoolOptions) => SpoolLike
 
-const spoolNotMerged: SpoolFactory = (opts) => {
-  throw new KafkaError(
-    '_NOT_IMPLEMENTED',
-    `spool.path (${opts.path}) needs the local spool (src/reliable/spool.ts), which this build does not have yet`,
-  )
-}
-
 /** Opens the spool of `spool.path`. */
-export const openSpool: SpoolFactory = spoolNotMerged
+export const openSpool: SpoolFactory = (opts) => new Spool(opts)

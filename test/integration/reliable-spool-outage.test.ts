@@ -2,14 +2,14 @@
 // Records sent meanwhile fail (_MSG_TIMED_OUT), their dead-letter writes fail too (the same broker),
 // and they end in the spool; once the broker is back, replaySpool() delivers them to their topic.
 // sent = delivered + replayed, nothing lost, counted from what kcat reads back. A private broker
-// (it is stopped and restarted). Needs the file spool (src/reliable/spool.ts): skipped without it.
+// (it is stopped and restarted).
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
-import { KafkaError, ReliableProducer, type ReliableSendResult } from '../../src/index.js'
+import { ReliableProducer, type ReliableSendResult } from '../../src/index.js'
 import { withPrivateKafka } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
@@ -17,40 +17,28 @@ const BEFORE = 1_000
 const DURING = 5_000
 const DELIVERY_TIMEOUT_MS = 5_000
 
-/** The ReliableProducer with a spool, or null when this build has no file spool yet. */
-function withSpool(bootstrap: string, path: string): ReliableProducer | null {
-  try {
-    return new ReliableProducer(
-      {
-        'bootstrap.servers': bootstrap,
-        'linger.ms': 5,
-        'request.timeout.ms': 2_000,
-        'delivery.timeout.ms': DELIVERY_TIMEOUT_MS,
-        'retry.backoff.ms': 100,
-        'reconnect.backoff.max.ms': 500,
-      },
-      { spool: { path } },
-    )
-  } catch (err) {
-    if (err instanceof KafkaError && err.code === '_NOT_IMPLEMENTED') return null
-    throw err
-  }
+/** A ReliableProducer whose dead-letter failures go to the spool at `path`. */
+function withSpool(bootstrap: string, path: string): ReliableProducer {
+  return new ReliableProducer(
+    {
+      'bootstrap.servers': bootstrap,
+      'linger.ms': 5,
+      'request.timeout.ms': 2_000,
+      'delivery.timeout.ms': DELIVERY_TIMEOUT_MS,
+      'retry.backoff.ms': 100,
+      'reconnect.backoff.max.ms': 500,
+    },
+    { spool: { path } },
+  )
 }
 
 test('broker down longer than delivery.timeout.ms: records end in the spool, replaySpool() delivers them', async (t) => {
   if (skipWithoutKcat(t)) return
   const dir = await mkdtemp(join(tmpdir(), 'rk-spool-outage-'))
   try {
-    // Before starting a broker: a ReliableProducer opens no connection until its first record.
-    const probe = withSpool('127.0.0.1:9', join(dir, 'probe.jsonl'))
-    if (probe === null) {
-      t.skip('needs the file spool, src/reliable/spool.ts (branch spool), which this build does not have')
-      return
-    }
-    await probe.close()
     await withPrivateKafka({ nodes: 1 }, async (cluster) => {
       const bootstrap = cluster.bootstrapServers
-      const rp = withSpool(bootstrap, join(dir, 'dead-letters.jsonl'))!
+      const rp = withSpool(bootstrap, join(dir, 'dead-letters.jsonl'))
       const topic = uniqueTopic('rp-outage')
       await createTopic(bootstrap, { name: topic, numPartitions: 3 })
       await createTopic(bootstrap, { name: `${topic}.dlq`, numPartitions: 1 })
