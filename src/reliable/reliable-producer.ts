@@ -3,6 +3,7 @@ import type { ProducerConfig } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Producer, type ProducerDependencies } from '../producer/producer.js'
 import type { DeliveryCallback, ProducerRecord, RecordData } from '../producer/record.js'
+import type { ProducerWriteStream, WriteStreamChunk, WriteStreamOptions } from '../producer/write-stream.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { Admission } from './admission.js'
 import { AttemptTracker } from './attempts.js'
@@ -263,6 +264,54 @@ export class ReliableProducer {
     })
     this.replayChain = run.catch(() => undefined)
     return run
+  }
+
+  /**
+   * A `Writable` for `pipeline()` into the data producer (see `Producer.createWriteStream`: the same
+   * chunks, options and backpressure), whose failed records go where send()'s go: to the dead-letter
+   * topic, or the spool when that write fails too, instead of failing the stream. The stream finishes
+   * once every record it took has been delivered or routed; it fails only when a record could be
+   * put nowhere (a DeadLetterError) or on the errors that fail any stream (a bad chunk). Routed records
+   * count in `stats`, and flush() and close() wait for their routing as for send()'s.
+   */
+  createWriteStream<T = WriteStreamChunk>(
+    options: Omit<WriteStreamOptions<T>, 'onDeliveryError'>,
+  ): ProducerWriteStream<T> {
+    if (this.closePromise) {
+      throw new KafkaError('_STATE', 'ReliableProducer.createWriteStream() called after close()')
+    }
+    if ((options as WriteStreamOptions<T>).onDeliveryError !== undefined) {
+      throw new KafkaError(
+        '_INVALID_ARG',
+        'ReliableProducer.createWriteStream(): onDeliveryError is not an option here; failed records ' +
+          'are dead-lettered (use producer.createWriteStream() to decide yourself)',
+      )
+    }
+    return this.producer.createWriteStream<T>({
+      ...options,
+      onDeliveryError: async (err, report): Promise<'ignore'> => {
+        this.unsettled++
+        try {
+          // Rejects with a DeadLetterError when neither the dead-letter topic nor the spool took it:
+          // the stream then fails with it, as send() would reject.
+          await this.router.route(
+            {
+              topic: report.topic,
+              partition: report.partition,
+              key: report.key,
+              value: report.value,
+              headers: report.headers,
+              timestamp: null,
+              attempts: this.attempts.attempts(report.topic, report.partition),
+            },
+            err,
+          )
+          return 'ignore'
+        } finally {
+          this.settled()
+        }
+      },
+    })
   }
 
   /**
