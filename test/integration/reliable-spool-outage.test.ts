@@ -14,7 +14,7 @@ import { withPrivateKafka } from '../helpers/kafka.js'
 import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const BEFORE = 1_000
-const DURING = 5_000
+const DURING = 50_000 // issue 12: 50,000 records sent during the outage
 const DELIVERY_TIMEOUT_MS = 5_000
 
 /** A ReliableProducer whose dead-letter failures go to the spool at `path`. */
