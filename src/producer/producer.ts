@@ -30,6 +30,7 @@ import type {
 } from './options.js'
 import { createPartitioner } from './partitioner.js'
 import { RecordPlacement } from './placement.js'
+import { TransactionalCalls } from './transactional-calls.js'
 import type {
   ConsumerGroupMetadata,
   TransactionManager,
@@ -88,7 +89,7 @@ export class Producer {
   /** The transaction manager when transactional.id is set (docs/transactions.md), else null. */
   private readonly txn: TransactionManager | null
   /** Transactional calls (initTransactions, commit...) running: they keep Node alive like records do. */
-  private txnCalls = 0
+  private readonly txnCalls: TransactionalCalls
   /**
    * The instrumentation seam: typed events for every record, batch, request and connection
    * (src/observability/events.ts), for statistics and metrics to subscribe to. Nothing is computed
@@ -157,6 +158,16 @@ export class Producer {
       choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
       append: (w, partition) => this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt),
       fail: (w, err) => this.failWaiting(w, err),
+    })
+    this.txnCalls = new TransactionalCalls({
+      txn: this.txn,
+      maxBlockMs: c.maxBlockMs,
+      closing: () => (this.state === 'closing' || this.state === 'closed' ? this.state : null),
+      checkOpen: () => this.checkOpen(),
+      validTimeout: (ms) => this.callTimeout(ms),
+      flush: (ms) => this.flush(ms),
+      purgeUnsent: (err) => this.purgeUnsent(err),
+      keepAliveChanged: () => this.updateKeepAlive(),
     })
   }
 
@@ -293,7 +304,7 @@ export class Producer {
     )
     this.closePromise = (async () => {
       const started = this.clock.now()
-      await this.abortOpenTransaction(timeoutMs)
+      await this.txnCalls.abortOpen(timeoutMs)
       // One bound for both: the abort's time comes out of the flush's.
       await this.flush(
         timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (this.clock.now() - started)),
@@ -348,8 +359,7 @@ export class Producer {
    * transaction.max.timeout.ms (`INVALID_TRANSACTION_TIMEOUT`).
    */
   async initTransactions(timeoutMs?: number): Promise<void> {
-    const txn = this.transactional('initTransactions()')
-    return this.txnCall(() => txn.initTransactions(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs)))
+    return this.txnCalls.initTransactions(timeoutMs)
   }
 
   /**
@@ -357,8 +367,7 @@ export class Producer {
    * Synchronous; throws `_STATE` before initTransactions() or while a transaction is open.
    */
   beginTransaction(): void {
-    this.checkOpen()
-    this.transactional('beginTransaction()').beginTransaction()
+    this.txnCalls.beginTransaction()
   }
 
   /**
@@ -373,18 +382,7 @@ export class Producer {
     group: ConsumerGroupMetadata,
     timeoutMs?: number,
   ): Promise<void> {
-    const txn = this.transactional('sendOffsetsToTransaction()')
-    if (typeof group?.groupId !== 'string' || group.groupId.length === 0) {
-      return Promise.reject(
-        new KafkaError(
-          '_INVALID_ARG',
-          'sendOffsetsToTransaction(): group.groupId must be a non-empty string',
-        ),
-      )
-    }
-    return this.txnCall(() =>
-      txn.sendOffsets(offsets, group, this.callTimeoutOr(timeoutMs, this.config.maxBlockMs)),
-    )
+    return this.txnCalls.sendOffsets(offsets, group, timeoutMs)
   }
 
   /**
@@ -394,10 +392,7 @@ export class Producer {
    * (default max.block.ms): call it again to keep waiting for the same commit.
    */
   async commitTransaction(timeoutMs?: number): Promise<void> {
-    const txn = this.transactional('commitTransaction()')
-    return this.txnCall(() =>
-      txn.commit(this.callTimeoutOr(timeoutMs, this.config.maxBlockMs), (ms) => this.flush(ms)),
-    )
+    return this.txnCalls.commit(timeoutMs)
   }
 
   /**
@@ -407,44 +402,12 @@ export class Producer {
    * (default max.block.ms): call it again.
    */
   async abortTransaction(timeoutMs?: number): Promise<void> {
-    const txn = this.transactional('abortTransaction()')
-    return this.txnCall(() =>
-      txn.abort(
-        this.callTimeoutOr(timeoutMs, this.config.maxBlockMs),
-        () => this.purgeTransaction(),
-        (ms) => this.flush(ms),
-      ),
-    )
+    return this.txnCalls.abort(timeoutMs)
   }
 
   /** Where the transactional producer is (docs/transactions.md); null without transactional.id. */
   get transactionState(): TransactionState | null {
     return this.txn?.state ?? null
-  }
-
-  private transactional(call: string): TransactionManager {
-    if (!this.txn) {
-      throw new KafkaError(
-        '_STATE',
-        `${call} needs a transactional producer: set transactional.id in its config`,
-      )
-    }
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw new KafkaError('_STATE', `${call}: the producer is ${this.state}`)
-    }
-    return this.txn
-  }
-
-  /** Runs a transactional call, keeping Node alive while it waits (timers and sockets are unref'd). */
-  private async txnCall(fn: () => Promise<void>): Promise<void> {
-    this.txnCalls++
-    this.updateKeepAlive()
-    try {
-      await fn()
-    } finally {
-      this.txnCalls--
-      this.updateKeepAlive()
-    }
   }
 
   /**
@@ -455,26 +418,6 @@ export class Producer {
     const waiters = this.limits.waiting
     this.limits.rejectWaiters(err)
     return waiters + this.waiting.failAll(err) + this.sender.failUnsent(err)
-  }
-
-  /** The aborted transaction's records that were not sent fail now (librdkafka's _PURGE_QUEUE). */
-  private purgeTransaction(): void {
-    this.purgeUnsent(new KafkaError('_PURGE_QUEUE', 'the record was not sent: its transaction was aborted'))
-  }
-
-  /** close() of a producer with an open transaction aborts it first, within close()'s bound. */
-  private async abortOpenTransaction(timeoutMs: number | undefined): Promise<void> {
-    const s = this.txn?.state
-    if (s !== 'inTransaction' && s !== 'abortableError' && s !== 'aborting') return
-    await this.txn!.abort(
-      timeoutMs ?? this.config.maxBlockMs,
-      () => this.purgeTransaction(),
-      (ms) => this.flush(ms),
-    ).catch(() => undefined)
-  }
-
-  private callTimeoutOr(timeoutMs: number | undefined, fallback: number): number {
-    return timeoutMs === undefined ? fallback : this.callTimeout(timeoutMs)
   }
 
   // --- Readiness, partitions, disposal and lifecycle events (docs/producer.md, Lifecycle) --------
@@ -749,7 +692,7 @@ export class Producer {
 
   /** Keeps Node alive while records are undelivered or a transactional call runs. */
   private updateKeepAlive(): void {
-    this.setKeepAlive(this.outstanding > 0 || this.txnCalls > 0)
+    this.setKeepAlive(this.outstanding > 0 || this.txnCalls.active)
   }
 
   private setKeepAlive(on: boolean): void {
