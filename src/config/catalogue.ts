@@ -1047,8 +1047,8 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: null,
     doc:
       'Where log lines go: an object with debug, info, warn and error methods taking a string (pino, ' +
-      'winston, console...). Gets the debug contexts\' lines and, at error level, every error error_cb hears. ' +
-      'Unset: lines go to stderr in librdkafka\'s format, and only when debug is set. A logger that throws ' +
+      "winston, console...). Gets the debug contexts' lines and, at error level, every error error_cb hears. " +
+      "Unset: lines go to stderr in librdkafka's format, and only when debug is set. A logger that throws " +
       'loses its line, nothing else. Never given a secret (docs/logging.md).',
     implemented: true,
   },

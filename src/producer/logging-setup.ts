@@ -18,6 +18,8 @@ import {
 export interface ProducerLogging {
   /** An error error_cb hears, at error level (librdkafka logs its errors without any debug context). */
   error(err: KafkaError): void
+  /** Unsubscribes from the hub (close() is done; a hub may outlive its producer). */
+  close(): void
 }
 
 /**
@@ -32,8 +34,8 @@ export function setupLogging(c: ResolvedProducerConfig, events: Instrumentation)
   if (contexts.has('conf')) {
     for (const [key, value] of configLines(c)) sink.write('debug', 'CONF', `${key} = ${value}`)
   }
-  attachDebugLog(events, sink, contexts)
-  return { error: (err) => sink.write('error', 'ERROR', `${err.code}: ${err.message}`) }
+  const detach = attachDebugLog(events, sink, contexts)
+  return { error: (err) => sink.write('error', 'ERROR', `${err.code}: ${err.message}`), close: detach }
 }
 
 function checkLogger(logger: Logger): Logger {

@@ -331,6 +331,7 @@ export class Producer {
       this.pool.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
+      this.logging?.close()
     })()
     return this.closePromise
   }

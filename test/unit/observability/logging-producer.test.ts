@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { ConfigError } from '../../../src/config/index.js'
-import { PRODUCER_EVENT_NAMES } from '../../../src/observability/events.js'
+import { Instrumentation, PRODUCER_EVENT_NAMES } from '../../../src/observability/events.js'
 import type { Logger } from '../../../src/observability/logging/index.js'
 import { configLines } from '../../../src/producer/logging-setup.js'
 import { Deliveries } from '../../helpers/deliveries.js'
@@ -86,6 +86,20 @@ describe('producer debug logging', () => {
     const quiet = fakeProducer({ 'linger.ms': 0 })
     assert.deepEqual(
       PRODUCER_EVENT_NAMES.filter((n) => quiet.producer.instrumentation.has(n)),
+      [],
+    )
+  })
+
+  it('close() unsubscribes from the hub, which may outlive the producer', async () => {
+    const hub = new Instrumentation()
+    const { logger } = capture()
+    const { producer, pump } = fakeProducer({ debug: 'all', logger }, undefined, 7, { instrumentation: hub })
+    assert.ok(hub.has('request.sent'))
+    const closed = producer.close(0)
+    await pump()
+    await closed
+    assert.deepEqual(
+      PRODUCER_EVENT_NAMES.filter((n) => hub.has(n)),
       [],
     )
   })
