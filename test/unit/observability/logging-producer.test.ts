@@ -72,6 +72,44 @@ describe('producer debug logging', () => {
     for (const secret of ['pw-SECRET', 'k-1', 'value-1']) assert.equal(text.includes(secret), false, secret)
   })
 
+  it("eos: the transactional producer's id and each state of a committed transaction", async () => {
+    const { logger, lines } = capture()
+    const { producer, pump } = fakeProducer(
+      { 'linger.ms': 0, 'transactional.id': 'tx-log', debug: 'eos', logger },
+      { topics: { t: { partitions: 1 } }, transactionVersion: 2 },
+    )
+    const settle = async <T>(p: Promise<T>): Promise<T> => {
+      let done = false
+      void p.then(
+        () => (done = true),
+        () => (done = true),
+      )
+      for (let i = 0; i < 500 && !done; i++) await pump(1)
+      return p
+    }
+    await settle(producer.initTransactions())
+    producer.beginTransaction()
+    const sent = producer.send({ topic: 't', value: 'x' })
+    await settle(sent)
+    await settle(producer.commitTransaction())
+    // KIP-890 (transaction.version 2): EndTxn hands out the next epoch, and the log says so.
+    const epochs = lines.flatMap((l) => /producer id assigned: id \d+, epoch (\d+)$/.exec(l)?.[1] ?? [])
+    assert.equal(epochs.length, 2)
+    assert.equal(Number(epochs[1]), Number(epochs[0]) + 1)
+    assert.deepEqual(
+      lines.map((l) => l.replace(/id \d+, epoch \d+/, 'id N, epoch E')),
+      [
+        'TXNSTATE|reliable-kafka| transaction tx-log: state initializing',
+        'PID|reliable-kafka| producer id assigned: id N, epoch E',
+        'TXNSTATE|reliable-kafka| transaction tx-log: state ready',
+        'TXNSTATE|reliable-kafka| transaction tx-log: state inTransaction',
+        'TXNSTATE|reliable-kafka| transaction tx-log: state committing',
+        'PID|reliable-kafka| producer id assigned: id N, epoch E',
+        'TXNSTATE|reliable-kafka| transaction tx-log: state ready',
+      ],
+    )
+  })
+
   it('only the contexts asked for log, and without debug or logger nothing subscribes', async () => {
     const { logger, lines } = capture()
     const { producer, pump } = fakeProducer({ 'linger.ms': 0, debug: 'broker', logger })
