@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api'
 import { kcatConsume, skipWithoutKcat } from '../../scripts/kafka/tools.js'
-import { Producer, type DeliveryReport } from '../../src/index.js'
+import { Producer, type DeliveryReport, type KafkaError } from '../../src/index.js'
 import { instrumentProducer } from '../../src/opentelemetry/index.js'
 import { sharedBootstrapServers } from '../helpers/kafka.js'
 import { testTelemetry } from '../helpers/opentelemetry.js'
@@ -126,4 +126,37 @@ test('send spans with semantic-convention attributes; kcat reads each traceparen
     `opentelemetry: ${spans.length} send spans, ${matched} traceparent headers read back by kcat and ` +
       `matched, ${total} messages counted over ${sent.length} partitions, mean send duration ${meanMs.toFixed(1)} ms`,
   )
+})
+
+test("a record the broker refuses: its span has error.type from the broker's error and status ERROR", async () => {
+  const bootstrap = sharedBootstrapServers()
+  const topic = uniqueTopic('otel-small')
+  // The topic takes records of at most 1 KiB: a 4 KiB one passes our own limit and the broker refuses it.
+  await createTopic(bootstrap, { name: topic, numPartitions: 1, configs: { 'max.message.bytes': '1024' } })
+  const producer = new Producer({ 'bootstrap.servers': bootstrap, 'client.id': 'otel-it-2' })
+  instrumentProducer(producer, {
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+  })
+  let code = ''
+  try {
+    await producer.send({ topic, value: 'x'.repeat(4096) }).then(
+      () => assert.fail('the broker accepted a record above max.message.bytes'),
+      (err: KafkaError) => void (code = err.code),
+    )
+  } finally {
+    await producer.close()
+  }
+  const span = telemetry.spans().find((s) => s.name === `send ${topic}`)!
+  assert.ok(span)
+  assert.equal(span.status.code, SpanStatusCode.ERROR)
+  assert.equal(span.attributes['error.type'], code)
+  assert.equal(span.attributes['messaging.kafka.offset'], undefined)
+  await telemetry.collect()
+  const failed = telemetry
+    .points('messaging.client.sent.messages')
+    .find((p) => p.attributes['messaging.destination.name'] === topic)
+  assert.equal(failed?.attributes['error.type'], code)
+  assert.equal(failed?.value, 1)
+  console.log(`opentelemetry: a refused record's span: error.type ${code}, status ERROR`)
 })
