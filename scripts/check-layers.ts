@@ -32,6 +32,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['producer', 'admin'], // the producer; the admin client beside it
   ['reliable'], // ReliableProducer: dead-letter routing and the spool, built on the producer
   ['index.ts'], // public exports only
+  ['opentelemetry'], // reliable-kafka/opentelemetry: its own entry point, on the public API
 ]
 
 export interface Violation {

@@ -44,6 +44,7 @@ export {
 export {
   ConfigError,
   presets,
+  type Logger,
   type PresetName,
   type ProducerConfig,
   type ResolvedProducerConfig,
@@ -68,18 +69,23 @@ export {
   type ConnectionFailedEvent,
   type ConnectionOpenedEvent,
   type InstrumentationOptions,
+  type MetadataBroker,
+  type MetadataTopic,
+  type MetadataUpdatedEvent,
   type ProducerClosedEvent,
   type ProducerConnectedEvent,
   type ProducerEventListener,
   type ProducerEventName,
   type ProducerEvents,
   type ProducerFatalEvent,
+  type ProducerIdEvent,
   type RecordAcceptedEvent,
   type RecordDeliveredEvent,
   type RecordFailedEvent,
   type RequestAnsweredEvent,
   type RequestFailedEvent,
   type RequestSentEvent,
+  type TransactionStateEvent,
 } from './observability/events.js'
 // The reliability layer: dead-letter topics and the local spool (docs/reliability.md).
 export { ReliableProducer } from './reliable/reliable-producer.js'

@@ -1,6 +1,7 @@
 import { ErrorCode, KafkaError } from '../errors/index.js'
 import { MetadataApi, type MetadataResponse } from '../protocol/index.js'
 import type { Connection } from '../network/connection.js'
+import type { Instrumentation, MetadataUpdatedEvent } from '../observability/events.js'
 import { backoffMs } from '../util/backoff.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
@@ -33,6 +34,8 @@ export interface MetadataOptions {
   onUpdate: () => void
   /** Reports a refresh that reached no broker at all (`_ALL_BROKERS_DOWN`). */
   onError?: (err: KafkaError) => void
+  /** Hears `metadata.updated` after each answer applied (debug logging's metadata and topic contexts). */
+  instrumentation?: Instrumentation
 }
 
 /** Topic errors that mean "this topic is not (yet) there"; we keep waiting within a bound for them. */
@@ -179,6 +182,9 @@ export class Metadata {
         )
         if (this.closed) return
         this.apply(res)
+        const events = this.opts.instrumentation
+        if (events?.has('metadata.updated'))
+          events.emit('metadata.updated', this.describe(broker.nodeId, res))
         this.failedRefreshes = 0
         this.hasRefreshed = true
         this.lastFailure = null
@@ -223,6 +229,22 @@ export class Metadata {
 
   private describeCandidates(): string {
     return [...this.brokers.values(), ...this.bootstrap].map((b) => `${b.host}:${b.port}`).join(', ')
+  }
+
+  /** The `metadata.updated` payload: what the answer left us with, built only when someone listens. */
+  private describe(nodeId: number, res: MetadataResponse): MetadataUpdatedEvent {
+    const topics: MetadataUpdatedEvent['topics'][number][] = []
+    for (const t of res.topics) {
+      if (t.name === null) continue
+      const info = this.topics.get(t.name)
+      topics.push({
+        topic: t.name,
+        partitions: info?.partitions.length ?? 0,
+        available: info?.available.length ?? 0,
+        error: this.topicErrors.get(t.name)?.code ?? null,
+      })
+    }
+    return { nodeId, brokers: [...this.brokers.values()], topics }
   }
 
   private apply(res: MetadataResponse): void {

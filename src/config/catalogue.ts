@@ -27,6 +27,8 @@ export type { OAuthBearerToken, OAuthCallback } from '../network/sasl/index.js'
 /** The `tls` escape hatch: Node's own options for `tls.connect()`. */
 export type TlsConnectionOptions = import('node:tls').ConnectionOptions
 
+export type { Logger } from '../observability/logging/index.js'
+
 /** `stats_cb`: librdkafka-compatible statistics JSON, every `statistics.interval.ms`. */
 export type StatsCallback = (json: string) => void
 
@@ -1027,8 +1029,28 @@ export const CATALOGUE: readonly ConfigEntry[] = [
       'all',
     ],
     default: [],
-    doc: "librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging.",
-    implemented: 'accepted and validated; debug logging is not emitted yet',
+    doc:
+      "librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging; " +
+      'each line goes to `logger` at debug level (docs/logging.md). protocol: every request and answer; ' +
+      'broker: connections; metadata and topic: Metadata answers; msg and queue: records and batches; eos: ' +
+      'producer id and transaction states; feature: ApiVersions; security: SASL steps; generic: lifecycle; ' +
+      'conf: the configuration, secrets redacted; all: every one. Off by default: no line is built.',
+    implemented: true,
+  },
+  {
+    name: 'logger',
+    prop: 'logger',
+    group: 'Callbacks and observability',
+    aliases: [],
+    type: 'object',
+    tsType: 'Logger',
+    default: null,
+    doc:
+      'Where log lines go: an object with debug, info, warn and error methods taking a string (pino, ' +
+      "winston, console...). Gets the debug contexts' lines and, at error level, every error error_cb hears. " +
+      "Unset: lines go to stderr in librdkafka's format, and only when debug is set. A logger that throws " +
+      'loses its line, nothing else. Never given a secret (docs/logging.md).',
+    implemented: true,
   },
 ]
 

@@ -11,6 +11,7 @@ export {
   type DeliveryCallback,
   type DeliveryReport,
   type ErrorCallback,
+  type Logger,
   type OAuthBearerToken,
   type OAuthCallback,
   type StatsCallback,

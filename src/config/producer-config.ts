@@ -3,6 +3,7 @@
 import type {
   DeliveryCallback,
   ErrorCallback,
+  Logger,
   OAuthCallback,
   StatsCallback,
   TlsConnectionOptions,
@@ -606,10 +607,20 @@ export interface ProducerConfig {
    */
   'statistics.interval.ms'?: number | `${number}`
   /**
-   * librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging.
+   * librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging;
+   * each line goes to `logger` at debug level (docs/logging.md). protocol: every request and answer;
+   * broker: connections; metadata and topic: Metadata answers; msg and queue: records and batches; eos:
+   * producer id and transaction states; feature: ApiVersions; security: SASL steps; generic: lifecycle;
+   * conf: the configuration, secrets redacted; all: every one. Off by default: no line is built.
    *
    * Default: `(empty)`.
-   * Not implemented yet: accepted and validated; debug logging is not emitted yet.
    */
   debug?: string | readonly string[]
+  /**
+   * Where log lines go: an object with debug, info, warn and error methods taking a string (pino, winston,
+   * console...). Gets the debug contexts' lines and, at error level, every error error_cb hears. Unset:
+   * lines go to stderr in librdkafka's format, and only when debug is set. A logger that throws loses its
+   * line, nothing else. Never given a secret (docs/logging.md).
+   */
+  logger?: Logger
 }

@@ -4,6 +4,7 @@ import {
   KEY_INDEX,
   type DeliveryCallback,
   type ErrorCallback,
+  type Logger,
   type OAuthCallback,
   type StatsCallback,
   type TlsConnectionOptions,
@@ -90,6 +91,8 @@ export interface ResolvedProducerConfig {
   readonly deliveryReportCb: DeliveryCallback | null
   readonly errorCb: ErrorCallback | null
   readonly debug: readonly string[]
+  /** The `logger` option; null: stderr, and only for debug lines (docs/logging.md). */
+  readonly logger: Logger | null
   readonly securityProtocol: SecurityProtocol
   readonly sslCaLocation: string | null
   readonly sslCaPem: string | null
@@ -276,6 +279,7 @@ export function resolveProducerConfig(
     deliveryReportCb: v('dr_msg_cb'),
     errorCb: v('error_cb'),
     debug: v('debug'),
+    logger: v('logger'),
     securityProtocol: v('security.protocol'),
     sslCaLocation: v('ssl.ca.location'),
     sslCaPem: v('ssl.ca.pem'),

@@ -189,6 +189,57 @@ export interface ProducerClosedEvent {
   readonly failed: number
 }
 
+// The cluster and the producer id. Emitted so that debug logging (the `metadata`, `topic` and `eos`
+// contexts, src/observability/logging/) has something to subscribe to; each at the one place its
+// state changes, and only when someone listens.
+
+/** A broker as a Metadata answer names it. */
+export interface MetadataBroker {
+  readonly nodeId: number
+  readonly host: string
+  readonly port: number
+}
+
+/** A topic as a Metadata answer left it. */
+export interface MetadataTopic {
+  readonly topic: string
+  /** Partitions known (0 for a topic the answer refused). */
+  readonly partitions: number
+  /** Partitions with a reachable leader. */
+  readonly available: number
+  /** The topic's error in the answer (e.g. `UNKNOWN_TOPIC_OR_PARTITION`), or null. */
+  readonly error: string | null
+}
+
+/** `metadata.updated`: a Metadata answer was applied (cluster/metadata.ts). */
+export interface MetadataUpdatedEvent {
+  /** The broker that answered. */
+  readonly nodeId: number
+  /** The brokers the cluster knows now. */
+  readonly brokers: readonly MetadataBroker[]
+  /** The topics the answer was about. */
+  readonly topics: readonly MetadataTopic[]
+}
+
+/** `producer.id`: the idempotent producer's id changed state: obtained, epoch bumped, lost, fatal. */
+export interface ProducerIdEvent {
+  readonly clientId: string
+  /** 'ready', 'bumpPending', 'uninitialized', 'fatal', ... (producer-id-manager.ts), or 'assigned'. */
+  readonly state: string
+  /** The producer id now held (KIP-98), or null when none. */
+  readonly producerId: bigint | null
+  /** Its epoch (bumped after a broken sequence, KIP-360), or null. */
+  readonly epoch: number | null
+}
+
+/** `transaction.state`: the transactional producer moved to a new state (docs/transactions.md). */
+export interface TransactionStateEvent {
+  readonly clientId: string
+  readonly transactionalId: string
+  /** The new state, as `producer.transactionState` reads. */
+  readonly state: string
+}
+
 /** Every event of the producer and the payload it carries. */
 export interface ProducerEvents {
   'record.accepted': RecordAcceptedEvent
@@ -207,6 +258,9 @@ export interface ProducerEvents {
   'producer.connected': ProducerConnectedEvent
   'producer.fatal': ProducerFatalEvent
   'producer.closed': ProducerClosedEvent
+  'metadata.updated': MetadataUpdatedEvent
+  'producer.id': ProducerIdEvent
+  'transaction.state': TransactionStateEvent
 }
 
 export type ProducerEventName = keyof ProducerEvents
@@ -231,6 +285,9 @@ export const PRODUCER_EVENT_NAMES: readonly ProducerEventName[] = Object.keys({
   'producer.connected': true,
   'producer.fatal': true,
   'producer.closed': true,
+  'metadata.updated': true,
+  'producer.id': true,
+  'transaction.state': true,
 } satisfies Record<ProducerEventName, true>) as ProducerEventName[]
 
 const KNOWN: ReadonlySet<string> = new Set(PRODUCER_EVENT_NAMES)

@@ -12,7 +12,7 @@ import { Accumulator } from './accumulator.js'
 import { IdempotenceState } from './idempotence.js'
 import { Sender, type BatchDone } from './sender.js'
 import { TransactionalGate } from './transactional-gate.js'
-import { TransactionManager } from '../transactions/index.js'
+import { TransactionManager, type TransactionState } from '../transactions/index.js'
 
 /**
  * Small factories, one per part of a producer, so that the Producer's constructor reads as a list
@@ -87,8 +87,9 @@ export function createMetadata(
   clock: Clock,
   random: RandomSource,
   pool: ConnectionPool,
-  hooks: Pick<ProducerHooks, 'onMetadata' | 'onError'>,
+  hooks: Pick<ProducerHooks, 'onMetadata' | 'onError'> & { events?: Instrumentation },
 ): Metadata {
+  const events = hooks.events
   return new Metadata(
     {
       bootstrap: c.bootstrapServers.map(parseHostPort),
@@ -100,6 +101,7 @@ export function createMetadata(
       random,
       onUpdate: hooks.onMetadata,
       onError: hooks.onError,
+      ...(events ? { instrumentation: events } : {}),
     },
     pool,
   )
@@ -144,7 +146,18 @@ export function createSender(
       transactionTimeoutMs: c.transactionTimeoutMs,
       onFatal: hooks.onFatal,
       instrumentation: events,
-      onProducerIdChange: hooks.onProducerIdChange,
+      onProducerIdChange: (state) => {
+        if (events.has('producer.id')) {
+          const id = idempotence?.producerId ?? null
+          events.emit('producer.id', {
+            clientId: c.clientId,
+            state,
+            producerId: id?.producerId ?? null,
+            epoch: id?.epoch ?? null,
+          })
+        }
+        hooks.onProducerIdChange?.()
+      },
       transaction,
     },
     parts.accumulator,
@@ -168,9 +181,11 @@ export function createTransactions(
   random: RandomSource,
   parts: { metadata: Metadata; pool: ConnectionPool },
   idempotence: IdempotenceState | null,
-  hooks: { wakeup: () => void; onFatal: (err: KafkaError) => void },
+  hooks: { wakeup: () => void; onFatal: (err: KafkaError) => void; events?: Instrumentation },
 ): { manager: TransactionManager; gate: TransactionalGate } | null {
   if (c.transactionalId === null || idempotence === null) return null
+  const transactionalId = c.transactionalId
+  const events = hooks.events
   const manager = new TransactionManager({
     transactionalId: c.transactionalId,
     transactionTimeoutMs: c.transactionTimeoutMs,
@@ -180,7 +195,25 @@ export function createTransactions(
     random,
     retryBackoffMs: c.retryBackoffMs,
     retryBackoffMaxMs: c.retryBackoffMaxMs,
-    setProducerId: (id) => idempotence.setProducerId(id),
+    setProducerId: (id) => {
+      idempotence.setProducerId(id)
+      if (events?.has('producer.id')) {
+        events.emit('producer.id', {
+          clientId: c.clientId,
+          state: 'assigned',
+          producerId: id.producerId,
+          epoch: id.epoch,
+        })
+      }
+    },
+    ...(events
+      ? {
+          onStateChange: (state: TransactionState) => {
+            if (events.has('transaction.state'))
+              events.emit('transaction.state', { clientId: c.clientId, transactionalId, state })
+          },
+        }
+      : {}),
     producerId: () => idempotence.producerId,
     needsEpochBump: () => idempotence.needsBump,
     wakeup: hooks.wakeup,

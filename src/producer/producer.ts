@@ -9,6 +9,7 @@ import {
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
 import { LifecycleEvents } from './lifecycle.js'
+import { setupLogging, type ProducerLogging } from './logging-setup.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
 import { abortError, checkSignal, onAbort } from './abort.js'
@@ -96,6 +97,8 @@ export class Producer {
    * for an event no one listens to. A listener that throws is reported to error_cb.
    */
   readonly instrumentation: Instrumentation
+  /** The `logger` and `debug` options' subscriber (logging-setup.ts); null when neither is set. */
+  private readonly logging: ProducerLogging | null
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -117,6 +120,7 @@ export class Producer {
     this.instrumentation =
       deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
     const events = this.instrumentation
+    this.logging = setupLogging(c, events)
     this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err), events)
     this.idempotence = createIdempotence(c)
     this.pool = createPool(c, this.clock, this.random, deps, events, {
@@ -126,6 +130,7 @@ export class Producer {
     this.metadata = createMetadata(c, this.clock, this.random, this.pool, {
       onMetadata: () => this.onMetadata(),
       onError: (err) => this.reportError(err),
+      events,
     })
     this.placement = new RecordPlacement(this.metadata, partitioner, this.maxRecordBytes)
     this.lifecycle = new LifecycleEvents(events, c.clientId)
@@ -134,6 +139,7 @@ export class Producer {
     const txn = createTransactions(c, this.clock, this.random, parts, this.idempotence, {
       wakeup: () => this.sender.wakeup(),
       onFatal: (err) => this.onFatal(err),
+      events,
     })
     this.txn = txn?.manager ?? null
     this.sender = createSender(
@@ -325,6 +331,7 @@ export class Producer {
       this.pool.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
+      this.logging?.close()
     })()
     return this.closePromise
   }
@@ -680,6 +687,7 @@ export class Producer {
   }
 
   private reportError(err: KafkaError): void {
+    this.logging?.error(err)
     const cb = this.config.errorCb
     if (cb) {
       try {

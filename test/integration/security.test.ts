@@ -473,5 +473,17 @@ describe('sessions and secrets', () => {
     ] as const) {
       assert.ok(!all.includes(secret), `${what} appears in the output`)
     }
+    // And debug 'all' did log (to stderr, the default logger): the SASL steps, the configuration with
+    // its secrets redacted, the records' requests (docs/logging.md).
+    for (const step of [
+      /^%7\|[\d.]+\|SEND\|[^|]+\| sent SaslHandshake v\d+ request/m,
+      /^%7\|[\d.]+\|SEND\|[^|]+\| sent SaslAuthenticate v\d+ request/m,
+      /^%7\|[\d.]+\|CONF\|[^|]+\| sasl\.password = \[redacted\]$/m,
+      /^%7\|[\d.]+\|CONF\|[^|]+\| ssl\.key\.password = \[redacted\]$/m,
+      /^%7\|[\d.]+\|SEND\|[^|]+\| sent Produce v\d+ request/m,
+      /^%3\|[\d.]+\|ERROR\|[^|]+\| SASL_AUTHENTICATION_FAILED: /m,
+    ]) {
+      assert.match(all, step)
+    }
   })
 })

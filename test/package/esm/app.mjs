@@ -1,5 +1,6 @@
 // An ESM application using the installed tarball: `import`, the optional packages installed (a plain
-// `npm install`), lz4 batches, which load lz4-napi from where npm put it beside reliable-kafka.
+// `npm install`), lz4 batches, which load lz4-napi from where npm put it beside reliable-kafka; the
+// optional peer @opentelemetry/api is not installed, and only reliable-kafka/opentelemetry needs it.
 /* global process, console */
 import { KafkaError, Producer } from 'reliable-kafka'
 
@@ -11,6 +12,15 @@ const producer = new Producer({
   'request.timeout.ms': 10000,
   'delivery.timeout.ms': 30000,
 })
+// @opentelemetry/api is an optional peer dependency: a plain install leaves it out, the core above
+// loaded without it, and only the reliable-kafka/opentelemetry entry point asks for it.
+const otel = await import('reliable-kafka/opentelemetry').then(
+  () => 'loaded',
+  (e) =>
+    e.code === 'ERR_MODULE_NOT_FOUND' && /@opentelemetry\/api/.test(e.message) ? 'needs the peer' : e.message,
+)
+if (otel !== 'needs the peer')
+  throw new Error(`reliable-kafka/opentelemetry without @opentelemetry/api: ${otel}`)
 try {
   const report = await producer.send({ topic, key: 'esm', value: JSON.stringify({ app: 'esm' }) })
   if (!(KafkaError.prototype instanceof Error)) throw new Error('KafkaError is not an Error')

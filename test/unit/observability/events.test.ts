@@ -36,6 +36,9 @@ describe('Instrumentation', () => {
       'producer.connected',
       'producer.fatal',
       'producer.closed',
+      'metadata.updated',
+      'producer.id',
+      'transaction.state',
     ])
     const hub = new Instrumentation()
     for (const name of PRODUCER_EVENT_NAMES) assert.equal(hub.has(name), false, name)
