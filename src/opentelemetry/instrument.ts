@@ -21,14 +21,8 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import { parseHostPort } from '../cluster/address.js'
-import type {
-  DeliveryCallback,
-  DeliveryReport,
-  KafkaError,
-  Producer,
-  ProducerRecord,
-  SendOptions,
-} from '../index.js'
+import { KafkaError } from '../index.js'
+import type { DeliveryCallback, DeliveryReport, Producer, ProducerRecord, SendOptions } from '../index.js'
 import * as A from './attributes.js'
 import { mapSetter, withInjected } from './headers.js'
 
@@ -60,11 +54,12 @@ const instrumented = new WeakSet<Producer>()
  * Instruments `producer`: every record produced through it from now on gets a span and counts in
  * the metrics, and carries the trace context in its headers. Set it up before producing: produce()
  * is synchronous and the OpenTelemetry API is loaded when this module is, not on the hot path.
- * Returns the function that removes the instrumentation. Throws if `producer` is already
- * instrumented.
+ * Returns the function that removes the instrumentation. Throws `_INVALID_ARG` if `producer` is
+ * already instrumented.
  */
 export function instrumentProducer(producer: Producer, options: InstrumentProducerOptions = {}): () => void {
-  if (instrumented.has(producer)) throw new Error('this producer is instrumented already')
+  if (instrumented.has(producer))
+    throw new KafkaError('_INVALID_ARG', 'this producer is instrumented already')
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE)
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE)
   const sent = meter.createCounter(A.METRIC_SENT_MESSAGES, {
