@@ -8,6 +8,8 @@ import {
 } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
+import { toPrometheusText, type Metric, type ProducerMetrics } from '../observability/metrics/index.js'
+import { createProducerMetrics } from './metrics-binding.js'
 import { LifecycleEvents } from './lifecycle.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
@@ -96,6 +98,8 @@ export class Producer {
    * for an event no one listens to. A listener that throws is reported to error_cb.
    */
   readonly instrumentation: Instrumentation
+  /** Java-named metrics (docs/metrics.md); null with metrics.enable=false. */
+  private readonly meters: ProducerMetrics | null
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -117,6 +121,7 @@ export class Producer {
     this.instrumentation =
       deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
     const events = this.instrumentation
+    this.meters = createProducerMetrics(c, this.clock, events, this.limits)
     this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err), events)
     this.idempotence = createIdempotence(c)
     this.pool = createPool(c, this.clock, this.random, deps, events, {
@@ -156,7 +161,10 @@ export class Producer {
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
       choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
-      append: (w, partition) => this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt),
+      append: (w, partition) => {
+        this.meters?.recordTime('metadataWait', this.clock.now() - w.acceptedAt)
+        this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt)
+      },
       fail: (w, err) => this.failWaiting(w, err),
     })
     this.txnCalls = new TransactionalCalls({
@@ -168,6 +176,8 @@ export class Producer {
       flush: (ms) => this.flush(ms),
       purgeUnsent: (err) => this.purgeUnsent(err),
       keepAliveChanged: () => this.updateKeepAlive(),
+      clock: this.clock,
+      recordTime: (call, ms) => this.meters?.recordTime(call, ms),
     })
   }
 
@@ -186,6 +196,7 @@ export class Producer {
     const bytes = this.placement.size(r)
     const partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
+      this.limits.refused()
       throw new KafkaError(
         '_QUEUE_FULL',
         `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
@@ -265,6 +276,7 @@ export class Producer {
     const timeoutMs = opts.timeoutMs ?? this.config.deliveryTimeoutMs + this.config.requestTimeoutMs
     const signal = checkSignal(opts.signal)
     if (this.outstanding === 0 || signal?.aborted) return this.outstanding
+    const started = this.clock.now()
     this.sender.beginFlush()
     try {
       await new Promise<void>((resolve) => {
@@ -283,6 +295,7 @@ export class Producer {
       })
     } finally {
       this.sender.endFlush()
+      this.meters?.recordTime('flush', this.clock.now() - started)
     }
     return this.outstanding
   }
@@ -527,6 +540,20 @@ export class Producer {
       }
     })
     return wrapped
+  }
+
+  /**
+   * The producer's metrics with the Java producer's names, groups, tags and meanings
+   * (producer-metrics, producer-topic-metrics, producer-node-metrics; docs/metrics.md), read now.
+   * Empty with metrics.enable=false.
+   */
+  metrics(): readonly Metric[] {
+    return this.meters?.read() ?? []
+  }
+
+  /** {@link metrics} in the Prometheus text exposition format 0.0.4 (docs/metrics.md). */
+  prometheus(): string {
+    return toPrometheusText(this.metrics())
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */
