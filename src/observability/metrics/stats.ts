@@ -1,9 +1,10 @@
-// Sampled statistics with the semantics of Java's org.apache.kafka.common.metrics.stats: a value is
-// measured over `numSamples` windows of `sampleWindowMs` each (metrics.num.samples,
-// metrics.sample.window.ms). SampledStat keeps a ring of samples; a sample is complete once its
-// window has passed, and samples older than numSamples * sampleWindowMs are reset when measured
-// (SampledStat.purgeObsoleteSamples). Rate divides a windowed sum by the elapsed time the way
-// Java's Rate.windowSize does. Written from those classes' documented behaviour, not copied.
+// Sampled statistics with the semantics of Java's org.apache.kafka.common.metrics.stats (Kafka 4.x):
+// a value is measured over `numSamples` windows of `sampleWindowMs` each (metrics.num.samples,
+// metrics.sample.window.ms). SampledStat keeps a ring of numSamples + 1 samples (the extra one so
+// that a sample overlapping the monitored period still counts); a sample is complete once its
+// window has passed, and a sample whose last event is numSamples * sampleWindowMs old or older is
+// reset when measured (SampledStat.purgeObsoleteSamples). Rate divides a windowed sum by the elapsed
+// time the way Java's Rate.windowSize does. Written from those classes' documented behaviour.
 // Times are milliseconds from an injected clock: the caller passes `now`.
 
 /** The window settings of a metrics registry (Java's MetricConfig). */
@@ -27,8 +28,10 @@ export interface Stat extends Measurable {
 interface Sample {
   value: number
   events: number
-  /** When this sample's window started (Java's Sample.lastWindowMs). */
+  /** When this sample's window started (Java's Sample.startTimeMs). */
   start: number
+  /** When a value was last recorded into it, or its start (Java's Sample.lastEventMs). */
+  lastEvent: number
 }
 
 /** Java's SampledStat: a ring of at most numSamples samples, combined when measured. */
@@ -46,6 +49,7 @@ abstract class SampledStat implements Stat {
     if (now - s.start >= this.window.sampleWindowMs) s = this.advance(now)
     this.update(s, value)
     s.events++
+    s.lastEvent = now
   }
 
   measure(now: number): number {
@@ -53,10 +57,10 @@ abstract class SampledStat implements Stat {
     return this.combine()
   }
 
-  /** Resets samples whose window began numSamples windows ago or earlier (they no longer count). */
+  /** Resets samples with no event in the last numSamples windows (they no longer count). */
   purgeObsolete(now: number): void {
     const expireAge = this.window.numSamples * this.window.sampleWindowMs
-    for (const s of this.samples) if (now - s.start >= expireAge) this.reset(s, now)
+    for (const s of this.samples) if (now - s.lastEvent >= expireAge) this.reset(s, now)
   }
 
   /** The sample whose window started first (Java's SampledStat.oldest); makes one if there is none. */
@@ -70,24 +74,30 @@ abstract class SampledStat implements Stat {
   protected abstract combine(): number
 
   private currentSample(now: number): Sample {
-    if (this.samples.length === 0) this.samples.push({ value: this.initial, events: 0, start: now })
+    if (this.samples.length === 0) this.samples.push(this.fresh(now))
     return this.samples[this.current]!
   }
 
   private advance(now: number): Sample {
-    this.current = (this.current + 1) % this.window.numSamples
+    // One sample more than numSamples, as Java keeps (see purgeObsolete).
+    this.current = (this.current + 1) % (this.window.numSamples + 1)
     let s = this.samples[this.current]
     if (s === undefined) {
-      s = { value: this.initial, events: 0, start: now }
+      s = this.fresh(now)
       this.samples.push(s)
     } else this.reset(s, now)
     return s
+  }
+
+  private fresh(now: number): Sample {
+    return { value: this.initial, events: 0, start: now, lastEvent: now }
   }
 
   private reset(s: Sample, now: number): void {
     s.value = this.initial
     s.events = 0
     s.start = now
+    s.lastEvent = now
   }
 }
 
