@@ -989,7 +989,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: true,
     defaultNote: 'ours: Java always records its metrics (metrics.recording.level only adds DEBUG ones)',
     doc:
-      'Records the producer metrics with Java\'s names (producer.metrics(), producer.prometheus(); ' +
+      "Records the producer metrics with Java's names (producer.metrics(), producer.prometheus(); " +
       'docs/metrics.md). false records nothing: metrics() returns an empty list and no instrumentation ' +
       'listener is added, for measuring their cost.',
     implemented: true,
@@ -1018,7 +1018,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     default: 2,
     min: 1,
     max: 1000,
-    doc: 'The number of samples a windowed metric is computed over (Java\'s metrics.num.samples).',
+    doc: "The number of samples a windowed metric is computed over (Java's metrics.num.samples).",
     implemented: true,
   },
   {

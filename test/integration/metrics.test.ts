@@ -15,7 +15,12 @@ import { createTopic, uniqueTopic } from '../helpers/topics.js'
 
 const P = 'producer-metrics'
 
-function value(metrics: readonly Metric[], name: string, tags: Record<string, string> = {}, group = P): number {
+function value(
+  metrics: readonly Metric[],
+  name: string,
+  tags: Record<string, string> = {},
+  group = P,
+): number {
   const found = metrics.filter(
     (m) => m.group === group && m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v),
   )
@@ -194,7 +199,11 @@ test('faults through the proxy: retry, error and exhausted totals equal what the
     assert.equal(value(m, 'buffer-exhausted-total'), refused + 1)
     assert.ok(value(m, 'bufferpool-wait-time-ns-total') >= 250e6, 'send() waited about max.block.ms')
     assert.equal(value(m, 'record-retry-total'), seen.retried)
-    assert.equal(value(m, 'buffer-available-bytes'), BUFFER, 'all space is free once every record has its report')
+    assert.equal(
+      value(m, 'buffer-available-bytes'),
+      BUFFER,
+      'all space is free once every record has its report',
+    )
     console.log(
       `[metrics] faults: record-retry-total=${value(m, 'record-retry-total')} (after cuts ${retriesAfterCuts}) ` +
         `record-error-total=${value(m, 'record-error-total')} (${TOO_LARGE} too large + ${expiring} expired) ` +

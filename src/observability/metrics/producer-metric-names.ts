@@ -19,14 +19,26 @@ const n = (name: string, description: string): MetricTemplate => m(NODE_GROUP, n
 
 /** producer-metrics: the whole producer (tag client-id). */
 export const P = {
-  batchSizeAvg: g('batch-size-avg', 'The average number of bytes sent per partition per request (the built batch).'),
-  batchSizeMax: g('batch-size-max', 'The maximum number of bytes sent per partition per request (the built batch).'),
+  batchSizeAvg: g(
+    'batch-size-avg',
+    'The average number of bytes sent per partition per request (the built batch).',
+  ),
+  batchSizeMax: g(
+    'batch-size-max',
+    'The maximum number of bytes sent per partition per request (the built batch).',
+  ),
   compressionRateAvg: g(
     'compression-rate-avg',
     'The average compression rate of record batches: compressed size divided by uncompressed size.',
   ),
-  recordQueueTimeAvg: g('record-queue-time-avg', 'The average time in ms record batches spent in the send buffer.'),
-  recordQueueTimeMax: g('record-queue-time-max', 'The maximum time in ms record batches spent in the send buffer.'),
+  recordQueueTimeAvg: g(
+    'record-queue-time-avg',
+    'The average time in ms record batches spent in the send buffer.',
+  ),
+  recordQueueTimeMax: g(
+    'record-queue-time-max',
+    'The maximum time in ms record batches spent in the send buffer.',
+  ),
   requestLatencyAvg: g('request-latency-avg', 'The average Produce request latency in ms.'),
   requestLatencyMax: g('request-latency-max', 'The maximum Produce request latency in ms.'),
   produceThrottleTimeAvg: g(
@@ -42,7 +54,10 @@ export const P = {
   recordsPerRequestAvg: g('records-per-request-avg', 'The average number of records per Produce request.'),
   recordRetryRate: g('record-retry-rate', 'The average per-second number of retried record sends.'),
   recordRetryTotal: g('record-retry-total', 'The total number of retried record sends.'),
-  recordErrorRate: g('record-error-rate', 'The average per-second number of record sends that resulted in errors.'),
+  recordErrorRate: g(
+    'record-error-rate',
+    'The average per-second number of record sends that resulted in errors.',
+  ),
   recordErrorTotal: g('record-error-total', 'The total number of record sends that resulted in errors.'),
   recordSizeAvg: g('record-size-avg', 'The average of the largest record size in each batch, in bytes.'),
   recordSizeMax: g('record-size-max', 'The maximum record size in bytes.'),
@@ -61,7 +76,10 @@ export const P = {
   connectionCreationTotal: g('connection-creation-total', 'The total number of new connections established.'),
   connectionCloseRate: g('connection-close-rate', 'Connections closed per second.'),
   connectionCloseTotal: g('connection-close-total', 'The total number of connections closed.'),
-  bufferTotalBytes: g('buffer-total-bytes', 'The maximum amount of buffer memory the producer can use (buffer.memory).'),
+  bufferTotalBytes: g(
+    'buffer-total-bytes',
+    'The maximum amount of buffer memory the producer can use (buffer.memory).',
+  ),
   bufferAvailableBytes: g(
     'buffer-available-bytes',
     'The total amount of buffer memory that is not being used (neither queued nor in flight).',
@@ -88,8 +106,14 @@ export const P = {
     'metadata-wait-time-ns-total',
     'The total time in ns records waited for their topic metadata before being batched.',
   ),
-  txnInitTimeNsTotal: g('txn-init-time-ns-total', 'The total time in ns the producer spent in initTransactions().'),
-  txnBeginTimeNsTotal: g('txn-begin-time-ns-total', 'The total time in ns the producer spent in beginTransaction().'),
+  txnInitTimeNsTotal: g(
+    'txn-init-time-ns-total',
+    'The total time in ns the producer spent in initTransactions().',
+  ),
+  txnBeginTimeNsTotal: g(
+    'txn-begin-time-ns-total',
+    'The total time in ns the producer spent in beginTransaction().',
+  ),
   txnSendOffsetsTimeNsTotal: g(
     'txn-send-offsets-time-ns-total',
     'The total time in ns the producer spent in sendOffsetsToTransaction().',
@@ -98,7 +122,10 @@ export const P = {
     'txn-commit-time-ns-total',
     'The total time in ns the producer spent in commitTransaction().',
   ),
-  txnAbortTimeNsTotal: g('txn-abort-time-ns-total', 'The total time in ns the producer spent in abortTransaction().'),
+  txnAbortTimeNsTotal: g(
+    'txn-abort-time-ns-total',
+    'The total time in ns the producer spent in abortTransaction().',
+  ),
 } as const
 
 /** producer-topic-metrics: per topic (tags client-id, topic). */
@@ -108,10 +135,19 @@ export const T = {
   byteRate: t('byte-rate', 'The average number of bytes sent per second for a topic.'),
   byteTotal: t('byte-total', 'The total number of bytes sent for a topic.'),
   compressionRate: t('compression-rate', 'The average compression rate of record batches for a topic.'),
-  recordRetryRate: t('record-retry-rate', 'The average per-second number of retried record sends for a topic.'),
+  recordRetryRate: t(
+    'record-retry-rate',
+    'The average per-second number of retried record sends for a topic.',
+  ),
   recordRetryTotal: t('record-retry-total', 'The total number of retried record sends for a topic.'),
-  recordErrorRate: t('record-error-rate', 'The average per-second number of record sends that resulted in errors for a topic.'),
-  recordErrorTotal: t('record-error-total', 'The total number of record sends that resulted in errors for a topic.'),
+  recordErrorRate: t(
+    'record-error-rate',
+    'The average per-second number of record sends that resulted in errors for a topic.',
+  ),
+  recordErrorTotal: t(
+    'record-error-total',
+    'The total number of record sends that resulted in errors for a topic.',
+  ),
 } as const
 
 /** producer-node-metrics: per broker (tags client-id, node-id `node-<id>`). */
@@ -131,7 +167,8 @@ export const N = {
 } as const
 
 /** The timed producer calls, each with its `-time-ns-total` metric. */
-export type TimedCall = 'flush' | 'metadataWait' | 'txnInit' | 'txnBegin' | 'txnSendOffsets' | 'txnCommit' | 'txnAbort'
+export type TimedCall =
+  'flush' | 'metadataWait' | 'txnInit' | 'txnBegin' | 'txnSendOffsets' | 'txnCommit' | 'txnAbort'
 
 export const TIMED_CALLS: Readonly<Record<TimedCall, MetricTemplate>> = {
   flush: P.flushTimeNsTotal,

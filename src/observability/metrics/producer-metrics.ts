@@ -113,7 +113,9 @@ export class ProducerMetrics {
       .countMeter(name(P.responseRate), name(P.responseTotal))
       .meter(name(P.incomingByteRate), name(P.incomingByteTotal))
     r.gauge(name(P.connectionCount), () => this.openConnections)
-    this.connectionsCreated = r.sensor().meter(name(P.connectionCreationRate), name(P.connectionCreationTotal))
+    this.connectionsCreated = r
+      .sensor()
+      .meter(name(P.connectionCreationRate), name(P.connectionCreationTotal))
     this.connectionsClosed = r.sensor().meter(name(P.connectionCloseRate), name(P.connectionCloseTotal))
     const buffer = opts.buffer
     r.gauge(name(P.bufferTotalBytes), () => buffer.totalBytes)

@@ -14,7 +14,12 @@ import { closeFakeProducers, fakeProducer } from '../../helpers/fake-producer.js
 afterEach(closeFakeProducers)
 
 /** The value of the metric `name` in `group` whose tags include `tags`; fails if there is not exactly one. */
-function value(metrics: readonly Metric[], group: string, name: string, tags: Record<string, string> = {}): number {
+function value(
+  metrics: readonly Metric[],
+  group: string,
+  name: string,
+  tags: Record<string, string> = {},
+): number {
   const found = metrics.filter(
     (m) => m.group === group && m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v),
   )
@@ -38,7 +43,12 @@ function setup(buffer = { totalBytes: 1000, availableBytes: () => 600, waiting: 
   return { clock, hub, metrics }
 }
 
-function sendRequest(hub: Instrumentation, nodeId: number, batches: [string, number, number][], attempt = 1): void {
+function sendRequest(
+  hub: Instrumentation,
+  nodeId: number,
+  batches: [string, number, number][],
+  attempt = 1,
+): void {
   for (const [topic, records, wireBytes] of batches) {
     hub.emit('batch.sent', { nodeId, topic, partition: 0, records, wireBytes, attempt })
   }
@@ -56,7 +66,14 @@ describe('ProducerMetrics', () => {
     clock.advance(1000)
     sendRequest(hub, 2, [['a', 20, 900]])
     // A Metadata request is a request, not a Produce one: it carries no records.
-    hub.emit('request.sent', { nodeId: 2, apiKey: 3, apiName: 'Metadata', apiVersion: 12, bytes: 50, correlationId: 2 })
+    hub.emit('request.sent', {
+      nodeId: 2,
+      apiKey: 3,
+      apiName: 'Metadata',
+      apiVersion: 12,
+      bytes: 50,
+      correlationId: 2,
+    })
     hub.emit('batch.retried', {
       topic: 'a',
       partition: 0,
@@ -93,8 +110,22 @@ describe('ProducerMetrics', () => {
   it('takes batch size, compression, queue time and record size from batch.built, once per batch', () => {
     const { hub, metrics } = setup()
     const built = { topic: 't', partition: 0, codec: 'lz4' }
-    hub.emit('batch.built', { ...built, records: 4, bytes: 1000, wireBytes: 250, queueTimeMs: 8, maxRecordBytes: 300 })
-    hub.emit('batch.built', { ...built, records: 1, bytes: 100, wireBytes: 100, queueTimeMs: 2, maxRecordBytes: 100 })
+    hub.emit('batch.built', {
+      ...built,
+      records: 4,
+      bytes: 1000,
+      wireBytes: 250,
+      queueTimeMs: 8,
+      maxRecordBytes: 300,
+    })
+    hub.emit('batch.built', {
+      ...built,
+      records: 1,
+      bytes: 100,
+      wireBytes: 100,
+      queueTimeMs: 2,
+      maxRecordBytes: 100,
+    })
     const m = metrics.read()
     assert.equal(value(m, P, 'batch-size-avg'), 175)
     assert.equal(value(m, P, 'batch-size-max'), 250)
@@ -193,7 +224,9 @@ describe('producer.metrics()', () => {
   it('counts produce() refused for a full buffer as buffer-exhausted', () => {
     const { producer } = fakeProducer({ 'buffer.memory': 1024 })
     producer.produce({ topic: 't', value: Buffer.alloc(900) }, () => {})
-    assert.throws(() => producer.produce({ topic: 't', value: Buffer.alloc(900) }, () => {}), { code: '_QUEUE_FULL' })
+    assert.throws(() => producer.produce({ topic: 't', value: Buffer.alloc(900) }, () => {}), {
+      code: '_QUEUE_FULL',
+    })
     assert.equal(value(producer.metrics(), P, 'buffer-exhausted-total'), 1)
   })
 

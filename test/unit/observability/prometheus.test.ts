@@ -18,7 +18,10 @@ describe('Prometheus exposition', () => {
       prometheusName('producer-topic-metrics', 'record-send-total'),
       'kafka_producer_topic_record_send_total',
     )
-    assert.equal(prometheusName('producer-node-metrics', 'request-latency-avg'), 'kafka_producer_node_request_latency_avg')
+    assert.equal(
+      prometheusName('producer-node-metrics', 'request-latency-avg'),
+      'kafka_producer_node_request_latency_avg',
+    )
     assert.equal(prometheusName('x.y metrics', '1-odd name'), 'kafka_x_y_metrics_1_odd_name')
   })
 
@@ -46,7 +49,13 @@ describe('Prometheus exposition', () => {
   it('escapes label values and help text; NaN and infinities as Prometheus spells them', () => {
     const hostile = 'a\\b"c\nd}{,='
     const text = toPrometheusText([
-      { group: 'producer-metrics', name: 'x-avg', tags: { topic: hostile, __x: '1' }, value: NaN, description: 'line1\nline2 \\ end' },
+      {
+        group: 'producer-metrics',
+        name: 'x-avg',
+        tags: { topic: hostile, __x: '1' },
+        value: NaN,
+        description: 'line1\nline2 \\ end',
+      },
       metric('producer-metrics', 'y-max', {}, Infinity),
       metric('producer-metrics', 'z-max', {}, -Infinity),
     ])
@@ -66,7 +75,9 @@ describe('Prometheus exposition', () => {
       metrics.push(metric('producer-topic-metrics', 'byte-rate', { 'client-id': 'app', topic }, 0.125))
     }
     metrics.push(metric('producer-metrics', 'request-latency-avg', { 'client-id': 'app' }, NaN))
-    metrics.push(metric('producer-node-metrics', 'request-total', { 'client-id': 'app', 'node-id': 'node-1' }, 7))
+    metrics.push(
+      metric('producer-node-metrics', 'request-total', { 'client-id': 'app', 'node-id': 'node-1' }, 7),
+    )
     const parsed = parsePrometheusTextFormat(toPrometheusText(metrics))
     assert.deepEqual(
       parsed.map((f) => [f.name, f.type, f.metrics.length]),
