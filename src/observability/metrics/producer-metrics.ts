@@ -226,7 +226,8 @@ export class ProducerMetrics {
     if (e.apiKey !== PRODUCE) return
     this.latency.record(e.rttMs, now)
     node.latency.record(e.rttMs, now)
-    this.throttle.record(e.throttleTimeMs ?? 0, now)
+    // From the broker's answer: a negative value (a broken or hostile broker) counts as none.
+    this.throttle.record(Math.max(0, e.throttleTimeMs ?? 0), now)
   }
 
   private readonly onOpened = (): void => {

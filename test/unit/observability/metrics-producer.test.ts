@@ -7,6 +7,7 @@ import { KafkaError } from '../../../src/errors/index.js'
 import { Instrumentation, PRODUCER_EVENT_NAMES } from '../../../src/observability/events.js'
 import { ProducerMetrics } from '../../../src/observability/metrics/producer-metrics.js'
 import type { Metric } from '../../../src/observability/metrics/registry.js'
+import { BufferLimits } from '../../../src/producer/buffer-limits.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { Deliveries } from '../../helpers/deliveries.js'
 import { closeFakeProducers, fakeProducer } from '../../helpers/fake-producer.js'
@@ -189,6 +190,30 @@ describe('ProducerMetrics', () => {
       PRODUCER_EVENT_NAMES.filter((n) => hub.has(n)),
       [],
     )
+  })
+})
+
+describe('BufferLimits observer (bufferpool-wait-time, buffer-exhausted)', () => {
+  it('hears each wait, granted, timed out or aborted, with its length, and each exhaustion', async () => {
+    const clock = new ManualClock()
+    const l = new BufferLimits(100, 0, clock)
+    const heard: (number | 'exhausted')[] = []
+    l.observer = { waited: (ms) => heard.push(ms), exhausted: () => heard.push('exhausted') }
+    assert.equal(l.tryAcquire(100), true)
+    const granted = l.acquire(50, 1000)
+    clock.advance(40)
+    l.release(100, 1)
+    await granted
+    const timedOut = l.acquire(80, 100).catch((e: KafkaError) => e.code)
+    clock.advance(100)
+    assert.equal(await timedOut, '_QUEUE_FULL')
+    const ac = new AbortController()
+    const aborted = l.acquire(80, 1000, ac.signal).catch((e: KafkaError) => e.code)
+    clock.advance(10)
+    ac.abort()
+    assert.equal(await aborted, '_ABORTED')
+    l.refused()
+    assert.deepEqual(heard, [40, 100, 'exhausted', 10, 'exhausted'])
   })
 })
 
