@@ -87,6 +87,8 @@ export {
   type RequestSentEvent,
   type TransactionStateEvent,
 } from './observability/events.js'
+// Java-named metrics and their Prometheus text exposition (docs/metrics.md).
+export { toPrometheusText, type Metric, type MetricName } from './observability/metrics/index.js'
 // The reliability layer: dead-letter topics and the local spool (docs/reliability.md).
 export { ReliableProducer } from './reliable/reliable-producer.js'
 export { DeadLetterError } from './reliable/dead-letter-error.js'

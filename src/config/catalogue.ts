@@ -983,6 +983,47 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     implemented: true,
   },
   {
+    name: 'metrics.enable',
+    prop: 'metricsEnable',
+    group: 'Callbacks and observability',
+    aliases: [],
+    type: 'boolean',
+    default: true,
+    defaultNote: 'ours: Java always records its metrics (metrics.recording.level only adds DEBUG ones)',
+    doc:
+      "Records the producer metrics with Java's names (producer.metrics(), producer.prometheus(); " +
+      'docs/metrics.md). false records nothing: metrics() returns an empty list and no instrumentation ' +
+      'listener is added, for measuring their cost.',
+    implemented: true,
+  },
+  {
+    name: 'metrics.sample.window.ms',
+    prop: 'metricsSampleWindowMs',
+    group: 'Callbacks and observability',
+    aliases: [],
+    type: 'integer',
+    unit: MS,
+    default: 30000,
+    min: 1,
+    max: INT32_MAX,
+    doc:
+      'The length of one sample of the windowed metrics (rates, averages, maxima): as in Java, a value ' +
+      'spans metrics.num.samples windows of this length, the oldest being dropped as a new one starts.',
+    implemented: true,
+  },
+  {
+    name: 'metrics.num.samples',
+    prop: 'metricsNumSamples',
+    group: 'Callbacks and observability',
+    aliases: [],
+    type: 'integer',
+    default: 2,
+    min: 1,
+    max: 1000,
+    doc: "The number of samples a windowed metric is computed over (Java's metrics.num.samples).",
+    implemented: true,
+  },
+  {
     name: 'stats_cb',
     prop: 'statsCb',
     group: 'Callbacks and observability',

@@ -592,6 +592,27 @@ export interface ProducerConfig {
    */
   error_cb?: ErrorCallback
   /**
+   * Records the producer metrics with Java's names (producer.metrics(), producer.prometheus();
+   * docs/metrics.md). false records nothing: metrics() returns an empty list and no instrumentation
+   * listener is added, for measuring their cost.
+   *
+   * Default: `true` (ours: Java always records its metrics (metrics.recording.level only adds DEBUG ones)).
+   */
+  'metrics.enable'?: boolean | 'true' | 'false'
+  /**
+   * The length of one sample of the windowed metrics (rates, averages, maxima): as in Java, a value spans
+   * metrics.num.samples windows of this length, the oldest being dropped as a new one starts.
+   *
+   * Default: `30000`. Unit: ms. Range: 1 .. 2147483647.
+   */
+  'metrics.sample.window.ms'?: number | `${number}`
+  /**
+   * The number of samples a windowed metric is computed over (Java's metrics.num.samples).
+   *
+   * Default: `2`. Range: 1 .. 1000.
+   */
+  'metrics.num.samples'?: number | `${number}`
+  /**
    * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with their batchsize
    * window and partitions, ...) every statistics.interval.ms.
    * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never

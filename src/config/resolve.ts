@@ -80,6 +80,10 @@ export interface ResolvedProducerConfig {
   readonly topicMetadataRefreshIntervalMs: number
   readonly topicMetadataPropagationMaxMs: number
   readonly allowAutoCreateTopics: boolean
+  /** metrics.enable, metrics.sample.window.ms, metrics.num.samples (docs/metrics.md). */
+  readonly metricsEnable: boolean
+  readonly metricsSampleWindowMs: number
+  readonly metricsNumSamples: number
   readonly reconnectBackoffMs: number
   readonly reconnectBackoffMaxMs: number
   readonly socketConnectionSetupTimeoutMs: number
@@ -268,6 +272,9 @@ export function resolveProducerConfig(
     topicMetadataRefreshIntervalMs: refresh ?? metadataMaxAgeMs,
     topicMetadataPropagationMaxMs: v('topic.metadata.propagation.max.ms'),
     allowAutoCreateTopics: v('allow.auto.create.topics'),
+    metricsEnable: v('metrics.enable'),
+    metricsSampleWindowMs: v('metrics.sample.window.ms'),
+    metricsNumSamples: v('metrics.num.samples'),
     reconnectBackoffMs,
     reconnectBackoffMaxMs: Math.max(v<number>('reconnect.backoff.max.ms'), reconnectBackoffMs),
     socketConnectionSetupTimeoutMs: v('socket.connection.setup.timeout.ms'),

@@ -54,6 +54,10 @@ export interface BatchBuiltEvent {
   readonly wireBytes: number
   /** The codec's name as in compression.type: 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. */
   readonly codec: string
+  /** From the batch's creation to its build, when it is drained for its first send (Java's queueTimeMs). */
+  readonly queueTimeMs?: number
+  /** The largest record's size in the batch, as counted against buffer.memory (Java's maxRecordSize). */
+  readonly maxRecordBytes?: number
 }
 
 /** `batch.sent`: a batch went out in a Produce request (handed to the connection). */

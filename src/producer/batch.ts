@@ -89,6 +89,8 @@ export class ProducerBatch {
   /** Compressing off-thread failed once; it is compressed inline at drain instead. */
   compressFailed = false
   reservedBytes = 0
+  /** The largest record appended, in buffer.memory bytes (Java's maxRecordSize: record-size-max). */
+  maxRecordBytes = 0
   /** The bytes sent, built on first drain and reused by retries so a retry is the same batch. */
   wire: Buffer | null = null
   /** Idempotence stamp (KIP-98): -1 until an idempotent producer drains the batch. */
@@ -212,6 +214,7 @@ export class ProducerBatch {
     this.n = n + 1
     if (entry.deadline < this.deadline) this.deadline = entry.deadline
     this.reservedBytes += entry.bytes
+    if (entry.bytes > this.maxRecordBytes) this.maxRecordBytes = entry.bytes
     if (b.sizeInBytes >= batchSize || this.n >= maxRecords) this.current = 'sealed'
     return true
   }

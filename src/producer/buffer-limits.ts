@@ -9,6 +9,16 @@ interface Waiter {
   timer: TimerHandle | null
   /** Stops watching the caller's AbortSignal (a no-op without one). */
   unwatch: () => void
+  /** When it started waiting (bufferpool-wait-time). */
+  since: number
+}
+
+/** Hears how long send() calls wait and when the buffer is exhausted (the producer's metrics). */
+export interface BufferObserver {
+  /** A send() call waited `ms` for space: it got it, timed out or was aborted (Java's bufferpool-wait-time). */
+  waited(ms: number): void
+  /** A record was refused or failed because the buffer stayed full (Java's buffer-exhausted-records). */
+  exhausted(): void
 }
 
 const NOTHING_TO_UNWATCH = (): void => {}
@@ -25,6 +35,8 @@ export class BufferLimits {
   private readonly waiters: Waiter[] = []
   /** One-shot listeners of {@link onceSpace}, called when space may have become free. */
   private spaceListeners: (() => void)[] = []
+  /** Set by the producer's metrics (src/producer/metrics-binding.ts); null when they are off. */
+  observer: BufferObserver | null = null
 
   private readonly maxCount: number
 
@@ -75,7 +87,14 @@ export class BufferLimits {
     if (signal?.aborted) return Promise.reject(aborted(signal, bytes))
     if (this.tryAcquire(bytes)) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { bytes, resolve, reject, timer: null, unwatch: NOTHING_TO_UNWATCH }
+      const w: Waiter = {
+        bytes,
+        resolve,
+        reject,
+        timer: null,
+        unwatch: NOTHING_TO_UNWATCH,
+        since: this.clock.now(),
+      }
       const leave = (): void => {
         const i = this.waiters.indexOf(w)
         if (i >= 0) this.waiters.splice(i, 1)
@@ -84,6 +103,7 @@ export class BufferLimits {
         w.unwatch = onAbort(signal, () => {
           leave()
           if (w.timer) this.clock.clearTimeout(w.timer)
+          this.observer?.waited(this.clock.now() - w.since)
           reject(aborted(signal, bytes))
           this.grant()
           this.spaceMayBeFree()
@@ -92,6 +112,8 @@ export class BufferLimits {
       w.timer = this.clock.setTimeout(() => {
         leave()
         w.unwatch()
+        this.observer?.waited(this.clock.now() - w.since)
+        this.observer?.exhausted()
         reject(
           new KafkaError(
             '_QUEUE_FULL',
@@ -137,6 +159,11 @@ export class BufferLimits {
     for (const l of listeners) l()
   }
 
+  /** produce() refused a record with `_QUEUE_FULL`: it counts as buffer-exhausted. */
+  refused(): void {
+    this.observer?.exhausted()
+  }
+
   /** Fails every waiter (close, fatal error). */
   rejectWaiters(err: KafkaError): void {
     for (const w of this.waiters.splice(0)) {
@@ -155,6 +182,7 @@ export class BufferLimits {
       w.unwatch()
       this.usedBytes += w.bytes
       this.usedCount++
+      this.observer?.waited(this.clock.now() - w.since)
       w.resolve()
     }
   }

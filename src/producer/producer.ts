@@ -8,6 +8,8 @@ import {
 } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
+import { toPrometheusText, type Metric, type ProducerMetrics } from '../observability/metrics/index.js'
+import { createProducerMetrics } from './metrics-binding.js'
 import { LifecycleEvents } from './lifecycle.js'
 import { setupLogging, type ProducerLogging } from './logging-setup.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
@@ -99,6 +101,8 @@ export class Producer {
   readonly instrumentation: Instrumentation
   /** The `logger` and `debug` options' subscriber (logging-setup.ts); null when neither is set. */
   private readonly logging: ProducerLogging | null
+  /** Java-named metrics (docs/metrics.md); null with metrics.enable=false. */
+  private readonly meters: ProducerMetrics | null
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -121,6 +125,7 @@ export class Producer {
       deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
     const events = this.instrumentation
     this.logging = setupLogging(c, events)
+    this.meters = createProducerMetrics(c, this.clock, events, this.limits)
     this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err), events)
     this.idempotence = createIdempotence(c)
     this.pool = createPool(c, this.clock, this.random, deps, events, {
@@ -162,7 +167,10 @@ export class Producer {
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
       choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
-      append: (w, partition) => this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt),
+      append: (w, partition) => {
+        this.meters?.recordTime('metadataWait', this.clock.now() - w.acceptedAt)
+        this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt)
+      },
       fail: (w, err) => this.failWaiting(w, err),
     })
     this.txnCalls = new TransactionalCalls({
@@ -174,6 +182,8 @@ export class Producer {
       flush: (ms) => this.flush(ms),
       purgeUnsent: (err) => this.purgeUnsent(err),
       keepAliveChanged: () => this.updateKeepAlive(),
+      clock: this.clock,
+      recordTime: (call, ms) => this.meters?.recordTime(call, ms),
     })
   }
 
@@ -192,6 +202,7 @@ export class Producer {
     const bytes = this.placement.size(r)
     const partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
+      this.limits.refused()
       throw new KafkaError(
         '_QUEUE_FULL',
         `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
@@ -271,6 +282,7 @@ export class Producer {
     const timeoutMs = opts.timeoutMs ?? this.config.deliveryTimeoutMs + this.config.requestTimeoutMs
     const signal = checkSignal(opts.signal)
     if (this.outstanding === 0 || signal?.aborted) return this.outstanding
+    const started = this.clock.now()
     this.sender.beginFlush()
     try {
       await new Promise<void>((resolve) => {
@@ -289,6 +301,7 @@ export class Producer {
       })
     } finally {
       this.sender.endFlush()
+      this.meters?.recordTime('flush', this.clock.now() - started)
     }
     return this.outstanding
   }
@@ -534,6 +547,20 @@ export class Producer {
       }
     })
     return wrapped
+  }
+
+  /**
+   * The producer's metrics with the Java producer's names, groups, tags and meanings
+   * (producer-metrics, producer-topic-metrics, producer-node-metrics; docs/metrics.md), read now.
+   * Empty with metrics.enable=false.
+   */
+  metrics(): readonly Metric[] {
+    return this.meters?.read() ?? []
+  }
+
+  /** {@link metrics} in the Prometheus text exposition format 0.0.4 (docs/metrics.md). */
+  prometheus(): string {
+    return toPrometheusText(this.metrics())
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */

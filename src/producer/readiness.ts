@@ -189,6 +189,8 @@ export class Readiness {
             bytes: b.sizeInBytes,
             wireBytes: b.wire.length,
             codec: codec.name,
+            queueTimeMs: now - b.createdAt,
+            maxRecordBytes: b.maxRecordBytes,
           })
         }
       }

@@ -1,4 +1,6 @@
 import { KafkaError } from '../errors/index.js'
+import type { TimedCall } from '../observability/metrics/index.js'
+import type { Clock } from '../util/clock.js'
 import type { ConsumerGroupMetadata, TransactionManager, TransactionOffset } from '../transactions/index.js'
 
 /**
@@ -24,6 +26,9 @@ export interface TransactionalHost {
   purgeUnsent(err: KafkaError): number
   /** A transactional call started or ended: the producer re-decides whether to keep Node alive. */
   keepAliveChanged(): void
+  readonly clock: Clock
+  /** Each call's time, for Java's txn-*-time-ns-total metrics (KafkaProducerMetrics). */
+  recordTime(call: TimedCall, ms: number): void
 }
 
 export class TransactionalCalls {
@@ -38,12 +43,14 @@ export class TransactionalCalls {
 
   initTransactions(timeoutMs: number | undefined): Promise<void> {
     const txn = this.manager('initTransactions()')
-    return this.run(() => txn.initTransactions(this.bound(timeoutMs)))
+    return this.run('txnInit', () => txn.initTransactions(this.bound(timeoutMs)))
   }
 
   beginTransaction(): void {
     this.host.checkOpen()
+    const started = this.host.clock.now()
     this.manager('beginTransaction()').beginTransaction()
+    this.host.recordTime('txnBegin', this.host.clock.now() - started)
   }
 
   sendOffsets(
@@ -60,17 +67,17 @@ export class TransactionalCalls {
         ),
       )
     }
-    return this.run(() => txn.sendOffsets(offsets, group, this.bound(timeoutMs)))
+    return this.run('txnSendOffsets', () => txn.sendOffsets(offsets, group, this.bound(timeoutMs)))
   }
 
   commit(timeoutMs: number | undefined): Promise<void> {
     const txn = this.manager('commitTransaction()')
-    return this.run(() => txn.commit(this.bound(timeoutMs), (ms) => this.host.flush(ms)))
+    return this.run('txnCommit', () => txn.commit(this.bound(timeoutMs), (ms) => this.host.flush(ms)))
   }
 
   abort(timeoutMs: number | undefined): Promise<void> {
     const txn = this.manager('abortTransaction()')
-    return this.run(() =>
+    return this.run('txnAbort', () =>
       txn.abort(
         this.bound(timeoutMs),
         () => this.purge(),
@@ -106,7 +113,8 @@ export class TransactionalCalls {
     return txn
   }
 
-  private async run(fn: () => Promise<void>): Promise<void> {
+  private async run(call: TimedCall, fn: () => Promise<void>): Promise<void> {
+    const started = this.host.clock.now()
     this.running++
     this.host.keepAliveChanged()
     try {
@@ -114,6 +122,7 @@ export class TransactionalCalls {
     } finally {
       this.running--
       this.host.keepAliveChanged()
+      this.host.recordTime(call, this.host.clock.now() - started)
     }
   }
 

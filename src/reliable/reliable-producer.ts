@@ -11,6 +11,8 @@ import { DeadLetterRouter } from './dead-letter.js'
 import { recordFromEnvelope, type FailedRecord } from './envelope.js'
 import { headerPairs, keyBytes, valueBytes, type HeaderPairs } from './payload.js'
 import { checkOptions, overlayConfig, reliableConfig } from './reliable-config.js'
+import { ReliableMetrics } from './reliable-metrics.js'
+import { toPrometheusText, type Metric } from '../observability/metrics/index.js'
 import { openSpool, type ReplayResult, type SpoolFactory, type SpoolLike } from './spool-port.js'
 import { SpoolWriter } from './spool-writer.js'
 import type {
@@ -321,6 +323,29 @@ export class ReliableProducer {
   get stats(): ReliableProducerStats {
     return { ...this.counters }
   }
+
+  /**
+   * The group reliable-producer-metrics (the `stats` counters and pending send() calls), then the data
+   * producer's metrics (docs/metrics.md). The dead-letter producer has the same client.id: its own
+   * are `deadLetterProducer.metrics()`. Empty with metrics.enable=false.
+   */
+  metrics(): readonly Metric[] {
+    if (!this.producer.config.metricsEnable) return []
+    this.meters ??= new ReliableMetrics(
+      this.producer.config.clientId,
+      () => this.counters,
+      () => this.unsettled,
+      this.clock,
+    )
+    return [...this.meters.read(), ...this.producer.metrics()]
+  }
+
+  /** {@link metrics} in the Prometheus text exposition format 0.0.4. */
+  prometheus(): string {
+    return toPrometheusText(this.metrics())
+  }
+
+  private meters: ReliableMetrics | null = null
 
   /** send() calls without an outcome yet. */
   get pending(): number {

@@ -121,7 +121,8 @@ describe('producer debug logging', () => {
       lines.join('\n'),
     )
 
-    const quiet = fakeProducer({ 'linger.ms': 0 })
+    // Metrics (on by default) subscribe batch and request events of their own: switched off here.
+    const quiet = fakeProducer({ 'linger.ms': 0, 'metrics.enable': false })
     assert.deepEqual(
       PRODUCER_EVENT_NAMES.filter((n) => quiet.producer.instrumentation.has(n)),
       [],
@@ -131,7 +132,9 @@ describe('producer debug logging', () => {
   it('close() unsubscribes from the hub, which may outlive the producer', async () => {
     const hub = new Instrumentation()
     const { logger } = capture()
-    const { producer, pump } = fakeProducer({ debug: 'all', logger }, undefined, 7, { instrumentation: hub })
+    const { producer, pump } = fakeProducer({ debug: 'all', logger, 'metrics.enable': false }, undefined, 7, {
+      instrumentation: hub,
+    })
     assert.ok(hub.has('request.sent'))
     const closed = producer.close(0)
     await pump()
