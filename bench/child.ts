@@ -25,6 +25,10 @@ export interface Row {
   status: 'ok' | 'unavailable' | 'not implemented' | 'not run' | 'failed'
   reason?: string
   result?: ClientResult
+  /** W1O/W5O: which half of the pair (`observability off` / `observability on`), and the runs' median. */
+  variant?: string
+  /** W1O/W5O: every run of this variant (the row's result is the median by records/s). */
+  runs?: ClientResult[]
 }
 
 /** SIGKILLs a child and, on Linux, its own children (the JVM under /usr/bin/time), by pid. */

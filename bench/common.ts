@@ -1,7 +1,7 @@
 // Shared by the bench driver (run.ts) and the per-client runners (clients/*.ts): the workload a runner
 // is handed, the result line it prints, the payloads everyone sends and a small latency histogram.
 
-export type WorkloadId = 'W1' | 'W1S' | 'W1P' | 'W2' | 'W3' | 'W4' | 'W5'
+export type WorkloadId = 'W1' | 'W1S' | 'W1P' | 'W2' | 'W3' | 'W4' | 'W5' | 'W1O' | 'W5O'
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
 /** How a workload's clients reach the broker when it is secured (W1S); the results JSON holds this. */
@@ -45,6 +45,11 @@ export interface Workload {
   txnSize?: number
   /** W1S: bootstrapServers is the SASL_SSL listener and every client authenticates with this. */
   security?: WorkloadSecurity
+  /**
+   * W1O/W5O (our client only): `off` = statistics and metrics recording both off; `on` = stats_cb every
+   * second (the JSON parsed, as an application would) and metrics on, scraped every second.
+   */
+  observability?: 'off' | 'on'
 }
 
 /** The one JSON line a runner prints on stdout. */

@@ -38,7 +38,12 @@ import { runJava } from './java-runner.js'
 import { startSink, type Sink } from './sink.js'
 import { fmt, table } from './table.js'
 
-const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W1P', 'W2', 'W3', 'W4', 'W5']
+const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W1P', 'W2', 'W3', 'W4', 'W5', 'W1O', 'W5O']
+
+/** W1O/W5O: off/on pairs per run, alternating which goes first (the overhead is a few per cent: one pair is noise). */
+const OBSERVABILITY_PAIRS = { full: 5, quick: 2 }
+
+const usesSink = (id: WorkloadId): boolean => id === 'W5' || id === 'W5O'
 
 const here = dirname(fileURLToPath(import.meta.url)) // dist/bench
 const repoRoot = resolve(here, '../..')
@@ -112,6 +117,8 @@ function workloadSpec(id: WorkloadId, quick: boolean): WorkloadSpec {
     case 'W1':
     case 'W1P':
     case 'W5':
+    case 'W1O':
+    case 'W5O':
       return { ...base, records: quick ? 100_000 : 1_000_000 }
     case 'W1S':
       return {
@@ -318,6 +325,41 @@ function redact(row: Row, secret: string): Row {
   return JSON.parse(JSON.stringify(row).split(secret).join('***')) as Row
 }
 
+// ---------------------------------------------------------------- W1O/W5O: the cost of observability
+
+/**
+ * W1O/W5O: our W1 (or W5) with observability off and on, in pairs, alternating which half goes first so
+ * that a drift of the machine (the broker's log growing, page cache, a neighbour) falls on both. Two
+ * rows: each variant's median run by records/s, all runs kept in `runs`. Issue 13 wants `on` at most 3 %
+ * slower than `off`; the table's ratio column shows on/off of the medians (records/s and CPU).
+ */
+async function observabilityPairs(
+  id: 'W1O' | 'W5O',
+  runOne: (id: WorkloadId, client: ClientId, extra?: Partial<Workload>) => Promise<Row>,
+  quick: boolean,
+): Promise<Row[]> {
+  const runs: Record<'off' | 'on', Row[]> = { off: [], on: [] }
+  const pairs = quick ? OBSERVABILITY_PAIRS.quick : OBSERVABILITY_PAIRS.full
+  for (let i = 0; i < pairs; i++) {
+    const order: ('off' | 'on')[] = i % 2 === 0 ? ['off', 'on'] : ['on', 'off']
+    for (const mode of order) runs[mode].push(await runOne(id, 'ours', { observability: mode }))
+  }
+  return (['off', 'on'] as const).map((mode): Row => {
+    const ok = runs[mode].filter((r) => r.result).map((r) => r.result!)
+    if (ok.length === 0) return { ...runs[mode][0]!, variant: `observability ${mode}` }
+    const sorted = [...ok].sort((a, b) => a.msgsPerSec - b.msgsPerSec)
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!
+    return {
+      client: 'ours',
+      workload: id,
+      status: 'ok',
+      result: median,
+      variant: `observability ${mode}`,
+      runs: ok,
+    }
+  })
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -355,7 +397,7 @@ async function main(): Promise<void> {
     return f
   }
 
-  const needsBroker = args.workloads.some((w) => w !== 'W5')
+  const needsBroker = args.workloads.some((w) => !usesSink(w))
   // W1S needs the secured broker; then every workload uses it (the others on its PLAINTEXT listener),
   // so W1 and W1S in one run differ only in the listener.
   const secure = args.workloads.includes('W1S')
@@ -382,8 +424,48 @@ async function main(): Promise<void> {
       )
     }
     let seq = 0
-    for (const id of args.workloads) {
+    /** One client × workload in its own child process, on a fresh topic (or the sink). */
+    const runOne = async (id: WorkloadId, client: ClientId, extra: Partial<Workload> = {}): Promise<Row> => {
       const spec = workloadSpec(id, args.quick)
+      let bootstrapServers: string
+      const topic = `bench-${id.toLowerCase()}-${client}-${Date.now()}-${seq++}`
+      if (usesSink(id)) {
+        sink ??= await startSink({ partitions: spec.partitions })
+        bootstrapServers = sink.bootstrapServers
+      } else {
+        bootstrapServers = cluster!.bootstrapServers
+        await admin!.createTopics([{ name: topic, numPartitions: spec.partitions, replicationFactor: 1 }])
+      }
+      const { security: secured, ...plain } = spec
+      let security: WorkloadSecurity | undefined
+      let javaConfig: string | undefined
+      if (secured) {
+        const s = cluster!.security!
+        bootstrapServers = s.listeners.saslSsl
+        security = { ...secured, caPath: s.caPath, caPem: s.caPem, ...credentials(s) }
+        if (client === 'java') javaConfig = javaSecurityConfig(s)
+      }
+      const w: Workload = { ...plain, ...extra, bootstrapServers, topic, ...(security ? { security } : {}) }
+      let row =
+        client === 'java'
+          ? await runJava(w, libs, payloadFile(w.recordSize), javaConfig)
+          : await runNodeClient(client, w, problems)
+      if (security) row = redact(row, security.password)
+      const x = row.result
+      const label = `${id} ${(client + (extra.observability ? ` obs-${extra.observability}` : '')).padEnd(12)}`
+      statusDone(
+        x
+          ? `${label} ${fmt(x.msgsPerSec, 0)} msgs/s  p50 ${fmt(x.p50Ms, 2)} ms  p99 ${fmt(x.p99Ms, 2)} ms  RSS ${fmt(x.peakRssMb, 0)} MB  CPU ${fmt(x.cpuMs / 1000, 2)} s${x.errors ? `  errors ${x.errors}` : ''}`
+          : `${label} ${row.status}${row.reason ? `: ${row.reason}` : ''}`,
+      )
+      if (!usesSink(id)) await admin!.deleteTopics([topic]).catch(() => {})
+      return row
+    }
+    for (const id of args.workloads) {
+      if (id === 'W1O' || id === 'W5O') {
+        if (args.clients.includes('ours')) rows.push(...(await observabilityPairs(id, runOne, args.quick)))
+        continue
+      }
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
         if (id === 'W1P' && client !== 'ours') continue // our write stream against our produce() (W1)
@@ -391,38 +473,7 @@ async function main(): Promise<void> {
           rows.push({ client, workload: id, status: 'unavailable', reason: problems.get('java')! })
           continue
         }
-        let bootstrapServers: string
-        const topic = `bench-${id.toLowerCase()}-${client}-${Date.now()}-${seq++}`
-        if (id === 'W5') {
-          sink ??= await startSink({ partitions: spec.partitions })
-          bootstrapServers = sink.bootstrapServers
-        } else {
-          bootstrapServers = cluster!.bootstrapServers
-          await admin!.createTopics([{ name: topic, numPartitions: spec.partitions, replicationFactor: 1 }])
-        }
-        const { security: secured, ...plain } = spec
-        let security: WorkloadSecurity | undefined
-        let javaConfig: string | undefined
-        if (secured) {
-          const s = cluster!.security!
-          bootstrapServers = s.listeners.saslSsl
-          security = { ...secured, caPath: s.caPath, caPem: s.caPem, ...credentials(s) }
-          if (client === 'java') javaConfig = javaSecurityConfig(s)
-        }
-        const w: Workload = { ...plain, bootstrapServers, topic, ...(security ? { security } : {}) }
-        let row =
-          client === 'java'
-            ? await runJava(w, libs, payloadFile(w.recordSize), javaConfig)
-            : await runNodeClient(client, w, problems)
-        if (security) row = redact(row, security.password)
-        rows.push(row)
-        const x = row.result
-        statusDone(
-          x
-            ? `${id} ${client.padEnd(12)} ${fmt(x.msgsPerSec, 0)} msgs/s  p50 ${fmt(x.p50Ms, 2)} ms  p99 ${fmt(x.p99Ms, 2)} ms  RSS ${fmt(x.peakRssMb, 0)} MB  CPU ${fmt(x.cpuMs / 1000, 2)} s${x.errors ? `  errors ${x.errors}` : ''}`
-            : `${id} ${client.padEnd(12)} ${row.status}${row.reason ? `: ${row.reason}` : ''}`,
-        )
-        if (id !== 'W5') await admin!.deleteTopics([topic]).catch(() => {})
+        rows.push(await runOne(id, client))
       }
     }
   } finally {

@@ -32,7 +32,11 @@ export function table(rows: Row[]): string {
     let ratio = ''
     // W1P is our W1 through a write stream: compared with our W1 (issue 12 wants >= 0.8).
     const w1 = rows.find((o) => o.workload === 'W1' && o.client === 'ours' && o.result)?.result
+    // W1O/W5O: observability on against off, medians of the pairs (issue 13 wants >= 0.97 on records/s).
+    const off = rows.find((o) => o.workload === r.workload && o.variant === 'observability off')?.result
     if (r.workload === 'W1P' && w1 && w1.msgsPerSec > 0) ratio = `${fmt(x.msgsPerSec / w1.msgsPerSec, 2)}x W1`
+    else if (r.variant === 'observability on' && off && off.msgsPerSec > 0 && off.cpuMs > 0)
+      ratio = `${fmt(x.msgsPerSec / off.msgsPerSec, 3)}x off, CPU ${fmt(x.cpuMs / off.cpuMs, 3)}x`
     else if (r.client !== 'ours' && ours && ours.msgsPerSec > 0) {
       ratio =
         r.workload === 'W3' && ours.p99Ms
@@ -43,7 +47,7 @@ export function table(rows: Row[]): string {
       x.errors > 0 || x.delivered < x.records ? ` (${x.errors} err, ${x.delivered}/${x.records})` : ''
     lines.push([
       r.workload,
-      r.client,
+      r.variant ? `${r.client} (${r.variant}${r.runs ? `, median of ${r.runs.length}` : ''})` : r.client,
       fmt(x.msgsPerSec, 0) + err,
       fmt(x.mbPerSec, 2),
       fmt(x.p50Ms, 2),

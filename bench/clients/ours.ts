@@ -43,6 +43,38 @@ if (w.security) {
   })
 }
 
+// W1O/W5O: the cost of observability (issue 13). `on`: statistics every second, parsed as an application's
+// stats_cb would (JSON.parse, read a field), metrics recorded and scraped every second as a Prometheus
+// endpoint would (producer.prometheus()). `off`: statistics and metrics recording both off.
+let statsSeen = 0
+if (w.observability === 'on') {
+  Object.assign(config, {
+    'statistics.interval.ms': 1000,
+    stats_cb: (json: string) => {
+      const stats = JSON.parse(json) as { msg_cnt?: number }
+      if (typeof stats.msg_cnt === 'number') statsSeen++
+    },
+    'metrics.enable': true,
+  })
+} else if (w.observability === 'off') {
+  Object.assign(config, { 'statistics.interval.ms': 0, 'metrics.enable': false })
+}
+
+/** W1O/W5O `on`: reads producer.prometheus() every second while the run lasts; returns the stopper. */
+function scrapeEverySecond(producer: Producer): () => string[] {
+  if (w.observability !== 'on') return () => []
+  let scrapes = 0
+  let bytes = 0
+  const timer = setInterval(() => {
+    bytes += producer.prometheus().length
+    scrapes++
+  }, 1000)
+  return () => {
+    clearInterval(timer)
+    return [`observability on: ${statsSeen} stats_cb calls, ${scrapes} Prometheus scrapes (${bytes} bytes)`]
+  }
+}
+
 /**
  * W4: one transaction per call, as an application writes it: beginTransaction(), produce() with a
  * delivery callback per record, commitTransaction() (which flushes); on failure abortTransaction().
@@ -141,6 +173,7 @@ async function main(): Promise<void> {
 
   // Warm-up: one record so metadata, the connection and InitProducerId are not in the timing.
   await producer.send({ topic: w.topic, key: 'warmup', value: payloads[0]! })
+  const stopScraping = scrapeEverySecond(producer)
 
   const start = performance.now()
   let end = start
@@ -185,8 +218,9 @@ async function main(): Promise<void> {
   }
   const remaining = await producer.flush(120_000)
   if (remaining > 0) firstError ??= `${remaining} records undelivered after flush(120 s)`
+  const notes = stopScraping()
   await producer.close()
-  printResult(finishResult('ours', w, h, delivered, errors, end - start, { firstError }))
+  printResult(finishResult('ours', w, h, delivered, errors, end - start, { firstError, notes }))
 }
 
 main().catch((e: unknown) => {
