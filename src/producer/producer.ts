@@ -30,6 +30,8 @@ import type {
 } from './options.js'
 import { createPartitioner } from './partitioner.js'
 import { RecordPlacement } from './placement.js'
+import { createStatisticsEmitter, type StatisticsEmitter } from './statistics-emitter.js'
+import type { Statistics } from '../observability/statistics/index.js'
 import { TransactionalCalls } from './transactional-calls.js'
 import type {
   ConsumerGroupMetadata,
@@ -104,6 +106,8 @@ export class Producer {
   /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
   private keepAlive: NodeJS.Timeout | null = null
   private readonly maxRecordBytes: number
+  /** statistics.interval.ms > 0: emits librdkafka's statistics (docs/statistics.md); else null. */
+  private readonly stats: StatisticsEmitter | null
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
@@ -168,6 +172,12 @@ export class Producer {
       flush: (ms) => this.flush(ms),
       purgeUnsent: (err) => this.purgeUnsent(err),
       keepAliveChanged: () => this.updateKeepAlive(),
+    })
+    const probe = { ...parts, limits: this.limits, waiting: this.waiting, idempotence: this.idempotence }
+    this.stats = createStatisticsEmitter(c, this.clock, events, (err) => this.reportError(err), {
+      ...probe,
+      transactionState: () => this.transactionState,
+      closed: () => this.state === 'closed',
     })
   }
 
@@ -323,6 +333,7 @@ export class Producer {
       this.txn?.close()
       this.metadata.close()
       this.pool.close()
+      this.stats?.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
     })()
@@ -527,6 +538,11 @@ export class Producer {
       }
     })
     return wrapped
+  }
+
+  /** The statistics stats_cb last got, typed (docs/statistics.md); null before it or with them off. */
+  statistics(): Statistics | null {
+    return this.stats?.statistics ?? null
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */
