@@ -68,7 +68,9 @@ async function main(): Promise<void> {
     await producer.flush()
     // The same object, typed, for TypeScript users.
     const stats = producer.statistics()
-    console.log(`typed: ${stats?.txmsgs ?? 0} records sent, ${stats?.txmsg_bytes ?? 0} key+value bytes`)
+    console.log(
+      `typed, as of the last emission: ${stats?.txmsgs ?? 0} records sent, ${stats?.txmsg_bytes ?? 0} key+value bytes`,
+    )
     await producer.close()
   } finally {
     await cluster?.stop()

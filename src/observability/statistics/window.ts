@@ -19,7 +19,7 @@ export interface WindowStats {
   readonly p99_99: number
   /** Values above the histogram's range: in min/max/sum/cnt/avg, not in the percentiles. */
   readonly outofrange: number
-  /** Bytes of the histogram's counts array (see {@link hdrCountsBytes}). */
+  /** Bytes of the histogram's counts array (HdrHistogram's bucket formula for its range). */
   readonly hdrsize: number
   readonly cnt: number
 }

@@ -16,22 +16,25 @@ describe('statistics Window', () => {
   it('an empty window is all zeros, hdrsize aside', () => {
     const w = new Window(60_000_000)
     const s = w.rollover()
-    assert.deepEqual({ ...s, hdrsize: 0 }, {
-      min: 0,
-      max: 0,
-      avg: 0,
-      sum: 0,
-      stddev: 0,
-      p50: 0,
-      p75: 0,
-      p90: 0,
-      p95: 0,
-      p99: 0,
-      p99_99: 0,
-      outofrange: 0,
-      hdrsize: 0,
-      cnt: 0,
-    })
+    assert.deepEqual(
+      { ...s, hdrsize: 0 },
+      {
+        min: 0,
+        max: 0,
+        avg: 0,
+        sum: 0,
+        stddev: 0,
+        p50: 0,
+        p75: 0,
+        p90: 0,
+        p95: 0,
+        p99: 0,
+        p99_99: 0,
+        outofrange: 0,
+        hdrsize: 0,
+        cnt: 0,
+      },
+    )
     assert.equal(s.hdrsize, hdrCountsBytes(60_000_000))
   })
 
