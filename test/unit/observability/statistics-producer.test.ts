@@ -88,6 +88,32 @@ describe('statistics on a producer', () => {
     assert.equal(producer.instrumentation.has('request.sent'), false)
   })
 
+  it('gauges: records lingering in msgq_cnt, records waiting for metadata in partition -1', async () => {
+    const { producer, pump } = fakeProducer({ 'statistics.interval.ms': 100, 'linger.ms': 10_000 })
+    const ready = producer.connect({ topics: ['t'] })
+    for (let i = 0; i < 5; i++) await pump(10)
+    await ready
+    for (let i = 0; i < 3; i++) producer.produce({ topic: 't', value: 'v'.repeat(10) })
+    producer.produce({ topic: 'not-yet', value: 'w' })
+    await pump(50)
+    const s = producer.statistics()!
+    assert.equal(s.msg_cnt, 4)
+    assert.ok(s.msg_size > 0)
+    const p0 = s.topics['t']!.partitions['0']!
+    assert.deepEqual([p0.msgq_cnt, p0.xmit_msgq_cnt, p0.msgs_inflight, p0.txmsgs], [3, 0, 0, 0])
+    assert.ok(p0.msgq_bytes > 30)
+    const ua = s.topics['not-yet']!.partitions['-1']!
+    assert.deepEqual([ua.msgq_cnt, ua.leader, ua.unknown], [1, -1, false])
+    assert.equal(
+      s.msg_size,
+      Object.values(s.topics).reduce(
+        (n, t) => n + Object.values(t.partitions).reduce((m, p) => m + p.msgq_bytes + p.xmit_msgq_bytes, 0),
+        0,
+      ),
+      'msg_size is the bytes of the partitions queues',
+    )
+  })
+
   it('a stats_cb that throws is reported to error_cb as _APPLICATION; emissions go on', async () => {
     let calls = 0
     const { producer, pump, takeCallbackThrows } = fakeProducer({
