@@ -25,7 +25,9 @@ export interface StatisticsEmitterOptions {
   readonly statsCb: StatsCallback | null
   /** Where a stats_cb exception goes (error_cb, as `_APPLICATION`). */
   readonly onError: (err: KafkaError) => void
-  /** A monotonic clock in µs for `ts` (tests); default performance.now(). */
+  /** acks=0: Produce requests get no answer. */
+  readonly unansweredProduce: boolean
+  /** A monotonic clock in µs for `ts` and rtt (tests); default performance.now(). */
   readonly monotonicUs?: () => number
 }
 
@@ -40,6 +42,7 @@ export class StatisticsEmitter {
       name: `${opts.clientId}#producer-${++producersMade}`,
       clientId: opts.clientId,
       clock: opts.clock,
+      unansweredProduce: opts.unansweredProduce,
       ...(opts.monotonicUs ? { monotonicUs: opts.monotonicUs } : {}),
     })
     this.collector.attach(opts.events)
@@ -100,6 +103,7 @@ export function createStatisticsEmitter(
     events,
     statsCb: c.statsCb,
     onError,
+    unansweredProduce: c.acks === 0,
     probe: createStatisticsProbe({
       ...parts,
       msgMax: c.queueBufferingMaxMessages,

@@ -168,11 +168,11 @@ test('statistics on a real broker: the guide callback, counts, bytes, rtt, librd
   assert.equal(broker.state, 'UP')
   assert.equal(broker.req['Produce'], produceRequests)
   assert.ok(broker.tx > produceRequests && broker.rx > produceRequests, 'Metadata and ApiVersions too')
-  // rtt: our p99 (ms resolution) against the test's own timing of the same requests.
+  // rtt: our p99 against the test's own timing of the same requests (the histogram keeps 0.1 %).
   assert.ok(rttChecks.length >= 1, 'a window with enough requests to compare rtt')
   for (const r of rttChecks) {
     assert.ok(
-      Math.abs(r.ours - r.theirs) <= Math.max(2000, 0.25 * r.theirs),
+      Math.abs(r.ours - r.theirs) <= Math.max(500, 0.05 * r.theirs),
       `rtt p99 ${r.ours} µs is not plausible against ${Math.round(r.theirs)} µs timed`,
     )
   }
@@ -220,8 +220,8 @@ test('rtt against send() round trips timed by the client: one record at a time, 
     )
     // One Produce request per send() (a few Metadata requests aside).
     assert.ok(b.rtt.cnt >= w.sends.length - 1 && b.rtt.cnt <= w.sends.length + 5)
-    // A request's round trip is part of its send(): not above it (1 ms: our rtt's resolution), and
-    // most of it on a local broker.
+    // A request's round trip is part of its send(): not above it (1 ms of slack for the client's own
+    // work around it), and most of it on a local broker.
     assert.ok(b.rtt.p99 <= p99 + 1000, `rtt p99 ${b.rtt.p99} µs above send() p99 ${Math.round(p99)} µs`)
     assert.ok(b.rtt.p50 <= p50 + 1000, `rtt p50 ${b.rtt.p50} µs above send() p50 ${Math.round(p50)} µs`)
     assert.ok(

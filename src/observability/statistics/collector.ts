@@ -16,6 +16,10 @@ import type {
 } from './types.js'
 import { Window } from './window.js'
 
+/** Produce's API key: with acks=0 its requests get no answer. */
+const PRODUCE_API_KEY = 0
+/** Requests timed at once per broker at most (max.in.flight keeps the real number far below). */
+const MAX_TIMED_REQUESTS = 10_000
 /** Largest round trip the rtt percentiles cover: 60 s, in µs (longer ones are `outofrange`). */
 const RTT_HIGHEST_US = 60_000_000
 /** Largest throttle time the percentiles cover: 1 h, in ms. */
@@ -30,8 +34,13 @@ export interface StatisticsCollectorOptions {
   readonly name: string
   readonly clientId: string
   readonly clock: Clock
-  /** A monotonic clock in µs for `ts` (default: performance.now()). */
+  /** A monotonic clock in µs for `ts` and the round trips (default: performance.now()). */
   readonly monotonicUs?: () => number
+  /**
+   * Produce requests get no answer (acks=0): their send times are not kept, since no answer or
+   * failure would ever remove them.
+   */
+  readonly unansweredProduce?: boolean
 }
 
 class BrokerCounters {
@@ -48,6 +57,8 @@ class BrokerCounters {
   disconnects = 0
   lastTx = -1
   lastRx = -1
+  /** Requests written and not answered yet: correlation id → when written (µs, monotonic). */
+  readonly sentAt = new Map<number, number>()
   readonly req = new Map<string, number>()
   readonly rtt = new Window(RTT_HIGHEST_US)
   readonly throttle = new Window(THROTTLE_HIGHEST_MS)
@@ -97,17 +108,27 @@ export class StatisticsCollector {
       b.txbytes += e.bytes
       b.req.set(e.apiName, (b.req.get(e.apiName) ?? 0) + 1)
       b.lastTx = this.clock.now()
+      if (e.apiKey !== PRODUCE_API_KEY || !this.opts.unansweredProduce) {
+        // A bound on what a broken promise of the events could leak (see connection events below).
+        if (b.sentAt.size >= MAX_TIMED_REQUESTS) b.sentAt.clear()
+        b.sentAt.set(e.correlationId, this.monotonicUs())
+      }
     })
     this.listen(events, 'request.answered', (e) => {
       const b = this.broker(e.nodeId)
       b.rx++
       b.rxbytes += e.bytes
       b.lastRx = this.clock.now()
-      b.rtt.add(e.rttMs * 1000)
+      // Timed here with the monotonic µs clock: the event's rttMs has the connection clock's
+      // millisecond resolution, too coarse for a local broker (librdkafka's rtt is in µs).
+      const sent = b.sentAt.get(e.correlationId)
+      if (sent !== undefined) b.sentAt.delete(e.correlationId)
+      b.rtt.add(sent !== undefined ? this.monotonicUs() - sent : e.rttMs * 1000)
       if (e.throttleTimeMs !== undefined) b.throttle.add(e.throttleTimeMs)
     })
     this.listen(events, 'request.failed', (e) => {
       const b = this.broker(e.nodeId)
+      b.sentAt.delete(e.correlationId)
       if (e.error.code === '_TIMED_OUT') b.reqTimeouts++
       else b.txerrs++
     })
@@ -118,6 +139,8 @@ export class StatisticsCollector {
       b.connects++
       b.lastTx = -1
       b.lastRx = -1
+      // Correlation ids start again on a new connection.
+      b.sentAt.clear()
       b.stateChangedAt = this.clock.now()
     })
     this.listen(events, 'connection.failed', (e) => {
@@ -130,6 +153,7 @@ export class StatisticsCollector {
     this.listen(events, 'connection.closed', (e) => {
       const b = this.broker(e.nodeId)
       b.disconnects++
+      b.sentAt.clear()
       b.stateChangedAt = this.clock.now()
     })
     this.listen(events, 'batch.built', (e) => {

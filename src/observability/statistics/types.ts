@@ -60,7 +60,7 @@ export interface BrokerStatistics {
   readonly connects: number
   /** Opened connections that closed. */
   readonly disconnects: number
-  /** Round-trip time of requests, µs (millisecond resolution: the connection's clock is in ms). */
+  /** Round-trip time of requests, µs: from request.sent to request.answered, on a monotonic clock. */
   readonly rtt: WindowStats
   /** Throttle time the broker asked for (KIP-219), ms. */
   readonly throttle: WindowStats

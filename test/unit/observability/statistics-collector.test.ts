@@ -44,14 +44,20 @@ function snapshot(over: Partial<StatisticsSnapshot> = {}): StatisticsSnapshot {
   }
 }
 
-function setup(): { clock: ManualClock; events: Instrumentation; collector: StatisticsCollector } {
+function setup(unansweredProduce = false): {
+  clock: ManualClock
+  events: Instrumentation
+  collector: StatisticsCollector
+} {
   const clock = new ManualClock(T0)
   const events = new Instrumentation()
   const collector = new StatisticsCollector({
     name: 'app#producer-1',
     clientId: 'app',
     clock,
-    monotonicUs: () => 42,
+    // The monotonic clock moves with the manual one: µs since T0.
+    monotonicUs: () => (clock.now() - T0) * 1000,
+    unansweredProduce,
   })
   collector.attach(events)
   return { clock, events, collector }
@@ -61,7 +67,6 @@ describe('StatisticsCollector', () => {
   it('counts requests, bytes, rtt (µs) and throttle per broker, and sums them at the top', () => {
     const { clock, events, collector } = setup()
     events.emit('connection.opened', { nodeId: 1, host: 'kafka-1', port: 9092, setupMs: 3 })
-    clock.advance(1000)
     for (let i = 0; i < 4; i++) {
       events.emit('request.sent', {
         nodeId: 1,
@@ -71,16 +76,19 @@ describe('StatisticsCollector', () => {
         bytes: 1000,
         correlationId: i,
       })
+      // Timed by the collector's monotonic clock, not by the event's (ms) rttMs.
+      clock.advance(i + 1)
       events.emit('request.answered', {
         nodeId: 1,
         apiKey: 0,
         apiName: 'Produce',
         correlationId: i,
         bytes: 60,
-        rttMs: i + 1,
+        rttMs: 999,
         throttleTimeMs: 0,
       })
     }
+    clock.advance(990)
     events.emit('request.sent', {
       nodeId: 1,
       apiKey: 3,
@@ -111,7 +119,7 @@ describe('StatisticsCollector', () => {
     assert.equal(b.txerrs, 0)
     assert.equal(b.connects, 1)
     assert.equal(b.txidle, 250_000)
-    assert.equal(b.rxidle, 250_000)
+    assert.equal(b.rxidle, 1_240_000)
     assert.equal(b.waitresp_cnt, 2)
     assert.equal(b.waitresp_msg_cnt, 7)
     assert.equal(b.outbuf_cnt, 0)
@@ -120,7 +128,7 @@ describe('StatisticsCollector', () => {
     assert.deepEqual([b.throttle.cnt, b.throttle.max, b.throttle.p99], [4, 0, 0])
     assert.deepEqual(b.toppars, { 't-0': { topic: 't', partition: 0 }, 't-1': { topic: 't', partition: 1 } })
     assert.deepEqual([s.tx, s.tx_bytes, s.rx, s.rx_bytes], [5, 4040, 4, 240])
-    assert.deepEqual([s.ts, s.time, s.age], [42, Math.floor((T0 + 1250) / 1000), 1_250_000])
+    assert.deepEqual([s.ts, s.time, s.age], [1_250_000, Math.floor((T0 + 1250) / 1000), 1_250_000])
     assert.deepEqual([s.msg_cnt, s.msg_size, s.msg_max, s.msg_size_max], [12, 3400, 100_000, 33_554_432])
     assert.equal(s.name, 'app#producer-1')
     assert.equal(s.type, 'producer')
@@ -231,6 +239,41 @@ describe('StatisticsCollector', () => {
     clock.advance(1000)
     s = collector.collect(() => eos(7, 1, 'Assigned'))
     assert.deepEqual([s.eos!.idemp_stateage, s.eos!.producer_epoch, s.eos!.epoch_cnt], [1000, 1, 2])
+  })
+
+  it('acks=0: Produce requests are not timed (no answer would remove them); others are', () => {
+    const { clock, events, collector } = setup(true)
+    const sent = (apiKey: number, correlationId: number): void =>
+      events.emit('request.sent', {
+        nodeId: 1,
+        apiKey,
+        apiName: 'x',
+        apiVersion: 0,
+        bytes: 10,
+        correlationId,
+      })
+    sent(0, 1)
+    sent(3, 2)
+    clock.advance(7)
+    events.emit('request.answered', {
+      nodeId: 1,
+      apiKey: 3,
+      apiName: 'x',
+      correlationId: 2,
+      bytes: 5,
+      rttMs: 6,
+    })
+    // An answer whose send was not timed falls back on the event's rttMs.
+    events.emit('request.answered', {
+      nodeId: 1,
+      apiKey: 0,
+      apiName: 'x',
+      correlationId: 1,
+      bytes: 5,
+      rttMs: 4,
+    })
+    const rtt = collector.collect(() => snapshot()).brokers['kafka-1:9092/1']!.rtt
+    assert.deepEqual([rtt.cnt, rtt.max, rtt.min], [2, 7000, 4000])
   })
 
   it('detach stops the counting', () => {
