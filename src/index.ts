@@ -89,6 +89,22 @@ export {
 } from './observability/events.js'
 // Java-named metrics and their Prometheus text exposition (docs/metrics.md).
 export { toPrometheusText, type Metric, type MetricName } from './observability/metrics/index.js'
+
+// librdkafka-compatible statistics: stats_cb's JSON, typed, and what does not apply (docs/statistics.md).
+export {
+  NOT_APPLICABLE as STATISTICS_NOT_APPLICABLE,
+  type BrokerState,
+  type BrokerStatistics,
+  type EosStatistics,
+  type IdempotenceStateName,
+  type PartitionStatistics,
+  type Statistics,
+  type StatisticsSection,
+  type TopicStatistics,
+  type TopparStatistics,
+  type TransactionStateName,
+  type WindowStats,
+} from './observability/statistics/index.js'
 // The reliability layer: dead-letter topics and the local spool (docs/reliability.md).
 export { ReliableProducer } from './reliable/reliable-producer.js'
 export { DeadLetterError } from './reliable/dead-letter-error.js'

@@ -83,6 +83,11 @@ export class Metadata {
     return this.topicErrors.get(name)
   }
 
+  /** Topics in the metadata cache (statistics' metadata_cache_cnt). */
+  get topicCount(): number {
+    return this.topics.size
+  }
+
   broker(nodeId: number): BrokerAddress | undefined {
     return this.brokers.get(nodeId)
   }

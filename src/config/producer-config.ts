@@ -614,17 +614,16 @@ export interface ProducerConfig {
   'metrics.num.samples'?: number | `${number}`
   /**
    * Receives librdkafka-compatible statistics JSON (msg_cnt, msg_size, brokers, topics with their batchsize
-   * window and partitions, ...) every statistics.interval.ms.
-   * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
-   * called; librdkafka-compatible statistics JSON and producer metrics are not implemented yet.
+   * window and partitions, eos, ...) every statistics.interval.ms: the same field names, units and meanings
+   * as librdkafka, fields that do not apply left out (docs/statistics.md). producer.statistics() returns
+   * the same object typed. An exception it throws goes to error_cb as `_APPLICATION`.
    */
   stats_cb?: StatsCallback
   /**
-   * How often stats_cb is called; 0 disables statistics.
+   * How often statistics are emitted to stats_cb (and producer.statistics()); 0 disables them, and then the
+   * producer does no statistics work at all.
    *
    * Default: `0`. Unit: ms. Range: 0 .. 86400000.
-   * Not implemented yet: accepted and validated, but no statistics are produced, so stats_cb is never
-   * called; librdkafka-compatible statistics JSON and producer metrics are not implemented yet.
    */
   'statistics.interval.ms'?: number | `${number}`
   /**

@@ -52,6 +52,8 @@ export interface BatchBuiltEvent {
   readonly bytes: number
   /** Size of the RecordBatch as sent: header included, compressed. */
   readonly wireBytes: number
+  /** Sum of the records' key and value lengths (librdkafka's txbytes); absent when not measured. */
+  readonly keyValueBytes?: number
   /** The codec's name as in compression.type: 'none', 'gzip', 'snappy', 'lz4' or 'zstd'. */
   readonly codec: string
   /** From the batch's creation to its build, when it is drained for its first send (Java's queueTimeMs). */

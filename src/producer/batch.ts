@@ -177,6 +177,14 @@ export class ProducerBatch {
     return this.headerLists === null ? null : (this.headerLists[i] ?? null)
   }
 
+  /** The records' key and value lengths summed (statistics' txbytes); a walk over the batch. */
+  get keyValueBytes(): number {
+    const p = this.positions
+    let sum = 0
+    for (let i = 0; i < this.n; i++) sum += Math.max(0, p[4 * i + 1]!) + Math.max(0, p[4 * i + 3]!)
+    return sum
+  }
+
   get sizeInBytes(): number {
     return this.builder.sizeInBytes
   }

@@ -127,6 +127,12 @@ export class IdempotenceState {
     return s
   }
 
+  /** The next sequence the broker is to acknowledge for the partition (statistics' next_ack_seq). */
+  nextAckSequence(topic: string, partition: number): number {
+    const s = this.sequences.get(`${partition}\u0000${topic}`)
+    return s ? (s.lastAcked + 1) % SEQUENCE_LIMIT : 0
+  }
+
   /** Stamps a batch drained for the first time in this epoch with the partition's next sequence. */
   stamp(batch: ProducerBatch): void {
     const id = this.id

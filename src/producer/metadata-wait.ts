@@ -44,6 +44,19 @@ export class MetadataWaitQueue {
     return this.waiting.size
   }
 
+  /** Records and their bytes waiting for `topic` (statistics' partition -1, librdkafka's UA). */
+  waitingFor(topic: string): { count: number; bytes: number } {
+    const list = this.waiting.get(topic)
+    let bytes = 0
+    if (list) for (const w of list) bytes += w.bytes
+    return { count: list?.length ?? 0, bytes }
+  }
+
+  /** Topics with records waiting. */
+  get topics(): Iterable<string> {
+    return this.waiting.keys()
+  }
+
   /** Whether records wait for `topic`. */
   has(topic: string): boolean {
     return this.waiting.has(topic)

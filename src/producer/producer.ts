@@ -33,6 +33,8 @@ import type {
 } from './options.js'
 import { createPartitioner } from './partitioner.js'
 import { RecordPlacement } from './placement.js'
+import { createStatisticsEmitter, type StatisticsEmitter } from './statistics-emitter.js'
+import type { Statistics } from '../observability/statistics/index.js'
 import { TransactionalCalls } from './transactional-calls.js'
 import type {
   ConsumerGroupMetadata,
@@ -111,6 +113,8 @@ export class Producer {
   /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
   private keepAlive: NodeJS.Timeout | null = null
   private readonly maxRecordBytes: number
+  /** statistics.interval.ms > 0: emits librdkafka's statistics (docs/statistics.md); else null. */
+  private readonly stats: StatisticsEmitter | null
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
@@ -184,6 +188,12 @@ export class Producer {
       keepAliveChanged: () => this.updateKeepAlive(),
       clock: this.clock,
       recordTime: (call, ms) => this.meters?.recordTime(call, ms),
+    })
+    const probe = { ...parts, limits: this.limits, waiting: this.waiting, idempotence: this.idempotence }
+    this.stats = createStatisticsEmitter(c, this.clock, events, (err) => this.reportError(err), {
+      ...probe,
+      transactionState: () => this.transactionState,
+      closed: () => this.state === 'closed',
     })
   }
 
@@ -342,6 +352,7 @@ export class Producer {
       this.txn?.close()
       this.metadata.close()
       this.pool.close()
+      this.stats?.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
       this.logging?.close()
@@ -561,6 +572,11 @@ export class Producer {
   /** {@link metrics} in the Prometheus text exposition format 0.0.4 (docs/metrics.md). */
   prometheus(): string {
     return toPrometheusText(this.metrics())
+  }
+
+  /** The statistics stats_cb last got, typed (docs/statistics.md); null before it or with them off. */
+  statistics(): Statistics | null {
+    return this.stats?.statistics ?? null
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */

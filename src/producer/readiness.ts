@@ -188,6 +188,7 @@ export class Readiness {
             records: b.count,
             bytes: b.sizeInBytes,
             wireBytes: b.wire.length,
+            keyValueBytes: b.keyValueBytes,
             codec: codec.name,
             queueTimeMs: now - b.createdAt,
             maxRecordBytes: b.maxRecordBytes,

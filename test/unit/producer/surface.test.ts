@@ -64,18 +64,18 @@ describe('keys that have no effect yet', () => {
     const first = await warningsDuring(() => {
       const { producer } = eagerProducer({
         'topic.metadata.refresh.interval.ms': 1000,
-        'statistics.interval.ms': 1000,
+        'sasl.kerberos.service.name': 'kafka',
       })
       assert.deepEqual(producer.config.notImplemented, [
         'topic.metadata.refresh.interval.ms',
-        'statistics.interval.ms',
+        'sasl.kerberos.service.name',
       ])
     })
     assert.deepEqual(
       first.map((w) => [(w as Error & { code?: string }).code, w.message.split(':')[0]]),
       [
         [NOT_IMPLEMENTED_WARNING_CODE, "Config key 'topic.metadata.refresh.interval.ms' has no effect yet"],
-        [NOT_IMPLEMENTED_WARNING_CODE, "Config key 'statistics.interval.ms' has no effect yet"],
+        [NOT_IMPLEMENTED_WARNING_CODE, "Config key 'sasl.kerberos.service.name' has no effect yet"],
       ],
     )
     assert.match(first[0]!.message, /topic.metadata.refresh.interval.ms/)
@@ -84,18 +84,18 @@ describe('keys that have no effect yet', () => {
     const second = await warningsDuring(() => {
       const { producer } = eagerProducer({
         'topic.metadata.refresh.interval.ms': 2000,
-        'statistics.interval.ms': 5000,
-        stats_cb: () => {},
+        'sasl.kerberos.service.name': 'kafka',
+        'sasl.kerberos.principal': 'client',
       })
       assert.deepEqual(producer.config.notImplemented, [
         'topic.metadata.refresh.interval.ms',
-        'statistics.interval.ms',
-        'stats_cb',
+        'sasl.kerberos.service.name',
+        'sasl.kerberos.principal',
       ])
     })
     assert.deepEqual(
       second.map((w) => w.message.split(':')[0]),
-      ["Config key 'stats_cb' has no effect yet"],
+      ["Config key 'sasl.kerberos.principal' has no effect yet"],
     )
   })
 
