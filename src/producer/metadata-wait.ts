@@ -1,6 +1,7 @@
 import type { Metadata, TopicInfo } from '../cluster/metadata.js'
 import { KafkaError } from '../errors/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
+import { abortError, onAbort } from './abort.js'
 import type { NormalizedRecord } from './normalize.js'
 import type { DeliveryCallback } from './record.js'
 
@@ -115,6 +116,31 @@ export class MetadataWaitQueue {
     const [w] = list!.splice(i, 1)
     if (list!.length === 0) this.waiting.delete(topic)
     return w
+  }
+
+  /**
+   * The callback of a send() whose record waits for its topic's metadata: until the record leaves
+   * this queue, `signal` aborting takes it out and fails it with `_ABORTED` (it is never written).
+   * In a batch it is beyond recall, and the promise settles with its delivery outcome.
+   */
+  abortable(topic: string, callback: DeliveryCallback, signal: AbortSignal): DeliveryCallback {
+    const wrapped: DeliveryCallback = (err, report) => {
+      unwatch()
+      callback(err, report)
+    }
+    const unwatch = onAbort(signal, () => {
+      const w = this.remove(topic, wrapped)
+      if (w) {
+        this.opts.fail(
+          w,
+          abortError(
+            signal,
+            `send() was aborted by its AbortSignal while the record waited for metadata of ${topic}`,
+          ),
+        )
+      }
+    })
+    return wrapped
   }
 
   /** Fails every waiting record with `err` (close, fatal error, purge); returns how many. */

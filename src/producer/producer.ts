@@ -8,10 +8,8 @@ import {
 } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
-import { toPrometheusText, type Metric, type ProducerMetrics } from '../observability/metrics/index.js'
-import { createProducerMetrics } from './metrics-binding.js'
+import type { Metric } from '../observability/metrics/index.js'
 import { LifecycleEvents } from './lifecycle.js'
-import { setupLogging, type ProducerLogging } from './logging-setup.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
 import { abortError, checkSignal, onAbort } from './abort.js'
@@ -33,7 +31,7 @@ import type {
 } from './options.js'
 import { createPartitioner } from './partitioner.js'
 import { RecordPlacement } from './placement.js'
-import { createStatisticsEmitter, type StatisticsEmitter } from './statistics-emitter.js'
+import { ProducerObservers } from './observers.js'
 import type { Statistics } from '../observability/statistics/index.js'
 import { TransactionalCalls } from './transactional-calls.js'
 import type {
@@ -101,10 +99,8 @@ export class Producer {
    * for an event no one listens to. A listener that throws is reported to error_cb.
    */
   readonly instrumentation: Instrumentation
-  /** The `logger` and `debug` options' subscriber (logging-setup.ts); null when neither is set. */
-  private readonly logging: ProducerLogging | null
-  /** Java-named metrics (docs/metrics.md); null with metrics.enable=false. */
-  private readonly meters: ProducerMetrics | null
+  /** Logging, metrics and statistics (observers.ts), each off unless configured (metrics: on). */
+  private readonly observers: ProducerObservers
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
@@ -113,8 +109,6 @@ export class Producer {
   /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
   private keepAlive: NodeJS.Timeout | null = null
   private readonly maxRecordBytes: number
-  /** statistics.interval.ms > 0: emits librdkafka's statistics (docs/statistics.md); else null. */
-  private readonly stats: StatisticsEmitter | null
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
@@ -128,8 +122,7 @@ export class Producer {
     this.instrumentation =
       deps.instrumentation ?? new Instrumentation({ onListenerError: (err) => this.reportError(err) })
     const events = this.instrumentation
-    this.logging = setupLogging(c, events)
-    this.meters = createProducerMetrics(c, this.clock, events, this.limits)
+    this.observers = new ProducerObservers(c, this.clock, events, this.limits)
     this.reports = new DeliveryReporter(c.deliveryReportCb, (err) => this.reportError(err), events)
     this.idempotence = createIdempotence(c)
     this.pool = createPool(c, this.clock, this.random, deps, events, {
@@ -172,7 +165,7 @@ export class Producer {
       topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
       choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
       append: (w, partition) => {
-        this.meters?.recordTime('metadataWait', this.clock.now() - w.acceptedAt)
+        this.observers.recordTime('metadataWait', this.clock.now() - w.acceptedAt)
         this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt)
       },
       fail: (w, err) => this.failWaiting(w, err),
@@ -187,10 +180,10 @@ export class Producer {
       purgeUnsent: (err) => this.purgeUnsent(err),
       keepAliveChanged: () => this.updateKeepAlive(),
       clock: this.clock,
-      recordTime: (call, ms) => this.meters?.recordTime(call, ms),
+      recordTime: (call, ms) => this.observers.recordTime(call, ms),
     })
     const probe = { ...parts, limits: this.limits, waiting: this.waiting, idempotence: this.idempotence }
-    this.stats = createStatisticsEmitter(c, this.clock, events, (err) => this.reportError(err), {
+    this.observers.startStatistics((err) => this.reportError(err), {
       ...probe,
       transactionState: () => this.transactionState,
       closed: () => this.state === 'closed',
@@ -273,7 +266,7 @@ export class Producer {
     return new Promise<DeliveryReport>((resolve, reject) => {
       const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(report))
       // Without metadata the record waits for it, and may still be taken back if the signal aborts.
-      const cb = signal && partition < 0 ? this.abortable(r.topic, callback, signal) : callback
+      const cb = signal && partition < 0 ? this.waiting.abortable(r.topic, callback, signal) : callback
       this.accept(r, bytes, partition, cb, this.clock.now())
     })
   }
@@ -311,7 +304,7 @@ export class Producer {
       })
     } finally {
       this.sender.endFlush()
-      this.meters?.recordTime('flush', this.clock.now() - started)
+      this.observers.recordTime('flush', this.clock.now() - started)
     }
     return this.outstanding
   }
@@ -352,10 +345,9 @@ export class Producer {
       this.txn?.close()
       this.metadata.close()
       this.pool.close()
-      this.stats?.close()
       this.setKeepAlive(false)
       this.lifecycle.closed(failed)
-      this.logging?.close()
+      this.observers.close()
     })()
     return this.closePromise
   }
@@ -536,47 +528,22 @@ export class Producer {
   }
 
   /**
-   * The callback of a send() whose record waits for its topic's metadata: until the record leaves
-   * that queue, `signal` aborting takes it out and fails it with `_ABORTED` (it is never written).
-   * In a batch it is beyond recall, and the promise settles with its delivery outcome.
-   */
-  private abortable(topic: string, callback: DeliveryCallback, signal: AbortSignal): DeliveryCallback {
-    const wrapped: DeliveryCallback = (err, report) => {
-      unwatch()
-      callback(err, report)
-    }
-    const unwatch = onAbort(signal, () => {
-      const w = this.waiting.remove(topic, wrapped)
-      if (w) {
-        this.failWaiting(
-          w,
-          abortError(
-            signal,
-            `send() was aborted by its AbortSignal while the record waited for metadata of ${topic}`,
-          ),
-        )
-      }
-    })
-    return wrapped
-  }
-
-  /**
    * The producer's metrics with the Java producer's names, groups, tags and meanings
    * (producer-metrics, producer-topic-metrics, producer-node-metrics; docs/metrics.md), read now.
    * Empty with metrics.enable=false.
    */
   metrics(): readonly Metric[] {
-    return this.meters?.read() ?? []
+    return this.observers.metrics()
   }
 
   /** {@link metrics} in the Prometheus text exposition format 0.0.4 (docs/metrics.md). */
   prometheus(): string {
-    return toPrometheusText(this.metrics())
+    return this.observers.prometheus()
   }
 
   /** The statistics stats_cb last got, typed (docs/statistics.md); null before it or with them off. */
   statistics(): Statistics | null {
-    return this.stats?.statistics ?? null
+    return this.observers.statistics()
   }
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */
@@ -730,7 +697,7 @@ export class Producer {
   }
 
   private reportError(err: KafkaError): void {
-    this.logging?.error(err)
+    this.observers.error(err)
     const cb = this.config.errorCb
     if (cb) {
       try {
