@@ -10,17 +10,18 @@ import { KafkaError } from '../errors/index.js'
 import { Instrumentation } from '../observability/events.js'
 import type { Metric } from '../observability/metrics/index.js'
 import { LifecycleEvents } from './lifecycle.js'
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { systemClock, type Clock } from '../util/clock.js'
 import { systemRandom, type RandomSource } from '../util/random.js'
-import { abortError, checkSignal, onAbort } from './abort.js'
+import { abortError, checkSignal } from './abort.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
-import { ClusterWaits } from './cluster-wait.js'
+import { DrainWaiters } from './drain-waiters.js'
+import { ReadinessCalls, callTimeout } from './readiness-calls.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
-import { normalizeRecord, validateTopic, type NormalizedRecord } from './normalize.js'
+import { normalizeRecord, type NormalizedRecord } from './normalize.js'
 import type {
   CloseOptions,
   ConnectOptions,
@@ -105,7 +106,10 @@ export class Producer {
   private closePromise: Promise<void> | null = null
   /** Records accepted and not yet reported. */
   private outstanding = 0
-  private readonly drainWaiters: (() => void)[] = []
+  /** flush()'s waits for no record outstanding. */
+  private readonly drain: DrainWaiters
+  /** connect() and partitionsFor(). */
+  private readonly readiness: ReadinessCalls
   /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
   private keepAlive: NodeJS.Timeout | null = null
   private readonly maxRecordBytes: number
@@ -117,6 +121,7 @@ export class Producer {
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
     this.maxRecordBytes = c.messageMaxBytes
+    this.drain = new DrainWaiters(this.clock)
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     const partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
     this.instrumentation =
@@ -154,7 +159,7 @@ export class Producer {
       {
         onFatal: (err) => this.onFatal(err),
         onBatchDone: (batch, outcome) => this.onBatchDone(batch, outcome),
-        onProducerIdChange: () => this.clusterWaits?.check(),
+        onProducerIdChange: () => this.readiness.check(),
       },
       txn?.gate ?? null,
     )
@@ -170,12 +175,22 @@ export class Producer {
       },
       fail: (w, err) => this.failWaiting(w, err),
     })
+    this.readiness = new ReadinessCalls({
+      clock: this.clock,
+      metadata: this.metadata,
+      requestTimeoutMs: c.requestTimeoutMs,
+      topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
+      connectWaitsForProducerId: this.idempotence !== null && this.txn === null,
+      producerId: () => this.sender.producerIdStatus,
+      wakeup: () => this.sender.wakeup(),
+      recordsWaitFor: (topic) => this.waiting.has(topic),
+    })
     this.txnCalls = new TransactionalCalls({
       txn: this.txn,
       maxBlockMs: c.maxBlockMs,
       closing: () => (this.state === 'closing' || this.state === 'closed' ? this.state : null),
       checkOpen: () => this.checkOpen(),
-      validTimeout: (ms) => this.callTimeout(ms),
+      validTimeout: (ms) => callTimeout(ms, c.requestTimeoutMs),
       flush: (ms) => this.flush(ms),
       purgeUnsent: (err) => this.purgeUnsent(err),
       keepAliveChanged: () => this.updateKeepAlive(),
@@ -288,20 +303,7 @@ export class Producer {
     const started = this.clock.now()
     this.sender.beginFlush()
     try {
-      await new Promise<void>((resolve) => {
-        let timer: TimerHandle | null = null
-        let unwatch: (() => void) | null = null
-        const done = (): void => {
-          if (timer) this.clock.clearTimeout(timer)
-          unwatch?.()
-          const i = this.drainWaiters.indexOf(done)
-          if (i >= 0) this.drainWaiters.splice(i, 1)
-          resolve()
-        }
-        this.drainWaiters.push(done)
-        if (Number.isFinite(timeoutMs)) timer = this.clock.setTimeout(done, Math.max(0, timeoutMs))
-        if (signal) unwatch = onAbort(signal, done)
-      })
+      await this.drain.wait(timeoutMs, signal)
     } finally {
       this.sender.endFlush()
       this.observers.recordTime('flush', this.clock.now() - started)
@@ -321,7 +323,7 @@ export class Producer {
     if (this.closePromise) return this.closePromise
     const timeoutMs = typeof arg === 'object' && arg !== null ? arg.timeoutMs : arg
     this.state = 'closing'
-    this.clusterWaits?.failAll(
+    this.readiness.failAll(
       new KafkaError('_DESTROY', 'producer closed while the call waited for the cluster'),
     )
     this.closePromise = (async () => {
@@ -458,14 +460,7 @@ export class Producer {
    */
   async connect(options: ConnectOptions = {}): Promise<void> {
     this.checkOpen()
-    const topics = (options.topics ?? []).map(validateTopic)
-    await this.waits.wait({
-      call: 'connect()',
-      topics,
-      // A transactional producer gets its id from initTransactions(), not by itself.
-      producerId: this.idempotence !== null && this.txn === null,
-      timeoutMs: this.callTimeout(options.timeoutMs),
-    })
+    await this.readiness.connect(options)
   }
 
   /**
@@ -476,18 +471,7 @@ export class Producer {
    */
   async partitionsFor(topic: string, options: PartitionsForOptions = {}): Promise<PartitionMetadata[]> {
     this.checkOpen()
-    const name = validateTopic(topic)
-    const [info] = await this.waits.wait({
-      call: 'partitionsFor()',
-      topics: [name],
-      producerId: false,
-      timeoutMs: this.callTimeout(options.timeoutMs),
-    })
-    return info!.partitions.map((p) => ({
-      partition: p.partition,
-      leader: p.leader,
-      available: p.leader >= 0,
-    }))
+    return this.readiness.partitionsFor(topic, options)
   }
 
   /**
@@ -499,32 +483,10 @@ export class Producer {
     return this.close()
   }
 
-  private clusterWaits: ClusterWaits | null = null
-
-  /** The calls waiting for the cluster (made on first use). */
-  private get waits(): ClusterWaits {
-    return (this.clusterWaits ??= new ClusterWaits({
-      clock: this.clock,
-      metadata: this.metadata,
-      topicMetadataPropagationMaxMs: this.config.topicMetadataPropagationMaxMs,
-      producerId: () => this.sender.producerIdStatus,
-      wakeup: () => this.sender.wakeup(),
-      recordsWaitFor: (topic) => this.waiting.has(topic),
-    }))
-  }
-
-  private callTimeout(timeoutMs: number | undefined): number {
-    if (timeoutMs === undefined) return this.config.requestTimeoutMs
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new KafkaError('_INVALID_ARG', `timeoutMs must be a finite number >= 0, not ${String(timeoutMs)}`)
-    }
-    return timeoutMs
-  }
-
   /** The cluster's metadata changed (or a refresh failed): producer.connected once, waiting calls. */
   private clusterChanged(): void {
     if (this.metadata.refreshed) this.lifecycle.connected(() => this.metadata.brokers.size)
-    this.clusterWaits?.check()
+    this.readiness.check()
   }
 
   /**
@@ -589,7 +551,7 @@ export class Producer {
     this.reportError(err)
     this.lifecycle.fatal(err)
     this.txn?.fatalError(err)
-    this.clusterWaits?.failAll(err)
+    this.readiness.failAll(err)
     this.limits.rejectWaiters(err)
     this.waiting.failAll(err)
     this.sender.failAll(err)
@@ -668,7 +630,7 @@ export class Producer {
   private authenticationFailed(err: KafkaError, first: boolean): void {
     if (first) this.reportError(err)
     if (!this.metadata.refreshed) {
-      this.clusterWaits?.failAll(err)
+      this.readiness.failAll(err)
       this.waiting.failAll(err)
     }
     this.sender.wakeup()
@@ -692,7 +654,7 @@ export class Producer {
     this.outstanding -= n
     if (this.outstanding === 0) {
       this.updateKeepAlive()
-      for (const w of this.drainWaiters.splice(0)) w()
+      this.drain.drained()
     }
   }
 
