@@ -16,7 +16,7 @@ import { abortError, checkSignal } from './abort.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
-import { DrainWaiters } from './drain-waiters.js'
+import { OutstandingRecords } from './outstanding.js'
 import { ReadinessCalls, callTimeout } from './readiness-calls.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
@@ -104,14 +104,10 @@ export class Producer {
   private readonly observers: ProducerObservers
   private state: State = 'open'
   private closePromise: Promise<void> | null = null
-  /** Records accepted and not yet reported. */
-  private outstanding = 0
-  /** flush()'s waits for no record outstanding. */
-  private readonly drain: DrainWaiters
+  /** Records accepted and not yet reported, flush()'s waits for them, and Node's keep-alive. */
+  private readonly outstanding: OutstandingRecords
   /** connect() and partitionsFor(). */
   private readonly readiness: ReadinessCalls
-  /** A referenced handle that keeps Node alive while records are undelivered (sockets are unref'd). */
-  private keepAlive: NodeJS.Timeout | null = null
   private readonly maxRecordBytes: number
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
@@ -121,7 +117,7 @@ export class Producer {
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
     this.maxRecordBytes = c.messageMaxBytes
-    this.drain = new DrainWaiters(this.clock)
+    this.outstanding = new OutstandingRecords(this.clock, () => this.txnCalls.active)
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     const partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
     this.instrumentation =
@@ -193,7 +189,7 @@ export class Producer {
       validTimeout: (ms) => callTimeout(ms, c.requestTimeoutMs),
       flush: (ms) => this.flush(ms),
       purgeUnsent: (err) => this.purgeUnsent(err),
-      keepAliveChanged: () => this.updateKeepAlive(),
+      keepAliveChanged: () => this.outstanding.holdUpdate(),
       clock: this.clock,
       recordTime: (call, ms) => this.observers.recordTime(call, ms),
     })
@@ -299,16 +295,16 @@ export class Producer {
     const opts = typeof arg === 'object' && arg !== null ? arg : { timeoutMs: arg, signal: more?.signal }
     const timeoutMs = opts.timeoutMs ?? this.config.deliveryTimeoutMs + this.config.requestTimeoutMs
     const signal = checkSignal(opts.signal)
-    if (this.outstanding === 0 || signal?.aborted) return this.outstanding
+    if (this.outstanding.count === 0 || signal?.aborted) return this.outstanding.count
     const started = this.clock.now()
     this.sender.beginFlush()
     try {
-      await this.drain.wait(timeoutMs, signal)
+      await this.outstanding.drained(timeoutMs, signal)
     } finally {
       this.sender.endFlush()
       this.observers.recordTime('flush', this.clock.now() - started)
     }
-    return this.outstanding
+    return this.outstanding.count
   }
 
   /**
@@ -334,7 +330,7 @@ export class Producer {
         timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (this.clock.now() - started)),
       )
       this.state = 'closed'
-      const failed = this.outstanding
+      const failed = this.outstanding.count
       const err = new KafkaError('_DESTROY', 'producer closed before the record was delivered', {
         retriable: false,
       })
@@ -347,7 +343,7 @@ export class Producer {
       this.txn?.close()
       this.metadata.close()
       this.pool.close()
-      this.setKeepAlive(false)
+      this.outstanding.release()
       this.lifecycle.closed(failed)
       this.observers.close()
     })()
@@ -510,7 +506,7 @@ export class Producer {
 
   /** Records accepted and not yet reported (librdkafka's outq_len). */
   get pending(): number {
-    return this.outstanding
+    return this.outstanding.count
   }
 
   /**
@@ -582,8 +578,7 @@ export class Producer {
     callback: DeliveryCallback | undefined,
     now: number,
   ): void {
-    this.outstanding++
-    if (this.outstanding === 1) this.updateKeepAlive()
+    this.outstanding.accepted()
     if (this.instrumentation.has('record.accepted')) {
       this.instrumentation.emit('record.accepted', { topic: r.topic, partition, bytes })
     }
@@ -640,22 +635,14 @@ export class Producer {
     this.txn?.abortableError(err)
     this.limits.release(w.bytes, 1)
     this.reports.waiting(w, err)
-    this.recordsDone(1)
+    this.outstanding.done(1)
   }
 
   private onBatchDone(batch: ProducerBatch, outcome: BatchOutcome): void {
     // A record of the open transaction was not written: it cannot commit (Java: handleFailedBatch).
     if (!outcome.ok && this.txn) this.txn.abortableError(outcome.error)
     this.limits.release(batch.reservedBytes, batch.count)
-    this.recordsDone(this.reports.batch(batch, outcome))
-  }
-
-  private recordsDone(n: number): void {
-    this.outstanding -= n
-    if (this.outstanding === 0) {
-      this.updateKeepAlive()
-      this.drain.drained()
-    }
+    this.outstanding.done(this.reports.batch(batch, outcome))
   }
 
   private reportError(err: KafkaError): void {
@@ -667,19 +654,6 @@ export class Producer {
       } catch {
         // The error callback itself failed; nothing sensible is left to report to.
       }
-    }
-  }
-
-  /** Keeps Node alive while records are undelivered or a transactional call runs. */
-  private updateKeepAlive(): void {
-    this.setKeepAlive(this.outstanding > 0 || this.txnCalls.active)
-  }
-
-  private setKeepAlive(on: boolean): void {
-    if (on && !this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30)
-    else if (!on && this.keepAlive) {
-      clearInterval(this.keepAlive)
-      this.keepAlive = null
     }
   }
 }
