@@ -29,6 +29,8 @@ export interface Row {
   variant?: string
   /** W1O/W5O: every run of this variant (the row's result is the median by records/s). */
   runs?: ClientResult[]
+  /** W1O/W5O `on` row: each pair's on/off (records/s, CPU seconds) and their medians. */
+  pairRatios?: { msgs: number; cpu: number; each: { msgs: number; cpu: number }[] }
 }
 
 /** SIGKILLs a child and, on Linux, its own children (the JVM under /usr/bin/time), by pid. */

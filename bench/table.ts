@@ -32,12 +32,14 @@ export function table(rows: Row[]): string {
     let ratio = ''
     // W1P is our W1 through a write stream: compared with our W1 (issue 12 wants >= 0.8).
     const w1 = rows.find((o) => o.workload === 'W1' && o.client === 'ours' && o.result)?.result
-    // W1O/W5O: observability on against off, medians of the pairs (issue 13 wants >= 0.97 on records/s).
-    const off = rows.find((o) => o.workload === r.workload && o.variant === 'observability off')?.result
+    // W1O/W5O: observability on against off, the median of the pairs' ratios (issue 13: >= 0.97).
+    const pr = r.variant === 'observability on' ? r.pairRatios : undefined
     if (r.workload === 'W1P' && w1 && w1.msgsPerSec > 0) ratio = `${fmt(x.msgsPerSec / w1.msgsPerSec, 2)}x W1`
-    else if (r.variant === 'observability on' && off && off.msgsPerSec > 0 && off.cpuMs > 0)
-      ratio = `${fmt(x.msgsPerSec / off.msgsPerSec, 3)}x off, CPU ${fmt(x.cpuMs / off.cpuMs, 3)}x`
-    else if (r.client !== 'ours' && ours && ours.msgsPerSec > 0) {
+    else if (pr) {
+      const spread = (k: 'msgs' | 'cpu'): string =>
+        `${fmt(Math.min(...pr.each.map((e) => e[k])), 2)}-${fmt(Math.max(...pr.each.map((e) => e[k])), 2)}`
+      ratio = `${fmt(pr.msgs, 3)}x off (${spread('msgs')}), CPU ${fmt(pr.cpu, 3)}x (${spread('cpu')})`
+    } else if (r.client !== 'ours' && ours && ours.msgsPerSec > 0) {
       ratio =
         r.workload === 'W3' && ours.p99Ms
           ? `p99 ${fmt((x.p99Ms ?? 0) / ours.p99Ms, 2)}x`
