@@ -25,11 +25,11 @@ export interface Row {
   status: 'ok' | 'unavailable' | 'not implemented' | 'not run' | 'failed'
   reason?: string
   result?: ClientResult
-  /** W1O/W5O: which half of the pair (`observability off` / `observability on`), and the runs' median. */
+  /** W1O/W5O: which variant (`observability off` / `on` / `off again`); the row is the runs' median. */
   variant?: string
   /** W1O/W5O: every run of this variant (the row's result is the median by records/s). */
   runs?: ClientResult[]
-  /** W1O/W5O `on` row: each pair's on/off (records/s, CPU seconds) and their medians. */
+  /** W1O/W5O `on` and `off again` rows: each group's x/off (records/s, CPU seconds) and their medians. */
   pairRatios?: { msgs: number; cpu: number; each: { msgs: number; cpu: number }[] }
 }
 
@@ -150,7 +150,9 @@ export function timeoutFor(w: Workload): number {
   // W4 runs its transactions one after another, and a client that waits out a retry backoff after every
   // commit takes about a second each (see README): allow 2 s each, plus the stall watchdog below.
   if (w.txnSize) return Math.max(120_000, transactionCount(w) * 2000)
-  return Math.max(120_000, w.records * (w.recordSize > 500 ? 2 : 0.5))
+  // W1O/W5O: one runner does the off/on/control groups and a warm-up run.
+  const runs = w.observabilityPairs ? 3 * w.observabilityPairs + 1 : 1
+  return Math.max(120_000, runs * w.records * (w.recordSize > 500 ? 2 : 0.5))
 }
 
 /** W4 only: kill a runner whose progress has not moved for this long (no transaction takes a minute). */

@@ -46,10 +46,23 @@ export interface Workload {
   /** W1S: bootstrapServers is the SASL_SSL listener and every client authenticates with this. */
   security?: WorkloadSecurity
   /**
-   * W1O/W5O (our client only): `off` = statistics and metrics recording both off; `on` = stats_cb every
-   * second (the JSON parsed, as an application would) and metrics on, scraped every second.
+   * Our client only: `off` = statistics and metrics recording both off; `on` = stats_cb every second
+   * (the JSON parsed, as an application would) and metrics on, scraped every second.
    */
   observability?: 'off' | 'on'
+  /** W1O/W5O: the runner does this many off/on/control groups of the workload itself, in one process. */
+  observabilityPairs?: number
+}
+
+/** One run of a W1O/W5O pair (the runner's `observabilityRuns`). */
+export interface ObservabilityRun {
+  /** `control`: off again, the A/A run that shows the measurement's noise. */
+  mode: 'off' | 'on' | 'control'
+  pair: number
+  msgsPerSec: number
+  /** CPU seconds of the runner's process during the run's timed part, in ms. */
+  cpuMs: number
+  result: ClientResult
 }
 
 /** The one JSON line a runner prints on stdout. */
@@ -72,6 +85,8 @@ export interface ClientResult {
   /** The first error seen, and anything else worth a footnote (deviations from the workload). */
   firstError?: string
   notes?: string[]
+  /** W1O/W5O: every run of the off/on pairs. */
+  observabilityRuns?: ObservabilityRun[]
 }
 
 export const RESULT_PREFIX = 'BENCH_RESULT '

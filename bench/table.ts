@@ -32,8 +32,8 @@ export function table(rows: Row[]): string {
     let ratio = ''
     // W1P is our W1 through a write stream: compared with our W1 (issue 12 wants >= 0.8).
     const w1 = rows.find((o) => o.workload === 'W1' && o.client === 'ours' && o.result)?.result
-    // W1O/W5O: observability on against off, the median of the pairs' ratios (issue 13: >= 0.97).
-    const pr = r.variant === 'observability on' ? r.pairRatios : undefined
+    // W1O/W5O: on (and off again) against off, the median of the groups' ratios (issue 13: >= 0.97).
+    const pr = r.pairRatios
     if (r.workload === 'W1P' && w1 && w1.msgsPerSec > 0) ratio = `${fmt(x.msgsPerSec / w1.msgsPerSec, 2)}x W1`
     else if (pr) {
       const spread = (k: 'msgs' | 'cpu'): string =>

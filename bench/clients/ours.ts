@@ -8,6 +8,8 @@ import { pipeline } from 'node:stream/promises'
 import { KafkaError, Producer, type ProducerConfig } from '../../src/index.js'
 import {
   Histogram,
+  type ClientResult,
+  type ObservabilityRun,
   dueAt,
   errMessage,
   finishResult,
@@ -43,35 +45,44 @@ if (w.security) {
   })
 }
 
-// W1O/W5O: the cost of observability (issue 13). `on`: statistics every second, parsed as an application's
-// stats_cb would (JSON.parse, read a field), metrics recorded and scraped every second as a Prometheus
-// endpoint would (producer.prometheus()). `off`: statistics and metrics recording both off.
-let statsSeen = 0
-if (w.observability === 'on') {
-  Object.assign(config, {
-    'statistics.interval.ms': 1000,
-    stats_cb: (json: string) => {
-      const stats = JSON.parse(json) as { msg_cnt?: number }
-      if (typeof stats.msg_cnt === 'number') statsSeen++
-    },
-    'metrics.enable': true,
-  })
-} else if (w.observability === 'off') {
-  Object.assign(config, { 'statistics.interval.ms': 0, 'metrics.enable': false })
+// W1O/W5O: the cost of observability (issue 13), measured in this one process: groups of W1's loop
+// off, on and off again (see observabilityPairs below). `on`: statistics every
+// second, parsed as an application's stats_cb would (JSON.parse, read a field), metrics recorded and
+// scraped every second as a Prometheus endpoint would (producer.prometheus()). `off`: statistics and
+// metrics recording both off.
+type Observability = 'off' | 'on' | 'control'
+
+function observabilityConfig(
+  mode: Observability | undefined,
+  seen: { stats: number },
+): Record<string, unknown> {
+  if (mode === 'on') {
+    return {
+      'statistics.interval.ms': 1000,
+      stats_cb: (json: string) => {
+        const stats = JSON.parse(json) as { msg_cnt?: number }
+        if (typeof stats.msg_cnt === 'number') seen.stats++
+      },
+      'metrics.enable': true,
+    }
+  }
+  // `control` is `off` again: the third run of each group shows the noise floor of the measurement.
+  if (mode === 'off' || mode === 'control') return { 'statistics.interval.ms': 0, 'metrics.enable': false }
+  return {}
 }
 
-/** W1O/W5O `on`: reads producer.prometheus() every second while the run lasts; returns the stopper. */
-function scrapeEverySecond(producer: Producer): () => string[] {
-  if (w.observability !== 'on') return () => []
+/** `on`: reads producer.prometheus() every second while the run lasts; returns the stopper. */
+function scrapeEverySecond(producer: Producer, mode: Observability | undefined, seen: { stats: number }) {
+  if (mode !== 'on') return (): string[] => []
   let scrapes = 0
   let bytes = 0
   const timer = setInterval(() => {
     bytes += producer.prometheus().length
     scrapes++
   }, 1000)
-  return () => {
+  return (): string[] => {
     clearInterval(timer)
-    return [`observability on: ${statsSeen} stats_cb calls, ${scrapes} Prometheus scrapes (${bytes} bytes)`]
+    return [`observability on: ${seen.stats} stats_cb calls, ${scrapes} Prometheus scrapes (${bytes} bytes)`]
   }
 }
 
@@ -157,10 +168,19 @@ async function streamed(): Promise<void> {
   )
 }
 
-async function main(): Promise<void> {
-  if (w.id === 'W4') return transactions()
-  if (w.id === 'W1P') return streamed()
-  const producer = new Producer(config as ProducerConfig)
+interface LoopResult {
+  result: ClientResult
+  /** CPU seconds of this process during the timed part (from after the warm-up to the last report). */
+  cpuMs: number
+}
+
+/**
+ * W1's loop once, on a new producer with `mode`'s observability: produce() with a callback per record,
+ * yielding every 1,000 records, waiting on _QUEUE_FULL until half the outstanding are delivered.
+ */
+async function runLoop(mode: Observability | undefined, records = w.records): Promise<LoopResult> {
+  const seen = { stats: 0 }
+  const producer = new Producer({ ...config, ...observabilityConfig(mode, seen) } as ProducerConfig)
   const payloads = makePayloads(w.recordSize)
   const h = new Histogram()
   const progress = progressReporter()
@@ -173,8 +193,9 @@ async function main(): Promise<void> {
 
   // Warm-up: one record so metadata, the connection and InitProducerId are not in the timing.
   await producer.send({ topic: w.topic, key: 'warmup', value: payloads[0]! })
-  const stopScraping = scrapeEverySecond(producer)
+  const stopScraping = scrapeEverySecond(producer, mode, seen)
 
+  const cpu0 = process.cpuUsage()
   const start = performance.now()
   let end = start
   const onDelivery = (t0: number) => (err: KafkaError | null) => {
@@ -195,7 +216,7 @@ async function main(): Promise<void> {
       f()
     }
   }
-  for (let i = 0; i < w.records; i++) {
+  for (let i = 0; i < records; i++) {
     if (w.rate !== null) {
       const due = dueAt(start, i, w.rate)
       const now = performance.now()
@@ -217,10 +238,46 @@ async function main(): Promise<void> {
     }
   }
   const remaining = await producer.flush(120_000)
+  const cpu = process.cpuUsage(cpu0)
   if (remaining > 0) firstError ??= `${remaining} records undelivered after flush(120 s)`
   const notes = stopScraping()
   await producer.close()
-  printResult(finishResult('ours', w, h, delivered, errors, end - start, { firstError, notes }))
+  return {
+    result: finishResult('ours', w, h, delivered, errors, end - start, { firstError, notes }),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  }
+}
+
+/**
+ * W1O/W5O: `groups` groups of three runs in this process, after one unmeasured warm-up run (JIT): off,
+ * on, and `control` (off again, an A/A test: how far two identical runs differ on this machine), in an
+ * order that rotates from group to group, so that all see the same process, heap and machine state.
+ * Each run's records/s and CPU seconds go into `observabilityRuns`.
+ */
+async function observabilityPairs(groups: number): Promise<void> {
+  await runLoop('off', Math.ceil(w.records / 5))
+  const orders: Observability[][] = [
+    ['off', 'on', 'control'],
+    ['on', 'control', 'off'],
+    ['control', 'off', 'on'],
+  ]
+  const runs: ObservabilityRun[] = []
+  for (let i = 0; i < groups; i++) {
+    for (const mode of orders[i % orders.length]!) {
+      const r = await runLoop(mode)
+      runs.push({ mode, pair: i, msgsPerSec: r.result.msgsPerSec, cpuMs: r.cpuMs, result: r.result })
+    }
+  }
+  const last = runs.at(-1)!.result
+  printResult({ ...last, observabilityRuns: runs })
+}
+
+async function main(): Promise<void> {
+  if (w.id === 'W4') return transactions()
+  if (w.id === 'W1P') return streamed()
+  if (w.observabilityPairs) return observabilityPairs(w.observabilityPairs)
+  const { result } = await runLoop(w.observability)
+  printResult(result)
 }
 
 main().catch((e: unknown) => {
