@@ -50,6 +50,11 @@ export interface Workload {
    * (the JSON parsed, as an application would) and metrics on, scraped every second.
    */
   observability?: 'off' | 'on'
+  /**
+   * Java, W1-W3: `ProducerPerformance` for Kafka's own tool (unkeyed records, an extra row); otherwise
+   * bench/java/ProducerLoad.java, which sends exactly our records.
+   */
+  javaTool?: 'ProducerPerformance'
   /** W1O/W5O: the runner does this many off/on/control groups of the workload itself, in one process. */
   observabilityPairs?: number
 }

@@ -1,5 +1,7 @@
-// The Java peer: Kafka's ProducerPerformance (W1-W3) and bench/java/TransactionsPerf.java (W4), each in
-// a JVM on the cached Kafka jars under /usr/bin/time, which gives the JVM's peak RSS and CPU time.
+// The Java peer: bench/java/ProducerLoad.java (W1-W3 at equal work: our keys, values and a callback per
+// record), Kafka's ProducerPerformance (W1-W3 as an extra row: unkeyed records) and
+// bench/java/TransactionsPerf.java (W4), each in a JVM on the cached Kafka jars under /usr/bin/time,
+// which gives the JVM's peak RSS and CPU time.
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { jvmCommonFlags } from '../scripts/kafka/jars.js'
@@ -62,6 +64,7 @@ export async function runJava(
   securityConfig?: string,
 ): Promise<Row> {
   if (w.id === 'W4') return runJavaTransactions(w, libs, payloadFile)
+  if (w.javaTool !== 'ProducerPerformance') return runJavaLoad(w, libs, payloadFile, securityConfig)
   const props = [
     `bootstrap.servers=${w.bootstrapServers}`,
     `acks=${w.acks}`,
@@ -105,7 +108,7 @@ export async function runJava(
   const m = JAVA_SUMMARY.exec(r.stdout)
   if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
   const msgs = Number(m[2])
-  return javaRow(w, r.stderr, {
+  const row = javaRow(w, r.stderr, {
     delivered: Number(m[1]),
     errors: 0,
     elapsedMs: Math.round((Number(m[1]) / msgs) * 1000),
@@ -120,6 +123,82 @@ export async function runJava(
       ...(w.security ? [`${w.security.protocol} ${w.security.mechanism} through --command-config`] : []),
     ],
   })
+  return { ...row, variant: 'ProducerPerformance, unkeyed' }
+}
+
+// "LOAD_SUMMARY delivered=N errors=N elapsed_ms=X cpu_ms=N p50_ms=X p99_ms=X p999_ms=X max_ms=X first_error=..."
+const JAVA_LOAD_SUMMARY =
+  /LOAD_SUMMARY delivered=(\d+) errors=(\d+) elapsed_ms=([\d.]+) cpu_ms=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) p999_ms=([\d.]+) max_ms=([\d.]+) first_error=(.*)/
+
+/**
+ * W1-W3 for Java at equal work (issue 14): bench/java/ProducerLoad.java through the JDK's source
+ * launcher sends our records (same keys, values, a callback each, same settings). Its CPU time is the
+ * JVM's own over the timed part (ProducerLoad measures it), so start-up and compiling the source are
+ * left out; peak RSS still comes from /usr/bin/time.
+ */
+async function runJavaLoad(
+  w: Workload,
+  libs: string,
+  payloadFile: string,
+  securityConfig?: string,
+): Promise<Row> {
+  const source = join(repoRoot, 'bench/java/ProducerLoad.java')
+  const args = javaArgs(libs, [
+    source,
+    '--bootstrap-servers',
+    w.bootstrapServers,
+    '--topic',
+    w.topic,
+    '--records',
+    String(w.records),
+    '--payload-file',
+    payloadFile,
+    '--keyed',
+    String(w.keyed),
+    '--acks',
+    w.acks,
+    '--idempotence',
+    String(w.idempotence),
+    '--compression',
+    w.compression,
+    '--linger-ms',
+    String(w.lingerMs),
+    ...(w.batchSize !== null ? ['--batch-size', String(w.batchSize)] : []),
+    ...(w.rate !== null ? ['--rate', String(w.rate)] : []),
+    ...(securityConfig ? ['--command-config', securityConfig] : []),
+  ])
+  const r = await runChild(
+    `${w.id} ${'java'.padEnd(12)}`,
+    '/usr/bin/time',
+    args,
+    process.env,
+    w.records,
+    timeoutFor(w),
+    nodeProgress,
+  )
+  const m = JAVA_LOAD_SUMMARY.exec(r.stdout)
+  if (!m) return { client: 'java', workload: w.id, status: 'failed', reason: javaFailure(r) }
+  const delivered = Number(m[1])
+  const elapsedMs = Number(m[3])
+  const secs = elapsedMs / 1000
+  const row = javaRow(w, r.stderr, {
+    delivered,
+    errors: Number(m[2]),
+    elapsedMs: Math.round(elapsedMs),
+    msgsPerSec: secs > 0 ? delivered / secs : 0,
+    p50Ms: Number(m[5]),
+    p99Ms: Number(m[6]),
+    p999Ms: Number(m[7]),
+    maxMs: Number(m[8]),
+    ...(m[9]?.trim() ? { firstError: m[9].trim() } : {}),
+    notes: [
+      'bench/java/ProducerLoad.java: our keys and values, send() with a callback per record; latency from the record entering the accumulator',
+      'CPU: the JVM process over the timed part (after start-up and one warm-up record); RSS from /usr/bin/time',
+      ...(w.security ? [`${w.security.protocol} ${w.security.mechanism} through --command-config`] : []),
+    ],
+  })
+  // The timed part's CPU, as ProducerLoad measured it in the JVM (javaRow put the whole JVM's there).
+  return row.result ? { ...row, result: { ...row.result, cpuMs: Number(m[4]) } } : row
 }
 
 /** A finished Java run's row: peak RSS and CPU time from /usr/bin/time's RUSAGE line in `stderr`. */

@@ -476,7 +476,7 @@ async function main(): Promise<void> {
           : await runNodeClient(client, w, problems)
       if (security) row = redact(row, security.password)
       const x = row.result
-      const label = `${id} ${(client + (extra.observability ? ` obs-${extra.observability}` : '')).padEnd(12)}`
+      const label = `${id} ${(client + (extra.observability ? ` obs-${extra.observability}` : '') + (extra.javaTool ? ` (${extra.javaTool})` : '')).padEnd(12)}`
       statusDone(
         x
           ? `${label} ${fmt(x.msgsPerSec, 0)} msgs/s  p50 ${fmt(x.p50Ms, 2)} ms  p99 ${fmt(x.p99Ms, 2)} ms  RSS ${fmt(x.peakRssMb, 0)} MB  CPU ${fmt(x.cpuMs / 1000, 2)} s${x.errors ? `  errors ${x.errors}` : ''}`
@@ -498,6 +498,9 @@ async function main(): Promise<void> {
           continue
         }
         rows.push(await runOne(id, client))
+        // Kafka's own tool as an extra row: unkeyed records, so not the same work (issue 14).
+        if (client === 'java' && id !== 'W4')
+          rows.push(await runOne(id, client, { javaTool: 'ProducerPerformance' }))
       }
     }
   } finally {

@@ -18,6 +18,7 @@ export function table(rows: Row[]): string {
     'p999 ms',
     'RSS MB',
     'CPU s',
+    'CPU s/M',
     'vs ours',
   ]
   const lines: string[][] = []
@@ -57,6 +58,8 @@ export function table(rows: Row[]): string {
       fmt(x.p999Ms, 2),
       fmt(x.peakRssMb, 0),
       fmt(x.cpuMs / 1000, 2),
+      // CPU seconds per million records: steadier than records/s on a shared machine (issue 14).
+      fmt(x.records > 0 ? x.cpuMs / 1000 / (x.records / 1e6) : null, 2),
       ratio,
     ])
     if (x.firstError) notes.push(`${r.workload} ${r.client}: first error ${x.firstError}`)
