@@ -1,7 +1,8 @@
 // Shared by the bench driver (run.ts) and the per-client runners (clients/*.ts): the workload a runner
 // is handed, the result line it prints, the payloads everyone sends and a small latency histogram.
 
-export type WorkloadId = 'W1' | 'W1S' | 'W1P' | 'W2' | 'W3' | 'W4' | 'W5' | 'W1O' | 'W5O'
+export type WorkloadId =
+  'W1' | 'W1S' | 'W1P' | 'W2' | 'W3' | 'W4' | 'W5' | 'W1O' | 'W5O' | 'W6' | 'W7' | 'W7G'
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
 /** How a workload's clients reach the broker when it is secured (W1S); the results JSON holds this. */
@@ -45,6 +46,10 @@ export interface Workload {
   txnSize?: number
   /** W1S: bootstrapServers is the SASL_SSL listener and every client authenticates with this. */
   security?: WorkloadSecurity
+  /** W7: the topic's configs (max.message.bytes for 1 MiB records). */
+  topicConfigs?: Record<string, string>
+  /** W7: every client's largest request/record (Java's max.request.size, ours the same key). */
+  maxRequestBytes?: number
   /**
    * Our client only: `off` = statistics and metrics recording both off; `on` = stats_cb every second
    * (the JSON parsed, as an application would) and metrics on, scraped every second.
@@ -134,7 +139,7 @@ export class Histogram {
  * nothing. Runners cycle through the pool, so every client sends the same bytes with the same
  * compressibility.
  */
-export function makePayloads(size: number, n = 1000): Buffer[] {
+export function makePayloads(size: number, n = payloadCount(size)): Buffer[] {
   const actions = ['click', 'view', 'purchase', 'login', 'logout', 'search']
   const out: Buffer[] = []
   let seed = 12345
@@ -147,14 +152,20 @@ export function makePayloads(size: number, n = 1000): Buffer[] {
     const head =
       `{"id":${100000 + i},"user":"u-${Math.floor(rand() * 1e6)}","action":"${actions[i % actions.length]}",` +
       `"ts":${1700000000000 + i * 37},"pad":"`
-    let pad = ''
-    while (head.length + pad.length + 2 < size) pad += alphabet[Math.floor(rand() * alphabet.length)]
-    const s = (head + pad + '"}').slice(0, size)
+    // head + pad + '"}', cut to `size`: the pad bytes written in place (W7's values are 1 MiB).
     const b = Buffer.alloc(size, 0x20)
-    b.write(s, 'latin1')
+    let pos = b.write(head.slice(0, size), 'latin1')
+    const padEnd = Math.max(pos, size - 2)
+    for (; pos < padEnd; pos++) b[pos] = alphabet.charCodeAt(Math.floor(rand() * alphabet.length))
+    b.write('"}'.slice(0, size - pos), pos, 'latin1')
     out.push(b)
   }
   return out
+}
+
+/** How many values the pool has: 1,000, fewer for large values (16 MiB of them at most, W7). */
+export function payloadCount(size: number): number {
+  return Math.max(4, Math.min(1000, Math.floor((16 * 1024 * 1024) / size)))
 }
 
 export function keyFor(i: number): string {

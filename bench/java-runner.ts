@@ -74,6 +74,7 @@ export async function runJava(
     'client.id=bench-java',
   ]
   if (w.batchSize !== null) props.push(`batch.size=${w.batchSize}`)
+  if (w.maxRequestBytes !== undefined) props.push(`max.request.size=${w.maxRequestBytes}`)
   const args = javaArgs(libs, [
     'org.apache.kafka.tools.ProducerPerformance',
     '--topic',
@@ -165,6 +166,7 @@ async function runJavaLoad(
     String(w.lingerMs),
     ...(w.batchSize !== null ? ['--batch-size', String(w.batchSize)] : []),
     ...(w.rate !== null ? ['--rate', String(w.rate)] : []),
+    ...(w.maxRequestBytes !== undefined ? ['--max-request-size', String(w.maxRequestBytes)] : []),
     ...(securityConfig ? ['--command-config', securityConfig] : []),
   ])
   const r = await runChild(

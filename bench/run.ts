@@ -38,7 +38,13 @@ import { runJava } from './java-runner.js'
 import { startSink, type Sink } from './sink.js'
 import { fmt, table } from './table.js'
 
-const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W1P', 'W2', 'W3', 'W4', 'W5', 'W1O', 'W5O']
+const WORKLOADS: WorkloadId[] = ['W1', 'W1S', 'W1P', 'W2', 'W3', 'W4', 'W5', 'W1O', 'W5O', 'W6', 'W7', 'W7G']
+
+/** Issue 14 asks W6 and W7 of these clients (the others are not run there). */
+const SCALE_CLIENTS: readonly ClientId[] = ['ours', 'java', 'platformatic']
+
+/** W7: 1 MiB values; the topic and every client allow requests up to 4 MiB. */
+const W7_MAX_BYTES = 4 * 1024 * 1024
 
 /** W1O/W5O: groups of off, on and off again (the control) per run; one group is noise, a few per cent needs several. */
 const OBSERVABILITY_PAIRS = { full: 6, quick: 2 }
@@ -95,7 +101,9 @@ function parseArgs(argv: string[]): Args {
  * records at a fixed 2,000/s, linger 0. W4 transactions: 2,000 transactions of 50 records, commit.
  * W5 client ceiling: W1 against bench/sink.ts, which acknowledges without storing. W1S: W1 over the
  * secured broker's SASL_SSL listener with SCRAM-SHA-512 (CA and user filled in per run, never stored).
- * W1P: W1's records through pipeline() into producer.createWriteStream(), our client only.
+ * W1P: W1's records through pipeline() into producer.createWriteStream(), our client only. W6: W1's
+ * records over 1,000 partitions. W7/W7G: 500 values of 1 MiB, compression none/gzip (W6/W7: ours,
+ * Java and @platformatic/kafka only).
  * bench/README.md describes each and how every peer is driven.
  */
 type WorkloadSpec = Omit<Workload, 'bootstrapServers' | 'topic' | 'security'> & { security?: SecuritySpec }
@@ -139,6 +147,20 @@ function workloadSpec(id: WorkloadId, quick: boolean): WorkloadSpec {
       return { ...base, records: quick ? 4_000 : 20_000, rate: 2000, lingerMs: 0 }
     case 'W4':
       return { ...base, records: quick ? 10_000 : 100_000, txnSize: 50 }
+    case 'W6':
+      // Per-partition cost: keys over 1,000 partitions, so many small batches and a large metadata.
+      return { ...base, partitions: 1000, records: quick ? 100_000 : 1_000_000 }
+    case 'W7':
+    case 'W7G':
+      // The large-record path: 1 MiB values, each its own batch (batch.size stays the default).
+      return {
+        ...base,
+        records: quick ? 100 : 500,
+        recordSize: 1024 * 1024,
+        compression: id === 'W7G' ? 'gzip' : 'none',
+        topicConfigs: { 'max.message.bytes': String(W7_MAX_BYTES) },
+        maxRequestBytes: W7_MAX_BYTES,
+      }
   }
 }
 
@@ -458,7 +480,14 @@ async function main(): Promise<void> {
         bootstrapServers = sink.bootstrapServers
       } else {
         bootstrapServers = cluster!.bootstrapServers
-        await admin!.createTopics([{ name: topic, numPartitions: spec.partitions, replicationFactor: 1 }])
+        await admin!.createTopics([
+          {
+            name: topic,
+            numPartitions: spec.partitions,
+            replicationFactor: 1,
+            ...(spec.topicConfigs ? { configs: spec.topicConfigs } : {}),
+          },
+        ])
       }
       const { security: secured, ...plain } = spec
       let security: WorkloadSecurity | undefined
@@ -493,6 +522,7 @@ async function main(): Promise<void> {
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
         if (id === 'W1P' && client !== 'ours') continue // our write stream against our produce() (W1)
+        if ((id === 'W6' || id === 'W7' || id === 'W7G') && !SCALE_CLIENTS.includes(client)) continue
         if (client === 'java' && problems.has('java')) {
           rows.push({ client, workload: id, status: 'unavailable', reason: problems.get('java')! })
           continue

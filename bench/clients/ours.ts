@@ -33,6 +33,7 @@ const config: Record<string, unknown> = {
   'linger.ms': w.lingerMs,
 }
 if (w.batchSize !== null) config['batch.size'] = w.batchSize
+if (w.maxRequestBytes !== undefined) config['max.request.size'] = w.maxRequestBytes // W7: 1 MiB values
 // W1S: SASL_SSL with SCRAM-SHA-512, the keys as a user writes them (docs/configuration.md, Security).
 if (w.security) {
   Object.assign(config, {

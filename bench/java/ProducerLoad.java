@@ -11,6 +11,7 @@
 //   java -cp '<kafka libs>/*' bench/java/ProducerLoad.java --bootstrap-servers host:port --topic t
 //     --records 1000000 --payload-file payloads-100.txt [--keyed true] [--acks all]
 //     [--idempotence true] [--compression lz4] [--linger-ms 5] [--batch-size N] [--rate R]
+//     [--max-request-size N]
 //     [--command-config file.properties]
 //
 // One warm-up record is sent and waited for before the timing (metadata, connection, producer id), as
@@ -63,6 +64,8 @@ public class ProducerLoad {
         props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, args.getOrDefault("compression", "none"));
         props.put(ProducerConfig.LINGER_MS_CONFIG, args.getOrDefault("linger-ms", "5"));
         if (args.containsKey("batch-size")) props.put(ProducerConfig.BATCH_SIZE_CONFIG, args.get("batch-size"));
+        if (args.containsKey("max-request-size"))
+            props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, args.get("max-request-size"));
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
 
