@@ -6,7 +6,7 @@
 //
 // Without KAFKA_BOOTSTRAP_SERVERS it starts a local Kafka broker first and stops it at the end.
 // In an application, import from 'reliable-kafka' instead of '../src/index.js'.
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { Admin, Producer, type ProducerConfig } from '../src/index.js'
 
 const TOPIC = 'debug-logging'
@@ -45,15 +45,4 @@ async function run(bootstrap: string): Promise<void> {
   await producer.close()
 }
 
-let cluster: KafkaCluster | null = null
-let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-if (!bootstrap) {
-  console.log('KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker…')
-  cluster = await startKafka({ nodes: 1 })
-  bootstrap = cluster.bootstrapServers
-}
-try {
-  await run(bootstrap)
-} finally {
-  await cluster?.stop()
-}
+await withKafka(run)

@@ -17,7 +17,7 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { instrumentProducer } from '../src/opentelemetry/index.js'
 import { Admin, Producer } from '../src/index.js'
 
@@ -59,17 +59,9 @@ async function run(bootstrap: string): Promise<void> {
   await reader.forceFlush()
 }
 
-let cluster: KafkaCluster | null = null
-let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-if (!bootstrap) {
-  console.log('KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker…')
-  cluster = await startKafka({ nodes: 1 })
-  bootstrap = cluster.bootstrapServers
-}
 try {
-  await run(bootstrap)
+  await withKafka(run)
 } finally {
   await tracerProvider.shutdown()
   await meterProvider.shutdown()
-  await cluster?.stop()
 }

@@ -12,30 +12,13 @@
 // refused (_UNKNOWN_TOPIC). Both land in their dead-letter topics. With --spool, records whose
 // dead-letter write fails too are kept in that file, and replaySpool() sends them again at startup.
 import { parseArgs } from 'node:util'
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { Admin, ReliableProducer, type ReliableSendResult } from '../src/index.js'
 
 const { values: args } = parseArgs({ options: { spool: { type: 'string' } } })
 
 async function main(): Promise<number> {
-  let cluster: KafkaCluster | null = null
-  let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-  if (!bootstrap) {
-    console.log(
-      'KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker (first run fetches its jars)…',
-    )
-    cluster = await startKafka({ nodes: 1 })
-    bootstrap = cluster.bootstrapServers
-    console.log(`Kafka is up at ${bootstrap}`)
-  }
-  try {
-    return await run(bootstrap)
-  } finally {
-    if (cluster) {
-      await cluster.stop()
-      console.log('Local Kafka broker stopped.')
-    }
-  }
+  return withKafka(run)
 }
 
 /** One line per outcome: where the record went. */

@@ -9,7 +9,7 @@
 //
 //   npx tsc -p tsconfig.json && node dist/examples/stats-callback.js
 import { pathToFileURL } from 'node:url'
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { Admin, Producer, type Statistics } from '../src/index.js'
 
 // def stats_callback(stats_json):
@@ -37,16 +37,7 @@ export function statsCallback(statsJson: string, print: (line: string) => void =
 }
 
 async function main(): Promise<void> {
-  let cluster: KafkaCluster | null = null
-  let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-  if (!bootstrap) {
-    console.log(
-      'KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker (first run fetches its jars)…',
-    )
-    cluster = await startKafka({ nodes: 1 })
-    bootstrap = cluster.bootstrapServers
-  }
-  try {
+  await withKafka(async (bootstrap) => {
     const admin = new Admin({ bootstrapServers: bootstrap })
     await admin.createTopics([{ name: 'stats-demo', numPartitions: 3 }])
     await admin.close()
@@ -72,9 +63,7 @@ async function main(): Promise<void> {
       `typed, as of the last emission: ${stats?.txmsgs ?? 0} records sent, ${stats?.txmsg_bytes ?? 0} key+value bytes`,
     )
     await producer.close()
-  } finally {
-    await cluster?.stop()
-  }
+  })
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

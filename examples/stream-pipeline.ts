@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { Admin, Producer, type WriteStreamRecord } from '../src/index.js'
 
 const { values: args } = parseArgs({
@@ -103,20 +103,10 @@ async function run(bootstrap: string, file: string): Promise<number> {
 async function main(): Promise<number> {
   const dir = args.file ? null : mkdtempSync(join(tmpdir(), 'stream-pipeline-'))
   const file = args.file ?? join(dir!, 'orders.ndjson')
-  let cluster: KafkaCluster | null = null
   try {
     if (dir) await writeOrders(file)
-    let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-    if (!bootstrap) {
-      console.log(
-        'KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker (first run fetches its jars)…',
-      )
-      cluster = await startKafka({ nodes: 1 })
-      bootstrap = cluster.bootstrapServers
-    }
-    return await run(bootstrap, file)
+    return await withKafka((bootstrap) => run(bootstrap, file))
   } finally {
-    if (cluster) await cluster.stop()
     if (dir) rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -3,7 +3,7 @@
 // order on one partition. Without KAFKA_BOOTSTRAP_SERVERS it starts a local Kafka broker first
 // (jars from Maven Central, cached in ~/.cache/reliable-kafka) and stops it at the end.
 import { parseArgs } from 'node:util'
-import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
+import { withKafka } from './local-kafka.js'
 import { Admin, Producer, type DeliveryReport, type KafkaError } from '../src/index.js'
 
 const { values: args } = parseArgs({
@@ -18,24 +18,7 @@ const TOPIC = args.topic
 const EVENTS = ['task.created', 'task.updated', 'task.completed'] as const
 
 async function main(): Promise<number> {
-  let cluster: KafkaCluster | null = null
-  let bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS']
-  if (!bootstrap) {
-    console.log(
-      'KAFKA_BOOTSTRAP_SERVERS is not set: starting a local Kafka broker (first run fetches its jars)…',
-    )
-    cluster = await startKafka({ nodes: 1 })
-    bootstrap = cluster.bootstrapServers
-    console.log(`Kafka is up at ${bootstrap}`)
-  }
-  try {
-    return await run(bootstrap)
-  } finally {
-    if (cluster) {
-      await cluster.stop()
-      console.log('Local Kafka broker stopped.')
-    }
-  }
+  return withKafka(run)
 }
 
 async function run(bootstrap: string): Promise<number> {

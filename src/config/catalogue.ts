@@ -1,4 +1,5 @@
 import type { KafkaError } from '../errors/index.js'
+import { DEBUG_CONTEXTS } from '../observability/logging/contexts.js'
 import { PARTITIONER_NAMES } from './partitioner-setting.js'
 
 /**
@@ -1056,20 +1057,7 @@ export const CATALOGUE: readonly ConfigEntry[] = [
     group: 'Callbacks and observability',
     aliases: [],
     type: 'list',
-    values: [
-      'generic',
-      'broker',
-      'topic',
-      'metadata',
-      'feature',
-      'queue',
-      'msg',
-      'protocol',
-      'security',
-      'eos',
-      'conf',
-      'all',
-    ],
+    values: [...DEBUG_CONTEXTS, 'all'],
     default: [],
     doc:
       "librdkafka's debug contexts as a comma-separated list, e.g. broker,topic,msg for producer debugging; " +
