@@ -17,6 +17,7 @@ import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
 import { OutstandingRecords } from './outstanding.js'
+import { waitForSpace, type SpaceWaitOptions } from './space-wait.js'
 import { ReadinessCalls, callTimeout } from './readiness-calls.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
@@ -108,6 +109,8 @@ export class Producer {
   private readonly outstanding: OutstandingRecords
   /** connect() and partitionsFor(). */
   private readonly readiness: ReadinessCalls
+  /** What send() needs when it waits for buffer space (space-wait.ts). */
+  private readonly spaceWait: SpaceWaitOptions
   private readonly maxRecordBytes: number
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
@@ -171,6 +174,24 @@ export class Producer {
       },
       fail: (w, err) => this.failWaiting(w, err),
     })
+    this.spaceWait = {
+      limits: this.limits,
+      placement: this.placement,
+      maxBlockMs: c.maxBlockMs,
+      closedError: () => {
+        if (this.state === 'open') return null
+        // close() started while the call waited: the record was accepted by the call and is now given
+        // up on, exactly as the records close() fails (docs/producer.md, close()).
+        return (
+          this.fatalError ??
+          new KafkaError('_DESTROY', 'producer closed while send() waited for buffer space', {
+            retriable: false,
+          })
+        )
+      },
+      // The transaction may have been committed or aborted while the call waited.
+      checkProduce: () => this.txn?.checkProduce(),
+    }
     this.readiness = new ReadinessCalls({
       clock: this.clock,
       metadata: this.metadata,
@@ -242,37 +263,7 @@ export class Producer {
     const bytes = this.placement.size(r)
     let partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
-      // The caller may reuse its buffers as soon as send() returns its promise, long before the
-      // record is encoded into a batch.
-      r = r.detached()
-      await this.limits.acquire(bytes, this.config.maxBlockMs, signal)
-      if (this.state !== 'open') {
-        this.limits.release(bytes, 1)
-        if (this.fatalError) throw this.fatalError
-        // close() started while this call waited: the record was accepted by the call and is now
-        // given up on, exactly as the records close() fails (docs/producer.md, close()).
-        throw new KafkaError('_DESTROY', 'producer closed while send() waited for buffer space', {
-          retriable: false,
-        })
-      }
-      if (signal?.aborted) {
-        // Space was granted, then the signal aborted before this line ran: nothing was accepted.
-        this.limits.release(bytes, 1)
-        throw abortError(signal, 'send() was aborted by its AbortSignal while it waited for buffer space')
-      }
-      try {
-        // The transaction may have been committed or aborted while this call waited.
-        this.txn?.checkProduce()
-      } catch (err) {
-        this.limits.release(bytes, 1)
-        throw err
-      }
-      try {
-        partition = this.placement.partitionIfKnown(r, bytes)
-      } catch (err) {
-        this.limits.release(bytes, 1)
-        throw err
-      }
+      ;({ record: r, partition } = await waitForSpace(this.spaceWait, r, bytes, signal))
     }
     return new Promise<DeliveryReport>((resolve, reject) => {
       const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(report))
