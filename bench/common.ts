@@ -168,6 +168,16 @@ export function payloadCount(size: number): number {
   return Math.max(4, Math.min(1000, Math.floor((16 * 1024 * 1024) / size)))
 }
 
+/**
+ * Records per send() call for the clients without an accumulator (kafkajs, platformatic): 1,000, or
+ * as many as fit in one request of `maxRequestBytes` (W7's 1 MiB values: 3), since such a call goes
+ * out as one Produce request.
+ */
+export function recordsPerCall(w: Workload): number {
+  if (w.maxRequestBytes === undefined) return 1000
+  return Math.max(1, Math.min(1000, Math.floor(w.maxRequestBytes / (w.recordSize + 1024))))
+}
+
 export function keyFor(i: number): string {
   return `key-${i % 10000}`
 }

@@ -15,6 +15,7 @@ import {
   runTransactions,
   transactionCount,
   transactionalIdFor,
+  recordsPerCall,
 } from '../common.js'
 
 /** The part of kafkajs' API this runner uses. */
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const transactional = w.id === 'W4'
   const notes: string[] = transactional
     ? ['one send() of all records of a transaction between transaction() and commit()']
-    : ['no linger: batches of 1,000 records per send() call, 4 calls in flight']
+    : [`no linger: batches of ${recordsPerCall(w)} records per send() call, 4 calls in flight`]
   let compression: number = CompressionTypes.None
   if (w.compression === 'lz4') {
     const lz4 = require('lz4-napi') as Lz4Napi
@@ -150,7 +151,13 @@ async function main(): Promise<void> {
     const sendMessages = (messages: KafkaJsMessage[]): Promise<unknown> =>
       producer.send({ topic: w.topic, messages, acks: -1, compression })
     await sendMessages([{ key: 'warmup', value: Buffer.from('warmup') }])
-    result = await runBatched('kafkajs', w, sendMessages, { batchRecords: 1000, concurrency: 4 }, notes)
+    result = await runBatched(
+      'kafkajs',
+      w,
+      sendMessages,
+      { batchRecords: recordsPerCall(w), concurrency: 4 },
+      notes,
+    )
   }
   await producer.disconnect()
   printResult(result)
