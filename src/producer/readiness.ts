@@ -150,6 +150,10 @@ export class Readiness {
       if (b.unwrittenCloses > 0 && out.length > 0) continue
       if (this.lingerUntil(q, b, now) > now) continue
       if (compressor.awaits(b)) continue
+      // Its bytes are built now: the batch takes no more records, even if it lingered open until
+      // now and then does not fit in this request (it goes in the next one; later records start a
+      // new batch behind it). Appending to built bytes is refused by the builder.
+      if (b.state === 'open') b.moveTo('sealed')
       const freshStamp = idem !== null && !b.stamped
       if (freshStamp) idem.stamp(b)
       if (!b.wire) {

@@ -199,6 +199,31 @@ describe('Readiness', () => {
     assert.ok(requestSize + left[0]!.wire!.length > 700, 'c-1 does not fit beside a-0 and c-0')
   })
 
+  it('a lingering batch built for a request it did not fit in takes no more records (found by W6)', () => {
+    // c-1's only batch is still open (it lingered its 0 ms and is the last of its queue). drain()
+    // builds it, then leaves it out because the request is full. It must not take appends after
+    // that: the built bytes would no longer be the batch (RecordBatchBuilder refuses with _STATE,
+    // which produce() threw to the application with 1,000 partitions in one request).
+    for (const idempotent of [false, true]) {
+      const t = setup({ lingerMs: 0, maxRequestBytes: 700, idempotent })
+      t.leaders.set('c', [1, 1])
+      for (let i = 0; i < 3; i++) t.append('a', 0, 'x'.repeat(100))
+      t.append('c', 0)
+      const leftOut = t.append('c', 1, 'first')
+      const tqs = t.r.ready(t.clock.now(), false).byLeader.get(1)!
+      const sent = t.r.drain(tqs, t.clock.now())
+      assert.ok(!sent.includes(leftOut), 'c-1 left out by the request size')
+      assert.equal(leftOut.closed, true, 'and closed, as it was built')
+      const next = t.append('c', 1, 'second')
+      assert.notEqual(next, leftOut, 'the next record starts a new batch')
+      const later = t.r.drain(tqs, t.clock.now())
+      assert.deepEqual(later, [leftOut], 'the left-out batch goes next, alone in its partition')
+      assert.equal(leftOut.count, 1)
+      assert.equal(leftOut.valueAt(0)!.toString(), 'first')
+      assert.equal(next.valueAt(0)!.toString(), 'second')
+    }
+  })
+
   it('max.in.flight=1: nothing behind an in-flight batch may go', () => {
     const s = setup({ lingerMs: 0, maxInFlight: 1 })
     for (let i = 0; i < 6; i++) s.append('a', 0)
