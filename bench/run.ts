@@ -538,7 +538,12 @@ async function main(): Promise<void> {
     // one, the queue building while the broker warmed). So every run first sends W1's records for a
     // while, unmeasured and not reported, and every measured client meets the same warm broker.
     if (needsBroker && !args.noBrokerWarmup) {
-      await runOne('W1', 'ours', { records: BROKER_WARMUP_RECORDS }, 'broker warm-up (W1 records, not measured)')
+      await runOne(
+        'W1',
+        'ours',
+        { records: BROKER_WARMUP_RECORDS },
+        'broker warm-up (W1 records, not measured)',
+      )
     }
     for (const id of args.workloads) {
       if (id === 'W1O' || id === 'W5O') {
