@@ -16,9 +16,12 @@ export interface DeliveryReport {
   /** The record's timestamp (the broker's log-append time on topics configured for it). */
   timestamp: number
   /**
-   * The key and value as sent (strings UTF-8 encoded). For a batched record these are views of
-   * the batch's bytes, not the Buffers you passed: equal content, and copy them (Buffer.from) if
-   * you keep many reports around, so that the batch's memory can be freed.
+   * The key and value as sent (strings UTF-8 encoded). For a batched record these (and `headers`)
+   * are read from the sent batch on first access and cached, so a callback that never reads them
+   * costs nothing for them; they are getters on the report's prototype, which `{ ...report }`,
+   * Object.keys and deepEqual do not see (JSON.stringify does). They are views of the batch's
+   * bytes, not the Buffers you passed: equal content, and copy them (Buffer.from) if you keep many
+   * reports around, so that the batch's memory can be freed.
    */
   key: Buffer | null
   value: Buffer | null

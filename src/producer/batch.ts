@@ -161,6 +161,11 @@ export class ProducerBatch {
     return this.n
   }
 
+  /** Whether any record has its own callback (else only the global dr_cb can be called). */
+  get hasCallbacks(): boolean {
+    return this.callbacks !== null
+  }
+
   callbackAt(i: number): DeliveryCallback | undefined {
     return this.callbacks === null ? undefined : this.callbacks[i]
   }

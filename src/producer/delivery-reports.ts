@@ -2,19 +2,18 @@ import { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
 import { toBuffer } from '../protocol/index.js'
 import type { ProducerBatch } from './batch.js'
+import { BatchReport, NO_HEADERS } from './batch-report.js'
 import type { WaitingRecord } from './metadata-wait.js'
 import type { DeliveryCallback, DeliveryReport } from './record.js'
 import type { BatchOutcome } from './sender.js'
 
-/** Reports of records without headers share one empty, frozen list. */
-const NO_HEADERS: DeliveryReport['headers'] = Object.freeze([])
-
 /**
  * Turns outcomes into delivery reports: one report per record of a batch (offset = base offset +
- * index, key, value and headers read back from the batch's bytes), or the report of a record that
- * failed before it reached a batch. Calls the record's own callback, or else the global dr_cb (as in
- * confluent-kafka, a per-record callback takes precedence). A throwing callback cannot break the
- * producer: it is reported to error_cb as `_APPLICATION`.
+ * index; key, value and headers read back from the batch's bytes only if the callback reads them,
+ * see {@link BatchReport}), or the report of a record that failed before it reached a batch. Calls
+ * the record's own callback, or else the global dr_cb (as in confluent-kafka, a per-record callback
+ * takes precedence). A throwing callback cannot break the producer: it is reported to error_cb as
+ * `_APPLICATION`.
  */
 export class DeliveryReporter {
   constructor(
@@ -30,31 +29,25 @@ export class DeliveryReporter {
     const base = outcome.ok ? outcome.baseOffset : -1
     const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1
     const count = batch.count
-    const drCb = this.drCb
+    const { topic, partition } = batch
     const events = this.events
     if (err === null ? events.has('record.delivered') : events.has('record.failed')) {
       for (let i = 0; i < count; i++) {
         if (err === null) {
-          events.emit('record.delivered', {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: base >= 0 ? base + i : -1,
-          })
-        } else events.emit('record.failed', { topic: batch.topic, partition: batch.partition, error: err })
+          events.emit('record.delivered', { topic, partition, offset: base >= 0 ? base + i : -1 })
+        } else events.emit('record.failed', { topic, partition, error: err })
       }
     }
+    const drCb = this.drCb
+    // Nobody to call: no global callback and no record with its own (counting producers, streams
+    // that only await flush) — skip the walk over the records.
+    if (!drCb && !batch.hasCallbacks) return count
     for (let i = 0; i < count; i++) {
-      const cb = batch.callbackAt(i) ?? drCb ?? undefined
-      if (!cb) continue
-      this.deliver(cb, err, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: base >= 0 ? base + i : -1,
-        timestamp: appendTime >= 0 ? appendTime : batch.timestampAt(i),
-        key: batch.keyAt(i),
-        value: batch.valueAt(i),
-        headers: batch.headersAt(i) ?? NO_HEADERS,
-      })
+      // The record's own callback wins over the global one, as in confluent-kafka.
+      const fn = batch.callbackAt(i) ?? drCb
+      if (!fn) continue
+      const ts = appendTime >= 0 ? appendTime : batch.timestampAt(i)
+      this.call(fn, err, new BatchReport(batch, i, topic, partition, base >= 0 ? base + i : -1, ts))
     }
     return count
   }
@@ -65,7 +58,9 @@ export class DeliveryReporter {
     if (this.events.has('record.failed')) {
       this.events.emit('record.failed', { topic: r.topic, partition: r.partition, error: err })
     }
-    this.deliver(w.callback, err, {
+    const fn = w.callback ?? this.drCb
+    if (!fn) return
+    this.call(fn, err, {
       topic: r.topic,
       partition: r.partition,
       offset: -1,
@@ -76,9 +71,8 @@ export class DeliveryReporter {
     })
   }
 
-  private deliver(cb: DeliveryCallback | undefined, err: KafkaError | null, report: DeliveryReport): void {
-    const fn = cb ?? this.drCb
-    if (!fn) return
+  /** Calls one callback; a throw goes to error_cb as _APPLICATION, never into the producer. */
+  private call(fn: DeliveryCallback, err: KafkaError | null, report: DeliveryReport): void {
     try {
       fn(err, report)
     } catch (e) {

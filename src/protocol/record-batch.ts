@@ -233,7 +233,9 @@ export class RecordBatchBuilder {
   /**
    * A view of bytes this batch holds (a record's key or value, by the positions noted at append);
    * null for length -1. No copy: the view shares the batch's memory, which never changes once
-   * written (growth copies into a new buffer, build() only writes the header).
+   * written (growth copies into a new buffer, build() only writes the header). subarray rather than
+   * Buffer.from(buf.buffer, buf.byteOffset + start, length): measured at 66-88 ns against 106-124 ns
+   * per view on Node 20 and 36-57 against 81-152 ns on Node 24 (issue 14).
    */
   bytesAt(start: number, length: number): Buffer | null {
     return length < 0 ? null : this.buf.subarray(start, start + length)

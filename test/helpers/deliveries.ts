@@ -2,6 +2,15 @@
 import assert from 'node:assert/strict'
 import type { DeliveryCallback, DeliveryReport, KafkaError } from '../../src/index.js'
 
+/**
+ * The report's seven fields as a plain object, for deepEqual: a batched record's report reads key,
+ * value and headers through getters on its prototype, which deepEqual (own properties only) skips.
+ */
+export function plainReport(r: DeliveryReport): DeliveryReport {
+  const { topic, partition, offset, timestamp, key, value, headers } = r
+  return { topic, partition, offset, timestamp, key, value, headers }
+}
+
 /** Counts delivery callbacks per record id: every accepted record must get exactly one. */
 export class Deliveries {
   readonly calls = new Map<string, { err: KafkaError | null; report: DeliveryReport }[]>()
