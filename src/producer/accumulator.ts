@@ -141,7 +141,9 @@ export class Accumulator {
       const bytes = RecordBatchBuilder.recordSizeUpperBound(key, value, headers)
       const entry: RecordEntry = {
         key,
+        keyLength: key === null ? -1 : key.length,
         value,
+        valueLength: value === null ? -1 : value.length,
         headers,
         timestamp: big.timestampAt(i),
         callback: big.callbackAt(i),

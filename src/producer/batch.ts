@@ -1,5 +1,5 @@
 import type { KafkaError } from '../errors/index.js'
-import { RecordBatchBuilder, type RecordHeader } from '../protocol/index.js'
+import { RecordBatchBuilder, type RecordBytes, type RecordHeader } from '../protocol/index.js'
 import type { DeliveryCallback } from './record.js'
 
 /**
@@ -32,8 +32,12 @@ export const BATCH_TRANSITIONS: Readonly<Record<BatchState, readonly BatchState[
 
 /** One accepted record, kept until its delivery report is sent. */
 export interface RecordEntry {
-  readonly key: Buffer | null
-  readonly value: Buffer | null
+  /** A string is encoded into the batch as UTF-8 when appended. */
+  readonly key: RecordBytes | null
+  /** The key's encoded bytes, -1 for null (what the batch writes as its length). */
+  readonly keyLength: number
+  readonly value: RecordBytes | null
+  readonly valueLength: number
   readonly headers: RecordHeader[] | null
   readonly timestamp: number
   readonly callback: DeliveryCallback | undefined
@@ -207,7 +211,7 @@ export class ProducerBatch {
       return false
     }
     const b = this.builder
-    b.append(entry.timestamp, entry.key, entry.value, entry.headers)
+    b.appendSized(entry.timestamp, entry.key, entry.keyLength, entry.value, entry.valueLength, entry.headers)
     if (4 * n + 4 > this.positions.length) {
       const grown = new Int32Array(this.positions.length * 2)
       grown.set(this.positions)
@@ -215,9 +219,9 @@ export class ProducerBatch {
     }
     const p = this.positions
     p[4 * n] = b.lastKeyStart
-    p[4 * n + 1] = entry.key === null ? -1 : entry.key.length
+    p[4 * n + 1] = entry.keyLength
     p[4 * n + 2] = b.lastValueStart
-    p[4 * n + 3] = entry.value === null ? -1 : entry.value.length
+    p[4 * n + 3] = entry.valueLength
     this.timestamps.push(entry.timestamp)
     if (entry.callback !== undefined) {
       // Allocated on the first record that has a callback; earlier slots read as undefined.

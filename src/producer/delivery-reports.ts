@@ -1,5 +1,6 @@
 import { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
+import { toBuffer } from '../protocol/index.js'
 import type { ProducerBatch } from './batch.js'
 import { BatchReport, NO_HEADERS } from './batch-report.js'
 import type { WaitingRecord } from './metadata-wait.js'
@@ -64,8 +65,8 @@ export class DeliveryReporter {
       partition: r.partition,
       offset: -1,
       timestamp: r.timestamp,
-      key: r.key,
-      value: r.value,
+      key: toBuffer(r.key),
+      value: toBuffer(r.value),
       headers: r.headers ?? NO_HEADERS,
     })
   }

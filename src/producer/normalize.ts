@@ -1,10 +1,12 @@
 import { KafkaError } from '../errors/index.js'
-import type { RecordHeader } from '../protocol/index.js'
+import { byteLengthOf, type RecordBytes, type RecordHeader } from '../protocol/index.js'
 import type { RecordEntry } from './batch.js'
 import type { DeliveryCallback, ProducerRecord, RecordData, RecordHeaders } from './record.js'
 
 /**
- * A record after validation: bytes, headers in wire order, a timestamp. The same object later
+ * A record after validation: key and value with their encoded lengths, headers in wire order, a
+ * timestamp. A string key or value stays a string (see {@link RecordBytes}): it is encoded into its
+ * batch when appended, and hashed by the partitioner without a Buffer. The same object later
  * serves as its batch entry (callback, reserved bytes, deadline filled in on acceptance), so the
  * per-record path allocates one object of ours instead of two; every field exists from the
  * constructor on, so V8 keeps one shape for all of them.
@@ -18,8 +20,11 @@ export class NormalizedRecord implements RecordEntry {
 
   constructor(
     readonly topic: string,
-    readonly key: Buffer | null,
-    readonly value: Buffer | null,
+    readonly key: RecordBytes | null,
+    /** UTF-8 bytes of the key, -1 for null (see {@link byteLengthOf}). */
+    readonly keyLength: number,
+    readonly value: RecordBytes | null,
+    readonly valueLength: number,
     readonly headers: RecordHeader[] | null,
     readonly timestamp: number,
     /** -1 when the partitioner decides. */
@@ -30,8 +35,8 @@ export class NormalizedRecord implements RecordEntry {
    * A copy whose key, value and header values are this producer's own bytes. A record that is not
    * encoded into its batch at the call (its topic's metadata is unknown, or send() waits for buffer
    * space) is held for a while; a caller that reuses its Buffer after produce() returns must not
-   * change what gets written (what was accepted is what is sent). Strings were encoded into fresh
-   * Buffers already, but copying them too keeps this path simple and it is the cold one.
+   * change what gets written (what was accepted is what is sent). Strings are immutable, so they
+   * are kept as they are; header values are copied whatever they came from (the cold path).
    */
   detached(): NormalizedRecord {
     if (this.owned) return this
@@ -41,8 +46,10 @@ export class NormalizedRecord implements RecordEntry {
         : this.headers.map(([k, v]): RecordHeader => [k, v === null ? null : copy(v)])
     const own = new NormalizedRecord(
       this.topic,
-      this.key === null ? null : copy(this.key),
-      this.value === null ? null : copy(this.value),
+      ownBytes(this.key),
+      this.keyLength,
+      ownBytes(this.value),
+      this.valueLength,
       headers,
       this.timestamp,
       this.partition,
@@ -50,6 +57,10 @@ export class NormalizedRecord implements RecordEntry {
     own.owned = true
     return own
   }
+}
+
+function ownBytes(d: RecordBytes | null): RecordBytes | null {
+  return d === null || typeof d === 'string' ? d : copy(d)
 }
 
 function copy(b: Buffer): Buffer {
@@ -79,9 +90,9 @@ export function validateTopic(topic: unknown): string {
   return topic
 }
 
-function toBytes(v: unknown, what: string): Buffer {
-  if (typeof v === 'string') return Buffer.from(v, 'utf8')
-  if (Buffer.isBuffer(v)) return v
+/** A key or value as the batch takes it: a string as it is (encoded when appended), bytes as a Buffer. */
+function toRecordBytes(v: unknown, what: string): RecordBytes {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
   throw new KafkaError(
     '_INVALID_ARG',
@@ -89,7 +100,13 @@ function toBytes(v: unknown, what: string): Buffer {
   )
 }
 
-/** A lower bound of the bytes `v` encodes to (0 for what toBytes would refuse). */
+/** Headers keep Buffers: they are rarer than keys and values, and not worth a second representation. */
+function toBytes(v: unknown, what: string): Buffer {
+  const b = toRecordBytes(v, what)
+  return typeof b === 'string' ? Buffer.from(b, 'utf8') : b
+}
+
+/** A lower bound of the bytes `v` encodes to (0 for what toRecordBytes would refuse). */
 function minBytes(v: unknown): number {
   if (typeof v === 'string') return v.length
   if (v instanceof Uint8Array) return v.byteLength
@@ -122,7 +139,7 @@ function normalizeHeaders(h: RecordHeaders | undefined): RecordHeader[] | null {
 }
 
 /**
- * Validates a record handed to produce()/send() and turns it into bytes. Throws a KafkaError
+ * Validates a record handed to produce()/send() and measures its bytes. Throws a KafkaError
  * (`_INVALID_ARG`, `INVALID_TOPIC_EXCEPTION`) for input that can never be sent, so the mistake
  * surfaces at the call site instead of in a delivery report.
  */
@@ -152,8 +169,8 @@ export function normalizeRecord(
       { retriable: false },
     )
   }
-  const value = toNullableBytes(record.value, 'value')
-  const key = record.key === undefined ? null : toNullableBytes(record.key, 'key')
+  const value = record.value === null ? null : toRecordBytes(record.value, 'value')
+  const key = record.key === undefined || record.key === null ? null : toRecordBytes(record.key, 'key')
   let timestamp = now
   if (record.timestamp !== undefined && record.timestamp !== null) {
     const t = record.timestamp
@@ -173,5 +190,14 @@ export function normalizeRecord(
     }
     partition = p
   }
-  return new NormalizedRecord(topic, key, value, normalizeHeaders(record.headers), timestamp, partition)
+  return new NormalizedRecord(
+    topic,
+    key,
+    byteLengthOf(key),
+    value,
+    byteLengthOf(value),
+    normalizeHeaders(record.headers),
+    timestamp,
+    partition,
+  )
 }

@@ -1,7 +1,8 @@
 import { PARTITIONER_NAMES, type PartitionerSetting } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
+import { type RecordBytes, utf8Scratch } from '../protocol/index.js'
 import { crc32, fnv1a } from './crc32.js'
-import { murmur2, toPositive } from './murmur2.js'
+import { murmur2, murmur2String, toPositive } from './murmur2.js'
 
 export { murmur2, toPositive } from './murmur2.js'
 export { crc32, fnv1a } from './crc32.js'
@@ -16,11 +17,12 @@ export {
  * Chooses a partition for one record. Called by the producer once per record with the topic's current
  * metadata. Stateful: sticky partitioners remember, per topic, which partition they stick to and how many
  * bytes went there. The result of a user function is returned unchecked; pass it to {@link checkPartition}.
+ * A string key is hashed over its UTF-8 bytes, as the Buffer of the same string would be.
  */
 export interface Partitioner {
   partition(
     topic: string,
-    key: Buffer | null,
+    key: RecordBytes | null,
     recordBytes: number,
     partitionCount: number,
     availablePartitions: readonly number[],
@@ -112,6 +114,19 @@ function randomAvailable(random: () => number, partitionCount: number, available
 
 const EMPTY = Buffer.alloc(0)
 
+/** murmur2 of a key's bytes; a string (the common key) is hashed without a Buffer. */
+function murmur2Key(key: RecordBytes): number {
+  return typeof key === 'string' ? murmur2String(key) : murmur2(key)
+}
+
+/**
+ * A key's bytes for the librdkafka-compatible hashes: a string is encoded into a shared scratch
+ * buffer, valid until the next call, which is enough for a hash that reads it at once.
+ */
+function keyBytes(key: RecordBytes): Uint8Array {
+  return typeof key === 'string' ? utf8Scratch(key) : key
+}
+
 /**
  * The number librdkafka's `fnv1a` partitioners take modulo the partition count (`rd_fnv1a()` in
  * rdfnv1a.c): the absolute value of the FNV-1a hash read as a signed 32-bit integer. For the one hash
@@ -136,7 +151,9 @@ export function createPartitioner(setting: PartitionerSetting, opts: Partitioner
     return {
       partition: (topic, key, _bytes, partitionCount, available) => {
         try {
-          return fn(key, partitionCount, available)
+          // The function is public API and takes a Buffer: a string key is encoded for it (only
+          // here, so the built-in partitioners never allocate one).
+          return fn(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, partitionCount, available)
         } catch (err) {
           // Application code: whatever it threw reaches the caller (produce() throws it, send()
           // rejects with it, a record that waited for metadata reports it) as a KafkaError.
@@ -155,26 +172,28 @@ export function createPartitioner(setting: PartitionerSetting, opts: Partitioner
     case 'murmur2_random':
       return {
         partition: (topic, key, bytes, n, available) =>
-          key === null ? sticky.next(topic, bytes, n, available) : toPositive(murmur2(key)) % n,
+          key === null ? sticky.next(topic, bytes, n, available) : toPositive(murmur2Key(key)) % n,
       }
     case 'murmur2':
       // librdkafka hashes a null key as zero bytes, so every null-key record lands on one partition.
-      return { partition: (_t, key, _b, n) => toPositive(murmur2(key ?? EMPTY)) % n }
+      return { partition: (_t, key, _b, n) => toPositive(murmur2Key(key ?? EMPTY)) % n }
     case 'consistent_random':
       // librdkafka treats empty keys like null ones here (documented with sticky.partitioning.linger.ms).
       return {
         partition: (topic, key, bytes, n, available) =>
-          key === null || key.length === 0 ? sticky.next(topic, bytes, n, available) : crc32(key) % n,
+          key === null || key.length === 0
+            ? sticky.next(topic, bytes, n, available)
+            : crc32(keyBytes(key)) % n,
       }
     case 'consistent':
-      return { partition: (_t, key, _b, n) => crc32(key ?? EMPTY) % n }
+      return { partition: (_t, key, _b, n) => crc32(keyBytes(key ?? EMPTY)) % n }
     case 'fnv1a':
-      return { partition: (_t, key, _b, n) => fnv1aPartitionHash(key ?? EMPTY) % n }
+      return { partition: (_t, key, _b, n) => fnv1aPartitionHash(keyBytes(key ?? EMPTY)) % n }
     case 'fnv1a_random':
       // Only a null key is sticky: librdkafka hashes an empty key here, unlike consistent_random.
       return {
         partition: (topic, key, bytes, n, available) =>
-          key === null ? sticky.next(topic, bytes, n, available) : fnv1aPartitionHash(key) % n,
+          key === null ? sticky.next(topic, bytes, n, available) : fnv1aPartitionHash(keyBytes(key)) % n,
       }
     case 'random':
       return { partition: (_t, _key, _b, n, available) => randomAvailable(random, n, available) }

@@ -19,7 +19,7 @@ export class RecordPlacement {
 
   /** The bytes a record may take in its batch; rejects what could never fit in a request. */
   size(r: NormalizedRecord): number {
-    const bytes = RecordBatchBuilder.recordSizeUpperBound(r.key, r.value, r.headers)
+    const bytes = RecordBatchBuilder.recordSizeBound(r.keyLength, r.valueLength, r.headers)
     if (bytes + BATCH_HEADER_SIZE > this.maxRecordBytes) {
       throw new KafkaError(
         'MESSAGE_TOO_LARGE',

@@ -14,6 +14,7 @@ import { type Codec, type CompressionType, codecForAttribute } from '../compress
 import { crc32c } from './crc32c.js'
 import { KafkaError } from '../errors/index.js'
 import { Reader } from './reader.js'
+import { byteLengthOf, type RecordBytes, writeRecordBytes } from './record-bytes.js'
 import { sizeOfVarint, sizeOfVarlong } from './writer.js'
 
 export type RecordHeader = readonly [key: string, value: Buffer | null]
@@ -62,25 +63,54 @@ export class RecordBatchBuilder {
     return this.pos
   }
 
-  /** A size no encoded record can exceed (used by the accumulator before it appends). */
+  /**
+   * A size no encoded record can exceed (used by the accumulator before it appends). Strings count
+   * their UTF-8 bytes; see {@link recordSizeBound} when the lengths are known already.
+   */
   static recordSizeUpperBound(
-    key: Buffer | null,
-    value: Buffer | null,
+    key: RecordBytes | null,
+    value: RecordBytes | null,
+    headers: readonly RecordHeader[] | null,
+  ): number {
+    return RecordBatchBuilder.recordSizeBound(byteLengthOf(key), byteLengthOf(value), headers)
+  }
+
+  /** {@link recordSizeUpperBound} from the key's and value's encoded lengths (-1 for null). */
+  static recordSizeBound(
+    keyLength: number,
+    valueLength: number,
     headers: readonly RecordHeader[] | null,
   ): number {
     // length(5) + attributes(1) + timestampDelta(10) + offsetDelta(5) + key/value lengths(5 each)
     // + header count(5), plus 10 bytes of lengths per header.
-    let size = 36 + (key?.length ?? 0) + (value?.length ?? 0)
+    let size = 36 + Math.max(keyLength, 0) + Math.max(valueLength, 0)
     if (headers !== null) {
       for (const [k, v] of headers) size += 10 + Buffer.byteLength(k) + (v?.length ?? 0)
     }
     return size
   }
 
+  /** Appends a record; a string key or value is encoded as UTF-8 (see {@link appendSized}). */
   append(
     timestamp: number,
-    key: Buffer | null,
-    value: Buffer | null,
+    key: RecordBytes | null,
+    value: RecordBytes | null,
+    headers: readonly RecordHeader[] | null,
+  ): void {
+    this.appendSized(timestamp, key, byteLengthOf(key), value, byteLengthOf(value), headers)
+  }
+
+  /**
+   * Appends a record whose key and value lengths are known ({@link byteLengthOf}; -1 for null, and
+   * they must be right: they are written as the record's lengths). A string is encoded straight
+   * into the batch, with the bytes Buffer.from(s, 'utf8') would hold.
+   */
+  appendSized(
+    timestamp: number,
+    key: RecordBytes | null,
+    keyLen: number,
+    value: RecordBytes | null,
+    valueLen: number,
     headers: readonly RecordHeader[] | null,
   ): void {
     if (this.builtInPlace || this.compressed !== undefined) {
@@ -94,8 +124,6 @@ export class RecordBatchBuilder {
     }
     const timestampDelta = timestamp - this.baseTimestamp
     const offsetDelta = this.n
-    const keyLen = key === null ? -1 : key.length
-    const valueLen = value === null ? -1 : value.length
     const headerCount = headers === null ? 0 : headers.length
 
     let body = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta)
@@ -120,10 +148,10 @@ export class RecordBatchBuilder {
     this.varint(offsetDelta)
     this.varint(keyLen)
     this.lastKeyStart = this.pos
-    if (key !== null) this.copy(key)
+    if (key !== null) this.pos = writeRecordBytes(this.buf, this.pos, key, keyLen)
     this.varint(valueLen)
     this.lastValueStart = this.pos
-    if (value !== null) this.copy(value)
+    if (value !== null) this.pos = writeRecordBytes(this.buf, this.pos, value, valueLen)
     this.varint(headerCount)
     if (headers !== null && headerKeyLens !== undefined) {
       for (let i = 0; i < headerCount; i++) {

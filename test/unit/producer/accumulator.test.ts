@@ -14,7 +14,9 @@ function entry(value: string | Buffer, key: string | null = null): { e: RecordEn
   const bound = RecordBatchBuilder.recordSizeUpperBound(k, v, null)
   const e: RecordEntry = {
     key: k,
+    keyLength: k === null ? -1 : k.length,
     value: v,
+    valueLength: v.length,
     headers: null,
     timestamp: T0,
     callback: undefined,

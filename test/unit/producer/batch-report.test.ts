@@ -30,7 +30,9 @@ function batchOf(recs: Rec[], topic = 't', partition = 3): ProducerBatch {
     const ok = b.tryAppend(
       {
         key: r.key,
+        keyLength: r.key === null ? -1 : r.key.length,
         value: r.value,
+        valueLength: r.value === null ? -1 : r.value.length,
         headers: r.headers,
         timestamp: r.timestamp ?? T0 + i,
         callback: r.callback,

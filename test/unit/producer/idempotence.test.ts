@@ -14,7 +14,9 @@ function batch(n: number, partition = 0, topic = 't'): ProducerBatch {
     const ok = b.tryAppend(
       {
         key: null,
+        keyLength: -1,
         value: Buffer.from([i]),
+        valueLength: 1,
         headers: null,
         timestamp: T0,
         callback: undefined,

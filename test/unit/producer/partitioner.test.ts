@@ -10,6 +10,7 @@ import {
   toPositive,
   type PartitionerFunction,
 } from '../../../src/producer/partitioner.js'
+import { murmur2String } from '../../../src/producer/murmur2.js'
 import { KafkaError } from '../../../src/errors/index.js'
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8')
@@ -48,6 +49,82 @@ describe('murmur2', () => {
     assert.equal(toPositive(-2147483648), 0)
     assert.equal(toPositive(-1), 2147483647)
     assert.equal(toPositive(5), 5)
+  })
+})
+
+describe('murmur2 of a string key (no Buffer)', () => {
+  // Every tail length (0-3 bytes after the 4-byte blocks) of ASCII, and strings whose UTF-8 bytes
+  // differ from their code units: 2-, 3-, 4-byte characters and lone surrogates (hashed as U+FFFD,
+  // the bytes Buffer.from writes and the record carries).
+  const strings = [
+    '',
+    'a',
+    'ab',
+    'abc',
+    'abcd',
+    'key-1',
+    'key-123456',
+    'x'.repeat(1000),
+    '\x7f',
+    '\x80',
+    'é',
+    'ÿÿÿÿ',
+    'café-1',
+    '日本語',
+    '😀',
+    'a😀',
+    '\ud800',
+    'ab\udc00',
+    'x'.repeat(70_000) + 'é',
+  ]
+
+  it('equals murmur2 of the UTF-8 bytes', () => {
+    for (const s of strings) assert.equal(murmur2String(s), murmur2(b(s)), JSON.stringify(s.slice(0, 20)))
+  })
+
+  it("matches Java's vectors from the string", () => {
+    assert.equal(murmur2String('21'), -973932308)
+    assert.equal(murmur2String('foobar'), -790332482)
+    assert.equal(murmur2String('a-little-bit-long-string'), -985981536)
+    assert.equal(murmur2String('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'), -58897971)
+    assert.equal(toPositive(murmur2String('')), 275646681)
+  })
+
+  it('every built-in partitioner puts a string key where its Buffer goes', () => {
+    for (const name of [
+      'murmur2_random',
+      'murmur2',
+      'consistent',
+      'consistent_random',
+      'fnv1a',
+      'fnv1a_random',
+    ] as const) {
+      const p = createPartitioner(name, { batchSize: 100, random: scripted(0.5) })
+      for (const s of strings) {
+        for (const n of [3, 7, 1000]) {
+          assert.equal(
+            p.partition('t', s, 1, n, []),
+            p.partition('t', b(s), 1, n, []),
+            `${name} ${JSON.stringify(s.slice(0, 20))}`,
+          )
+        }
+      }
+    }
+  })
+
+  it('a partitioner function receives a Buffer of the string key', () => {
+    const seen: unknown[] = []
+    const p = createPartitioner(
+      (key) => {
+        seen.push(key)
+        return 0
+      },
+      { batchSize: 100, random: scripted(0) },
+    )
+    p.partition('t', 'café', 1, 3, [])
+    p.partition('t', null, 1, 3, [])
+    assert.ok(Buffer.isBuffer(seen[0]))
+    assert.deepEqual(seen, [b('café'), null])
   })
 })
 
@@ -298,6 +375,16 @@ describe("librdkafka's placement (golden values from kcat)", () => {
           const sticky = key === null || (name === 'consistent' && key.length === 0)
           if (!sticky) {
             assert.equal(rand.partition('t', key, 1, n, []), expected, `${name}_random, ${label(row.key)}`)
+          }
+          // A string key (how most records come) lands where its bytes do.
+          if (row.key !== null) {
+            assert.equal(
+              plain.partition('t', row.key, 1, n, []),
+              expected,
+              `${name}, string ${label(row.key)}`,
+            )
+            if (!sticky)
+              assert.equal(rand.partition('t', row.key, 1, n, []), expected, `${name}_random, string`)
           }
         }
       })

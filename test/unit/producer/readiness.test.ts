@@ -21,7 +21,17 @@ function entry(value: string, deadline = T0 + 120_000): { e: RecordEntry; bound:
   const v = Buffer.from(value)
   const bound = RecordBatchBuilder.recordSizeUpperBound(null, v, null)
   return {
-    e: { key: null, value: v, headers: null, timestamp: T0, callback: undefined, bytes: bound, deadline },
+    e: {
+      key: null,
+      keyLength: -1,
+      value: v,
+      valueLength: v.length,
+      headers: null,
+      timestamp: T0,
+      callback: undefined,
+      bytes: bound,
+      deadline,
+    },
     bound,
   }
 }
