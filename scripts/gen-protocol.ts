@@ -45,6 +45,7 @@ export const GENERATED_APIS: Readonly<Record<string, number>> = {
   TxnOffsetCommit: 5,
   SaslAuthenticate: 2,
   DescribeProducers: 0,
+  DescribeTransactions: 0,
   DescribeCluster: 2,
   GetTelemetrySubscriptions: 0,
   PushTelemetry: 0,

@@ -5,6 +5,7 @@ import { AddOffsetsToTxnApi, EndTxnApi, InitProducerIdApi, TxnOffsetCommitApi } 
 import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
 import { COORDINATOR_GROUP, COORDINATOR_TRANSACTION, Coordinators } from './coordinators.js'
+import { MarkersPause } from './markers-pause.js'
 import { CLASSIC_MAX, generationOf, V2_MAX, type TransactionGeneration } from './generation.js'
 import { offsetTopics } from './offsets.js'
 import { PartitionJoiner } from './partitions.js'
@@ -41,9 +42,6 @@ export interface TransactionManagerDeps {
 /** InitProducerId v6 is unstable (KIP-939). v3 is the first to bump an epoch (KIP-360). */
 const INIT_PRODUCER_ID_MAX_VERSION = 5
 const INIT_PRODUCER_ID_BUMP_MIN_VERSION = 3
-/** Bounds of the pause before a transaction's first request after EndTxn (see markersDoneAt). */
-const MARKER_GRACE_MIN_MS = 2
-const MARKER_GRACE_MAX_MS = 10
 
 /**
  * The transactional producer's coordinator side (Java's TransactionManager): the state machine of
@@ -70,18 +68,8 @@ export class TransactionManager {
   private started = false
   /** A sequence broke in this transaction: the epoch must be bumped when it is aborted (KIP-360). */
   private bumpRequired = false
-  /**
-   * When the previous transaction's markers are probably written. EndTxn is answered once the
-   * coordinator has logged its decision; it writes the markers to the partitions after that, and a
-   * request for the next transaction that arrives meanwhile meets CONCURRENT_TRANSACTIONS: classic
-   * AddPartitionsToTxn gets it back (retried after 20 ms), and a KIP-890 Produce waits on the broker
-   * for add.partitions.to.txn.retry.backoff.ms (20 ms, KAFKA-18654). Writing the markers takes
-   * about as long as logging the decision did, so the first request of the next transaction waits
-   * one EndTxn round trip after the answer, at least 2 ms and at most 10 ms. Measured on Kafka 4.4
-   * (W4's 50 records per transaction, 600 transactions each): no wait, a mean of 9.5 ms per
-   * transaction (a tenth of them 20 ms late); 1 ms, 5.8 ms; 2 ms, 4.9 ms; 3 ms, 5.9 ms; 4 ms, 6.5 ms.
-   */
-  private markersDoneAt = 0
+  /** The pause before the next transaction's first request, while markers are written. */
+  private readonly markers: MarkersPause
   private initRun: Promise<void> | null = null
   private completion: { commit: boolean; run: Promise<void> } | null = null
   private offsetsRun: Promise<void> | null = null
@@ -101,6 +89,13 @@ export class TransactionManager {
       retryBackoffMaxMs: deps.retryBackoffMaxMs,
       isClosed: () => this.closed,
     })
+    this.markers = new MarkersPause({
+      connection: () => this.coordinators.connection(COORDINATOR_TRANSACTION, deps.transactionalId),
+      transactionalId: deps.transactionalId,
+      clock: deps.clock,
+      isClosed: () => this.closed,
+      wakeup: () => deps.wakeup(),
+    })
     this.partitions = new PartitionJoiner({
       requests: this.requests,
       transactionalId: deps.transactionalId,
@@ -108,7 +103,7 @@ export class TransactionManager {
       isOpen: () => !this.closed && (this.current === 'inTransaction' || this.current === 'committing'),
       heldUntil: (now) => this.firstRequestHeldUntil(now),
       releaseHold: () => {
-        this.markersDoneAt = 0
+        this.markers.release()
       },
       identity: () => this.identity(),
       onSending: () => {
@@ -243,10 +238,10 @@ export class TransactionManager {
 
   /**
    * Until when the transaction's first request waits for the previous transaction's markers (see
-   * markersDoneAt); 0 when it need not wait.
+   * MarkersPause); 0 when it need not wait.
    */
   firstRequestHeldUntil(now: number): number {
-    return !this.started && this.markersDoneAt > now ? this.markersDoneAt : 0
+    return this.started ? 0 : this.markers.heldUntil(now)
   }
 
   /**
@@ -550,8 +545,7 @@ export class TransactionManager {
         (r) => (!commit && r.errorCode === ErrorCode.INVALID_TXN_STATE ? 0 : r.errorCode),
         () => false,
       )
-      const now = this.deps.clock.now()
-      this.markersDoneAt = now + Math.min(MARKER_GRACE_MAX_MS, Math.max(MARKER_GRACE_MIN_MS, now - sentAt))
+      this.markers.afterEndTxn(sentAt, this.gen === 2)
       // v5 (KIP-890): the coordinator bumped the epoch (or, when it ran out, gave a new producer id).
       if (this.gen === 2 && res.producerId >= 0n && res.producerEpoch >= 0) {
         this.deps.setProducerId({ producerId: res.producerId, epoch: res.producerEpoch })

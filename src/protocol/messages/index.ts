@@ -19,6 +19,7 @@ import { TxnOffsetCommitApi } from './txn-offset-commit.js'
 import { SaslAuthenticateApi } from './sasl-authenticate.js'
 import { DescribeClusterApi } from './describe-cluster.js'
 import { DescribeProducersApi } from './describe-producers.js'
+import { DescribeTransactionsApi } from './describe-transactions.js'
 import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
 import { PushTelemetryApi } from './push-telemetry.js'
 
@@ -40,6 +41,7 @@ export * from './txn-offset-commit.js'
 export * from './sasl-authenticate.js'
 export * from './describe-cluster.js'
 export * from './describe-producers.js'
+export * from './describe-transactions.js'
 export * from './get-telemetry-subscriptions.js'
 export * from './push-telemetry.js'
 
@@ -63,6 +65,7 @@ export const ALL_APIS: readonly AnyApiDefinition[] = [
   SaslAuthenticateApi,
   DescribeClusterApi,
   DescribeProducersApi,
+  DescribeTransactionsApi,
   GetTelemetrySubscriptionsApi,
   PushTelemetryApi,
 ]
