@@ -1,4 +1,5 @@
 import type { Connection } from '../network/connection.js'
+import { ErrorCode } from '../errors/index.js'
 import { DescribeTransactionsApi } from '../protocol/index.js'
 import type { Clock } from '../util/clock.js'
 
@@ -33,10 +34,10 @@ export interface MarkersWatchDeps {
 }
 
 /**
- * How a watch ended: markers written; still writing at the deadline; a lookup or request failed
- * (connection lost, coordinator moved); or the broker cannot tell (no DescribeTransactions, or an
- * error answer such as TRANSACTIONAL_ID_AUTHORIZATION_FAILED under an authorizer that grants WRITE
- * without DESCRIBE).
+ * How a watch ended: markers written; still writing at the deadline; a lookup or request failed, or
+ * the coordinator answered an error that may pass (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
+ * ...); or the broker will not tell this producer: no DescribeTransactions, or
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED under an authorizer that grants WRITE without DESCRIBE.
  */
 export type MarkersWatchEnd = 'written' | 'deadline' | 'failed' | 'unsupported'
 
@@ -59,7 +60,9 @@ export async function watchMarkers(deps: MarkersWatchDeps, deadline: number): Pr
     try {
       const res = await conn.request(DescribeTransactionsApi, { transactionalIds: [deps.transactionalId] })
       const t = res.transactionStates[0]
-      if (t === undefined || t.errorCode !== 0) return 'unsupported'
+      if (t === undefined) return 'failed'
+      if (t.errorCode === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) return 'unsupported'
+      if (t.errorCode !== 0) return 'failed'
       state = t.transactionState
     } catch {
       return 'failed'

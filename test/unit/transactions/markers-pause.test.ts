@@ -86,10 +86,18 @@ describe('watchMarkers', () => {
     assert.equal(asked.length, 0)
   })
 
-  it('says unsupported when the coordinator answers an error (e.g. not authorized to describe)', async () => {
+  it('says unsupported when the coordinator will not describe the id to this principal', async () => {
     const clock = new ManualClock(T0)
-    const { conn } = coordinator(clock, [{ errorCode: 53 }])
+    const { conn } = coordinator(clock, [{ errorCode: 53 }]) // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     assert.equal(await watchMarkers(deps(clock, conn), T0 + 20), 'unsupported')
+  })
+
+  it('says failed for an error answer that may pass (the coordinator moved or is loading)', async () => {
+    for (const errorCode of [14, 15, 16]) {
+      const clock = new ManualClock(T0)
+      const { conn } = coordinator(clock, [{ errorCode }])
+      assert.equal(await watchMarkers(deps(clock, conn), T0 + 20), 'failed')
+    }
   })
 
   it('says failed when the request or the coordinator lookup fails, or the producer closed', async () => {
