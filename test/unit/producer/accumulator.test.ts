@@ -5,25 +5,12 @@ import type { RecordEntry } from '../../../src/producer/batch.js'
 import { RecordBatchBuilder, decodeRecordBatches } from '../../../src/protocol/index.js'
 import { getCodec } from '../../../src/compression/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
+import { recordEntry } from '../../helpers/record-entry.js'
 
 const T0 = 1_700_000_000_000
 
 function entry(value: string | Buffer, key: string | null = null): { e: RecordEntry; bound: number } {
-  const v = typeof value === 'string' ? Buffer.from(value) : value
-  const k = key === null ? null : Buffer.from(key)
-  const bound = RecordBatchBuilder.recordSizeUpperBound(k, v, null)
-  const e: RecordEntry = {
-    key: k,
-    keyLength: k === null ? -1 : k.length,
-    value: v,
-    valueLength: v.length,
-    headers: null,
-    timestamp: T0,
-    callback: undefined,
-    bytes: bound,
-    deadline: T0 + 120_000,
-  }
-  return { e, bound }
+  return recordEntry(value, { key, timestamp: T0, deadline: T0 + 120_000 })
 }
 
 function acc(opts: Partial<AccumulatorOptions> = {}): { a: Accumulator; clock: ManualClock } {

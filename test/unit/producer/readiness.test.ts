@@ -12,28 +12,13 @@ import { BatchCompressor } from '../../../src/producer/compressor.js'
 import { IdempotenceState } from '../../../src/producer/idempotence.js'
 import { Instrumentation } from '../../../src/observability/events.js'
 import { Readiness } from '../../../src/producer/readiness.js'
-import { RecordBatchBuilder } from '../../../src/protocol/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
+import { recordEntry } from '../../helpers/record-entry.js'
 
 const T0 = 1_700_000_000_000
 
 function entry(value: string, deadline = T0 + 120_000): { e: RecordEntry; bound: number } {
-  const v = Buffer.from(value)
-  const bound = RecordBatchBuilder.recordSizeUpperBound(null, v, null)
-  return {
-    e: {
-      key: null,
-      keyLength: -1,
-      value: v,
-      valueLength: v.length,
-      headers: null,
-      timestamp: T0,
-      callback: undefined,
-      bytes: bound,
-      deadline,
-    },
-    bound,
-  }
+  return recordEntry(value, { timestamp: T0, deadline })
 }
 
 interface Setup {
