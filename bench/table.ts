@@ -59,7 +59,8 @@ export function table(rows: Row[]): string {
       fmt(x.peakRssMb, 0),
       fmt(x.cpuMs / 1000, 2),
       // CPU seconds per million records: steadier than records/s on a shared machine (issue 14).
-      fmt(x.records > 0 ? x.cpuMs / 1000 / (x.records / 1e6) : null, 2),
+      // Per record handled (delivered or failed), since a W4 runner may stop at its time budget.
+      fmt(cpuPerMillion(x), 2),
       ratio,
     ])
     if (x.firstError) notes.push(`${r.workload} ${r.client}: first error ${x.firstError}`)
@@ -73,4 +74,10 @@ export function table(rows: Row[]): string {
       : cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   const out = [pad(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(pad)]
   return out.join('\n') + (notes.length ? '\n\n' + notes.join('\n') : '')
+}
+
+/** CPU seconds per million records the runner handled (delivered or failed); null if none. */
+export function cpuPerMillion(x: { cpuMs: number; delivered: number; errors: number }): number | null {
+  const handled = x.delivered + x.errors
+  return handled > 0 ? x.cpuMs / 1000 / (handled / 1e6) : null
 }
