@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
 import { Accumulator } from './accumulator.js'
 import { IdempotenceState } from './idempotence.js'
-import { Sender, type BatchDone } from './sender.js'
+import { Sender, asyncCompressionMinBytes, type BatchDone } from './sender.js'
 import { TransactionalGate } from './transactional-gate.js'
 import { TransactionManager, type TransactionState } from '../transactions/index.js'
 
@@ -32,6 +32,11 @@ export interface ProducerDependencies {
   connectionFactory?: ConnectionFactory
   /** A hub of one's own for the producer's events (default: the producer makes one). */
   instrumentation?: Instrumentation
+  /**
+   * The machine's cores (default os.availableParallelism()): with two or fewer, small lz4 batches
+   * are compressed inline rather than on the thread pool (compressor.ts).
+   */
+  cores?: number
 }
 
 /** What the parts tell the producer. */
@@ -124,6 +129,7 @@ export function createSender(
   c: ResolvedProducerConfig,
   clock: Clock,
   random: RandomSource,
+  cores: number,
   parts: { accumulator: Accumulator; metadata: Metadata; pool: ConnectionPool },
   idempotence: IdempotenceState | null,
   events: Instrumentation,
@@ -140,6 +146,7 @@ export function createSender(
       maxInFlight: c.maxInFlight,
       maxRequestBytes: c.messageMaxBytes,
       codec: getCodec(c.compressionType, c.compressionLevel),
+      asyncCompressionMinBytes: asyncCompressionMinBytes(c.compressionType, cores),
       clock,
       random,
       idempotence,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import {
@@ -152,6 +153,7 @@ export class Producer {
       c,
       this.clock,
       this.random,
+      deps.cores ?? availableParallelism(),
       parts,
       this.idempotence,
       events,

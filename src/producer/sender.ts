@@ -17,7 +17,7 @@ import { Instrumentation } from '../observability/events.js'
 import type { TransactionalGate } from './transactional-gate.js'
 
 export type { BatchDone, BatchOutcome } from './response-handler.js'
-export { ASYNC_COMPRESSION_MIN_BYTES } from './compressor.js'
+export { ASYNC_COMPRESSION_MIN_BYTES, asyncCompressionMinBytes } from './compressor.js'
 
 export interface SenderOptions {
   acks: -1 | 0 | 1
@@ -29,6 +29,8 @@ export interface SenderOptions {
   /** Upper bound of one Produce request's size (message.max.bytes / max.request.size). */
   maxRequestBytes: number
   codec: Codec
+  /** Batches with fewer bytes of records are compressed inline (compressor.ts). */
+  asyncCompressionMinBytes?: number
   clock: Clock
   random: RandomSource
   /** Runs `fn` soon, after the current synchronous work (setImmediate by default). */
@@ -127,6 +129,7 @@ export class Sender {
         codec: opts.codec,
         observe: (topic, raw, compressed) => accumulator.observeCompression(topic, raw, compressed),
         wakeup,
+        ...(opts.asyncCompressionMinBytes !== undefined && { asyncMinBytes: opts.asyncCompressionMinBytes }),
       }),
       outcomes: this.outcomes,
       maxInFlight: opts.maxInFlight,

@@ -44,7 +44,7 @@ export function fakeProducer(
   config: ProducerConfig | Record<string, unknown> = {},
   clusterOpts: FakeClusterOptions = { topics: { t: { partitions: 1 } } },
   seed = 7,
-  deps: Pick<ProducerDependencies, 'instrumentation' | 'connectionFactory'> = {},
+  deps: Pick<ProducerDependencies, 'instrumentation' | 'connectionFactory' | 'cores'> = {},
 ): FakeProducer {
   const cluster = new FakeCluster(clusterOpts)
   const clock = new ManualClock(T0)
@@ -57,7 +57,8 @@ export function fakeProducer(
   }
   const producer = new Producer(
     { 'bootstrap.servers': cluster.bootstrap, ...config, error_cb } as ProducerConfig,
-    { clock, random: seededRandom(seed), transport: cluster.transport, ...deps },
+    // Four cores unless a test says otherwise: the same compression path on every machine.
+    { clock, random: seededRandom(seed), transport: cluster.transport, cores: 4, ...deps },
   )
   live.push({ producer, clock, callbackThrows })
   const pump = async (ms = 0): Promise<void> => {

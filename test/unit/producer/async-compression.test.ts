@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { after, afterEach, describe, it } from 'node:test'
 import { type Codec, getCodec, registerCodec } from '../../../src/compression/index.js'
 import type { Producer } from '../../../src/producer/producer.js'
-import { ASYNC_COMPRESSION_MIN_BYTES } from '../../../src/producer/sender.js'
+import { ASYNC_COMPRESSION_MIN_BYTES, asyncCompressionMinBytes } from '../../../src/producer/sender.js'
+import { LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES } from '../../../src/producer/compressor.js'
 import { Deliveries } from '../../helpers/deliveries.js'
 import { closeFakeProducers, fakeProducer, type FakeProducer } from '../../helpers/fake-producer.js'
 const realLz4 = getCodec('lz4')
@@ -58,11 +59,12 @@ afterEach(async () => {
   await closeFakeProducers()
 })
 
-function setup(config: Record<string, unknown> = {}): FakeProducer & { d: Deliveries } {
+function setup(config: Record<string, unknown> = {}, cores = 4): FakeProducer & { d: Deliveries } {
   const rig = fakeProducer(
     { 'compression.type': 'lz4', 'linger.ms': 1000, 'batch.size': 16384, ...config },
     { topics: { t: { partitions: 1 } } },
     3,
+    { cores },
   )
   return { ...rig, d: new Deliveries() }
 }
@@ -120,6 +122,52 @@ describe('compression on the thread pool', () => {
         .map((r) => r.value!.toString().slice(0, 8)),
       Array.from({ length: 20 }, (_, i) => String(i).padStart(8, '0')),
     )
+  })
+
+  it('on two cores a 16 KiB lz4 batch is compressed inline; a 64 KiB one still on the thread pool', async () => {
+    const { cluster, producer, d, pump } = setup({ 'batch.size': 65536 }, 2)
+    await warmUp(producer, pump)
+    codec.inline = 0
+    const before = cluster.produceCalls.length
+    // ~16 KiB, then flush: below LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES, so no hand-off.
+    for (let i = 0; i < 16; i++)
+      producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`a${i}`))
+    const flushed = producer.flush(5000)
+    await pump()
+    assert.equal(codec.pending.length, 0, 'nothing handed to the thread pool')
+    assert.equal(codec.inline, 1, 'compressed once, on the JavaScript thread')
+    assert.equal(await flushed, 0)
+    assert.equal(cluster.produceCalls.length, before + 1)
+    for (let i = 0; i < 16; i++) assert.equal(d.one(`a${i}`).err, null)
+    // ~64 KiB fills the batch: above the threshold, so it goes to the thread pool.
+    for (let i = 16; i < 90; i++)
+      producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`a${i}`))
+    await pump()
+    assert.ok(codec.pending.length >= 1, 'the full 64 KiB batch went to the thread pool')
+    assert.ok(codec.pending[0]!.data.length >= LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES)
+    const flushedAll = producer.flush(5000)
+    await pump()
+    while (codec.pending.length > 0) {
+      codec.pending.shift()!.resolve()
+      await pump()
+    }
+    assert.equal(await flushedAll, 0)
+    for (let i = 16; i < 90; i++) assert.equal(d.one(`a${i}`).err, null)
+    assert.deepEqual(
+      cluster
+        .log('t', 0)
+        .slice(-90)
+        .map((r) => r.value!.toString().slice(0, 8)),
+      Array.from({ length: 90 }, (_, i) => String(i).padStart(8, '0')),
+    )
+  })
+
+  it('the inline threshold: lz4 on two cores or fewer, every other case the default', () => {
+    assert.equal(asyncCompressionMinBytes('lz4', 1), LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES)
+    assert.equal(asyncCompressionMinBytes('lz4', 2), LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES)
+    assert.equal(asyncCompressionMinBytes('lz4', 3), ASYNC_COMPRESSION_MIN_BYTES)
+    for (const c of ['gzip', 'snappy', 'zstd'] as const)
+      assert.equal(asyncCompressionMinBytes(c, 2), ASYNC_COMPRESSION_MIN_BYTES)
   })
 
   it('keeps partition order and sequences when later batches finish compressing first', async () => {
