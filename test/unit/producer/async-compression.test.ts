@@ -81,6 +81,28 @@ async function warmUp(producer: Producer, pump: () => Promise<void>): Promise<vo
 /** Values of 1,000 bytes, distinct per id (so decoded order can be checked). */
 const value = (i: number): Buffer => Buffer.from(String(i).padStart(8, '0').repeat(125))
 
+/** flush(), finishing each thread-pool compression as it starts; resolves with flush's count. */
+async function flushFinishing(producer: Producer, pump: () => Promise<void>): Promise<number> {
+  const flushed = producer.flush(5000)
+  await pump()
+  while (codec.pending.length > 0) {
+    codec.pending.shift()!.resolve()
+    await pump()
+  }
+  return flushed
+}
+
+/** The last `n` records of t/0 are values 0..n-1, in order. */
+function assertLogEndsWith(cluster: FakeProducer['cluster'], n: number): void {
+  assert.deepEqual(
+    cluster
+      .log('t', 0)
+      .slice(-n)
+      .map((r) => r.value!.toString().slice(0, 8)),
+    Array.from({ length: n }, (_, i) => String(i).padStart(8, '0')),
+  )
+}
+
 describe('compression on the thread pool', () => {
   it('a full batch is compressed asynchronously and sent only once that ends', async () => {
     const { cluster, producer, d, pump } = setup()
@@ -107,21 +129,9 @@ describe('compression on the thread pool', () => {
       last.records.map(() => true),
     )
     // The rest lingers; flush sends it (compressed the same way) and every record is reported.
-    const flushed = producer.flush(5000)
-    await pump()
-    while (codec.pending.length > 0) {
-      codec.pending.shift()!.resolve()
-      await pump()
-    }
-    assert.equal(await flushed, 0)
+    assert.equal(await flushFinishing(producer, pump), 0)
     for (let i = 0; i < 20; i++) assert.equal(d.one(`r${i}`).err, null)
-    assert.deepEqual(
-      cluster
-        .log('t', 0)
-        .slice(-20)
-        .map((r) => r.value!.toString().slice(0, 8)),
-      Array.from({ length: 20 }, (_, i) => String(i).padStart(8, '0')),
-    )
+    assertLogEndsWith(cluster, 20)
   })
 
   it('on two cores a 16 KiB lz4 batch is compressed inline; a 64 KiB one still on the thread pool', async () => {
@@ -145,21 +155,9 @@ describe('compression on the thread pool', () => {
     await pump()
     assert.ok(codec.pending.length >= 1, 'the full 64 KiB batch went to the thread pool')
     assert.ok(codec.pending[0]!.data.length >= LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES)
-    const flushedAll = producer.flush(5000)
-    await pump()
-    while (codec.pending.length > 0) {
-      codec.pending.shift()!.resolve()
-      await pump()
-    }
-    assert.equal(await flushedAll, 0)
+    assert.equal(await flushFinishing(producer, pump), 0)
     for (let i = 16; i < 90; i++) assert.equal(d.one(`a${i}`).err, null)
-    assert.deepEqual(
-      cluster
-        .log('t', 0)
-        .slice(-90)
-        .map((r) => r.value!.toString().slice(0, 8)),
-      Array.from({ length: 90 }, (_, i) => String(i).padStart(8, '0')),
-    )
+    assertLogEndsWith(cluster, 90)
   })
 
   it('the inline threshold: lz4 on two cores or fewer, every other case the default', () => {
@@ -203,13 +201,7 @@ describe('compression on the thread pool', () => {
       assert.equal(b.baseSequence, seq, 'sequences contiguous in send order')
       seq += b.records.length
     }
-    assert.deepEqual(
-      cluster
-        .log('t', 0)
-        .slice(-60)
-        .map((r) => r.value!.toString().slice(0, 8)),
-      Array.from({ length: 60 }, (_, i) => String(i).padStart(8, '0')),
-    )
+    assertLogEndsWith(cluster, 60)
   })
 
   it('a batch sends as soon as its own compression ends; the ones behind it are not compressed twice', async () => {
