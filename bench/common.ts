@@ -346,8 +346,8 @@ export const MAX_CONSECUTIVE_TXN_FAILURES = 5
 /**
  * W4: a Node client stops starting transactions after this much measured time and reports what it
  * did (records/s is a rate; its note says how many transactions ran). Ours, Java and confluent finish
- * W4's 2,000 in 5-20 s; kafkajs (about 1,700 records/s) and @platformatic/kafka (about 60: it waits a
- * second after most commits) would take 1 and 27 minutes, which kept them out of W4's runs.
+ * W4's 2,000 in 5-20 s; kafkajs (800-1,700 records/s here) and @platformatic/kafka (60-110: it waits
+ * a second after most commits) would take 1-2 and 15-27 minutes, which kept them out of W4's runs.
  */
 export const W4_TIME_BUDGET_MS = 60_000
 
