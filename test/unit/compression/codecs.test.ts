@@ -98,7 +98,7 @@ describe('compression registry', () => {
       assert.equal(getCodec(name, null), getCodec(name))
       assert.equal(getCodec(name, undefined), getCodec(name))
     }
-    // No levels: snappy has none, lz4-napi's frame encoder takes none. The level is ignored.
+    // No levels: snappy has none, lz4-napi's block compressor takes none. The level is ignored.
     for (const name of ['snappy', 'lz4'] as const) {
       assert.ok(getCodec(name, 0).compress(data).equals(getCodec(name).compress(data)))
     }
