@@ -16,15 +16,16 @@ export const ASYNC_COMPRESSION_MIN_BYTES = 4096
  * Why: there the thread pool has no idle core, and waking a pool thread lets it preempt the
  * JavaScript thread. In W5 (2-core VM, 16 KiB batches) handing a batch over took 14-16 µs at the
  * median but 53-68 µs on average and up to 7 ms; the slowest 5 % of hand-offs were 57-63 % of the
- * total. The answer then costs a promise and another sender pass. lz4-napi compresses 16 KiB
- * inline in ~74 µs here, about the hand-off's average, and without the extra pass the records wait
- * less: five alternating pairs of W1+W5 against the thread-pool build gave the same records/s
- * (medians W1 412k and 412k, W5 557k and 564k), W5 p50 5.58 → 5.00 ms (lower in 5 of 5), W5 p99
- * 21.6 → 16.0 ms (4 of 5), W1 p50 9.65 → 9.27 ms (5 of 5). Bigger batches (150 µs of lz4 and more)
- * still go to the thread pool, and so does every batch on more cores, where a pool thread has a
- * core of its own.
+ * total. The answer then costs a promise and another sender pass. At 32 KiB (five alternating
+ * pairs of W1+W5 against the thread-pool build) records/s stayed the same and W5 p50 went 5.58 →
+ * 5.00 ms. Since lz4-frame.ts frames lz4-napi's blocks itself, a 32 KiB batch compresses inline in
+ * ~45 µs, and 256 KiB against 32 KiB (seven alternating W5 pairs, where W1's ~34 KiB batches had
+ * gone to the pool) gave more records/s in 7 of 7 (medians 558k against 490k), p50 3.8 against
+ * 5.4 ms and less CPU in 7 of 7. Larger batches (~0.5 ms of lz4 and more) still go to the thread
+ * pool, so one batch does not hold the event loop for milliseconds, and so does every batch on
+ * more cores, where a pool thread has a core of its own.
  */
-export const LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES = 32 * 1024
+export const LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES = 256 * 1024
 
 /**
  * The records size from which a batch of `codec` is compressed on the thread pool, on a machine

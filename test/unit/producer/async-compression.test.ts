@@ -134,13 +134,13 @@ describe('compression on the thread pool', () => {
     assertLogEndsWith(cluster, 20)
   })
 
-  it('on two cores a 16 KiB lz4 batch is compressed inline; a 64 KiB one still on the thread pool', async () => {
-    const { cluster, producer, d, pump } = setup({ 'batch.size': 65536 }, 2)
+  it('on two cores a 100 KiB lz4 batch is compressed inline; a 512 KiB one still on the thread pool', async () => {
+    const { cluster, producer, d, pump } = setup({ 'batch.size': 512 * 1024 }, 2)
     await warmUp(producer, pump)
     codec.inline = 0
     const before = cluster.produceCalls.length
-    // ~16 KiB, then flush: below LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES, so no hand-off.
-    for (let i = 0; i < 16; i++)
+    // ~100 KiB, then flush: below LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES, so no hand-off.
+    for (let i = 0; i < 100; i++)
       producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`a${i}`))
     const flushed = producer.flush(5000)
     await pump()
@@ -148,16 +148,16 @@ describe('compression on the thread pool', () => {
     assert.equal(codec.inline, 1, 'compressed once, on the JavaScript thread')
     assert.equal(await flushed, 0)
     assert.equal(cluster.produceCalls.length, before + 1)
-    for (let i = 0; i < 16; i++) assert.equal(d.one(`a${i}`).err, null)
-    // ~64 KiB fills the batch: above the threshold, so it goes to the thread pool.
-    for (let i = 16; i < 90; i++)
+    for (let i = 0; i < 100; i++) assert.equal(d.one(`a${i}`).err, null)
+    // ~512 KiB fills the batch: above the threshold, so it goes to the thread pool.
+    for (let i = 100; i < 620; i++)
       producer.produce({ topic: 't', partition: 0, value: value(i) }, d.cb(`a${i}`))
     await pump()
-    assert.ok(codec.pending.length >= 1, 'the full 64 KiB batch went to the thread pool')
+    assert.ok(codec.pending.length >= 1, 'the full 512 KiB batch went to the thread pool')
     assert.ok(codec.pending[0]!.data.length >= LZ4_INLINE_BELOW_BYTES_ON_TWO_CORES)
     assert.equal(await flushFinishing(producer, pump), 0)
-    for (let i = 16; i < 90; i++) assert.equal(d.one(`a${i}`).err, null)
-    assertLogEndsWith(cluster, 90)
+    for (let i = 100; i < 620; i++) assert.equal(d.one(`a${i}`).err, null)
+    assertLogEndsWith(cluster, 620)
   })
 
   it('the inline threshold: lz4 on two cores or fewer, every other case the default', () => {
