@@ -16,6 +16,14 @@ import type { TransactionalGate } from './transactional-gate.js'
 const MAX_IN_FLIGHT_PER_PARTITION = 5
 /** Bytes of a Produce request besides the record batches (header, topic names, array sizes). */
 const REQUEST_OVERHEAD = 128
+/** Bytes of a Produce request per batch besides the batch (partition index, sizes, topic share). */
+const PER_BATCH_OVERHEAD = 64
+/**
+ * From this many partitions ready for one broker, a second request waits for the first one's
+ * answer unless it would be full (see {@link Readiness.worthAnotherRequest}). W1- and W3-shaped
+ * traffic (a few partitions per broker) never reaches it; W6 (1,000 partitions on one broker) does.
+ */
+export const COALESCE_FROM_PARTITIONS = 100
 
 export interface ReadinessDeps {
   accumulator: Accumulator
@@ -207,11 +215,46 @@ export class Readiness {
       }
       b.moveTo('inFlight')
       b.attempts++
-      size += b.wire.length + 64
+      size += b.wire.length + PER_BATCH_OVERHEAD
       out.push(b)
       if (b.unwrittenCloses > 0) break
     }
     return out
+  }
+
+  /**
+   * Whether the batches ready for a broker that already has a request of ours in flight should go
+   * in another request now, or wait for the answer and then go as one larger request.
+   *
+   * A broker reads one request per connection at a time (it mutes the channel until it has
+   * answered), so a second request in flight only saves the turnaround between an answer and the
+   * next request. That is worth having while requests are large. But with many partitions ready and
+   * little data each (W6: 1,000 partitions, batches of 5-7 records), the broker's cost is per
+   * partition and per batch, and every request sent while another is in flight freezes a few
+   * records per partition into batches of their own. Waiting for the answer lets those batches keep
+   * growing: in W6 on one broker, 43-44k records/s with batches of ~770 bytes against 31-41k with
+   * ~380 bytes, at less CPU (docs/performance.md). franz-go keeps one produce request in flight per
+   * broker for the same reason, and librdkafka holds back new requests while one is still unsent
+   * (queue.buffering.backpressure.threshold).
+   *
+   * So another request goes at once if few partitions are ready (fewer than
+   * {@link COALESCE_FROM_PARTITIONS}), or if what is ready already fills a request
+   * (max.request.size, at the sizes they will have on the wire). Otherwise it waits at most one round trip: the answer
+   * wakes the sender, and max.in.flight.requests.per.connection stays an upper bound, never a floor.
+   */
+  worthAnotherRequest(queues: PartitionQueue[], now: number): boolean {
+    if (queues.length < COALESCE_FROM_PARTITIONS) return true
+    const acc = this.deps.accumulator
+    let bytes = REQUEST_OVERHEAD
+    for (const q of queues) {
+      const b = this.nextToSend(q)
+      if (!b || b.retryAt > now) continue
+      // Its size on the wire: built already, or estimated with the topic's compression ratio (the
+      // uncompressed size alone made W6's 1,000 lingered batches of ~1 KB look like a full request).
+      bytes += (b.wire?.length ?? b.sizeInBytes * acc.compressionRatio(b.topic)) + PER_BATCH_OVERHEAD
+      if (bytes >= this.deps.maxRequestBytes) return true
+    }
+    return false
   }
 
   /**

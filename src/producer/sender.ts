@@ -233,6 +233,8 @@ export class Sender {
       }
       if (this.refusesCodec(conn, queues)) continue
       while (conn.inFlight < this.opts.maxInFlight) {
+        // Many small batches wait for the answer in flight and go together (Readiness).
+        if (conn.inFlight > 0 && !this.readiness.worthAnotherRequest(queues, now)) break
         const batches = this.readiness.drain(queues, now)
         if (batches.length === 0) break
         this.sendProduce(conn, batches)

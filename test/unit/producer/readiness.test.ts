@@ -6,12 +6,12 @@ import { describe, it } from 'node:test'
 import type { TopicInfo } from '../../../src/cluster/metadata.js'
 import { getCodec } from '../../../src/compression/index.js'
 import { KafkaError } from '../../../src/errors/index.js'
-import { Accumulator } from '../../../src/producer/accumulator.js'
+import { Accumulator, type PartitionQueue } from '../../../src/producer/accumulator.js'
 import type { ProducerBatch, RecordEntry } from '../../../src/producer/batch.js'
 import { BatchCompressor } from '../../../src/producer/compressor.js'
 import { IdempotenceState } from '../../../src/producer/idempotence.js'
 import { Instrumentation } from '../../../src/observability/events.js'
-import { Readiness } from '../../../src/producer/readiness.js'
+import { COALESCE_FROM_PARTITIONS, Readiness } from '../../../src/producer/readiness.js'
 import { ManualClock } from '../../../src/util/clock.js'
 import { recordEntry } from '../../helpers/record-entry.js'
 
@@ -295,5 +295,44 @@ describe('Readiness', () => {
       JSON.stringify(requests),
     )
     assert.equal(requests.flat().length, 3)
+  })
+
+  describe('behind a request in flight (worthAnotherRequest)', () => {
+    /** `n` partitions of topic `w`, all led by broker 1, each with one record of `value`. */
+    function spread(s: Setup, n: number, value = 'v'): PartitionQueue[] {
+      s.leaders.set(
+        'w',
+        Array.from({ length: n }, () => 1),
+      )
+      for (let p = 0; p < n; p++) s.append('w', p, value)
+      return s.r.ready(s.clock.now(), false).byLeader.get(1)!
+    }
+    it('many partitions with little data each wait for the answer', () => {
+      const s = setup({ lingerMs: 0 })
+      const qs = spread(s, COALESCE_FROM_PARTITIONS)
+      assert.equal(qs.length, COALESCE_FROM_PARTITIONS)
+      assert.equal(s.r.worthAnotherRequest(qs, s.clock.now()), false)
+    })
+
+    it('fewer partitions go at once, as before', () => {
+      const s = setup({ lingerMs: 0 })
+      const qs = spread(s, COALESCE_FROM_PARTITIONS - 1)
+      assert.equal(s.r.worthAnotherRequest(qs, s.clock.now()), true)
+    })
+
+    it('many partitions whose batches fill a request go at once', () => {
+      const s = setup({ lingerMs: 0, maxRequestBytes: 16 * 1024 })
+      // ~200 bytes per batch x 100 partitions > 16 KiB: a full request is worth sending now.
+      const qs = spread(s, COALESCE_FROM_PARTITIONS, 'x'.repeat(120))
+      assert.equal(s.r.worthAnotherRequest(qs, s.clock.now()), true)
+    })
+
+    it('batches in retry backoff do not count towards a full request', () => {
+      const s = setup({ lingerMs: 0, maxRequestBytes: 16 * 1024 })
+      const qs = spread(s, COALESCE_FROM_PARTITIONS, 'x'.repeat(120))
+      // Half the partitions' batches wait for their retry: what is left does not fill a request.
+      for (const q of qs.slice(0, COALESCE_FROM_PARTITIONS / 2)) q.batches[0]!.retryAt = s.clock.now() + 100
+      assert.equal(s.r.worthAnotherRequest(qs, s.clock.now()), false)
+    })
   })
 })
