@@ -269,7 +269,9 @@ export const CATALOGUE: readonly ConfigEntry[] = [
       'most 5 batches per partition are in flight and order is kept across retries (the broker tracks the ' +
       'last 5 batches per producer, KAFKA-5494); a value above 5 turns idempotence off unless it is set ' +
       'explicitly. Without idempotence, any value above 1 may reorder records when a request is retried, ' +
-      'and 1 keeps order.',
+      'and 1 keeps order. It is an upper bound: while 100 or more partitions with small batches are ' +
+      'ready for one broker, the next request waits for the answer in flight, so that the batches grow ' +
+      '(docs/performance.md, W6).',
     implemented: true,
   },
   {

@@ -129,7 +129,8 @@ export interface ProducerConfig {
    * batches per partition are in flight and order is kept across retries (the broker tracks the last 5
    * batches per producer, KAFKA-5494); a value above 5 turns idempotence off unless it is set explicitly.
    * Without idempotence, any value above 1 may reorder records when a request is retried, and 1 keeps
-   * order.
+   * order. It is an upper bound: while 100 or more partitions with small batches are ready for one broker,
+   * the next request waits for the answer in flight, so that the batches grow (docs/performance.md, W6).
    *
    * Default: `5` (Java's; librdkafka's is 1000000). Range: 1 .. 1000000. Also spelled: `max.in.flight`.
    */
@@ -139,7 +140,9 @@ export interface ProducerConfig {
    * per broker connection. With idempotence (the default) at most 5 batches per partition are in flight and
    * order is kept across retries (the broker tracks the last 5 batches per producer, KAFKA-5494); a value
    * above 5 turns idempotence off unless it is set explicitly. Without idempotence, any value above 1 may
-   * reorder records when a request is retried, and 1 keeps order.
+   * reorder records when a request is retried, and 1 keeps order. It is an upper bound: while 100 or more
+   * partitions with small batches are ready for one broker, the next request waits for the answer in
+   * flight, so that the batches grow (docs/performance.md, W6).
    *
    * Default: `5` (Java's; librdkafka's is 1000000). Range: 1 .. 1000000. Also spelled:
    * `max.in.flight.requests.per.connection`.
