@@ -39,14 +39,6 @@ const RATIO_IMPROVING_STEP = 0.005
 const RATIO_DETERIORATING_STEP = 0.05
 const RATIO_MARGIN = 1.05
 
-export interface AppendResult {
-  batch: ProducerBatch
-  /** A batch was opened: the sender must arm a linger timer for it. */
-  newBatch: boolean
-  /** The batch reached batch.size: the sender may send it now. */
-  full: boolean
-}
-
 /**
  * Per-partition queues of batches (Java's RecordAccumulator, franz-go's recBuf). The API side
  * only appends; the sender alone takes batches out, marks them in flight and removes them when
@@ -128,13 +120,18 @@ export class Accumulator {
     return this.byTopic.get(topic)?.partitions[partition]
   }
 
-  append(topic: string, partition: number, entry: RecordEntry, sizeBound: number): AppendResult {
+  /**
+   * Appends to the partition's open batch, or to a new one. Returns the batch: a count of 1 means
+   * this record opened it (the sender arms its linger timer), `closed` that it is full and may go.
+   * No result object: this runs once per record (issue 14).
+   */
+  append(topic: string, partition: number, entry: RecordEntry, sizeBound: number): ProducerBatch {
     const t = this.topicQueues(topic)
     const q = this.queueIn(t, partition)
     const last = q.batches[q.batches.length - 1]
     const budget = t.budget
     if (last && last.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)) {
-      return { batch: last, newBatch: false, full: last.closed }
+      return last
     }
     const batch = new ProducerBatch(
       topic,
@@ -146,7 +143,7 @@ export class Accumulator {
     batch.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)
     q.batches.push(batch)
     this.batchCount++
-    return { batch, newBatch: true, full: batch.closed }
+    return batch
   }
 
   /** When the head batch of `q` may be sent because of linger (ignoring size and flush). */

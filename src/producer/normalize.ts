@@ -19,17 +19,59 @@ export class NormalizedRecord implements RecordEntry {
   private owned = false
 
   constructor(
-    readonly topic: string,
-    readonly key: RecordBytes | null,
+    public topic: string,
+    public key: RecordBytes | null,
     /** UTF-8 bytes of the key, -1 for null (see {@link byteLengthOf}). */
-    readonly keyLength: number,
-    readonly value: RecordBytes | null,
-    readonly valueLength: number,
-    readonly headers: RecordHeader[] | null,
-    readonly timestamp: number,
+    public keyLength: number,
+    public value: RecordBytes | null,
+    public valueLength: number,
+    public headers: RecordHeader[] | null,
+    public timestamp: number,
     /** -1 when the partitioner decides. */
-    readonly partition: number,
+    public partition: number,
   ) {}
+
+  /** An empty record for {@link normalizeRecord}'s `into`. */
+  static blank(): NormalizedRecord {
+    return new NormalizedRecord('', null, -1, null, -1, null, 0, -1)
+  }
+
+  /** Makes this a new record, as the constructor would (for normalizeRecord's `into`). */
+  fill(
+    topic: string,
+    key: RecordBytes | null,
+    keyLength: number,
+    value: RecordBytes | null,
+    valueLength: number,
+    headers: RecordHeader[] | null,
+    timestamp: number,
+    partition: number,
+  ): this {
+    this.topic = topic
+    this.key = key
+    this.keyLength = keyLength
+    this.value = value
+    this.valueLength = valueLength
+    this.headers = headers
+    this.timestamp = timestamp
+    this.partition = partition
+    this.callback = undefined
+    this.bytes = 0
+    this.deadline = 0
+    this.owned = false
+    return this
+  }
+
+  /**
+   * Lets go of the caller's key, value, headers and callback, so that a reused record (produce())
+   * does not keep the last caller's bytes alive until the next call.
+   */
+  clear(): void {
+    this.key = null
+    this.value = null
+    this.headers = null
+    this.callback = undefined
+  }
 
   /**
    * A copy whose key, value and header values are this producer's own bytes. A record that is not
@@ -147,6 +189,11 @@ export function normalizeRecord(
   record: ProducerRecord,
   now: number,
   maxRecordBytes = Infinity,
+  /**
+   * Filled in and returned instead of a new record: produce() reuses one, because a record there
+   * lives only for the call (see Producer.produce). Not owned afterwards (detached() copies it).
+   */
+  into?: NormalizedRecord,
 ): NormalizedRecord {
   if (record === null || typeof record !== 'object') {
     throw new KafkaError(
@@ -190,14 +237,10 @@ export function normalizeRecord(
     }
     partition = p
   }
-  return new NormalizedRecord(
-    topic,
-    key,
-    byteLengthOf(key),
-    value,
-    byteLengthOf(value),
-    normalizeHeaders(record.headers),
-    timestamp,
-    partition,
-  )
+  const headers = normalizeHeaders(record.headers)
+  const keyLength = byteLengthOf(key)
+  const valueLength = byteLengthOf(value)
+  return into === undefined
+    ? new NormalizedRecord(topic, key, keyLength, value, valueLength, headers, timestamp, partition)
+    : into.fill(topic, key, keyLength, value, valueLength, headers, timestamp, partition)
 }

@@ -23,7 +23,7 @@ import { ReadinessCalls, callTimeout } from './readiness-calls.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
 import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
-import { normalizeRecord, type NormalizedRecord } from './normalize.js'
+import { NormalizedRecord, normalizeRecord } from './normalize.js'
 import type {
   CloseOptions,
   ConnectOptions,
@@ -113,6 +113,8 @@ export class Producer {
   /** What send() needs when it waits for buffer space (space-wait.ts). */
   private readonly spaceWait: SpaceWaitOptions
   private readonly maxRecordBytes: number
+  /** produce()'s reusable record; null while a produce() call has it. */
+  private spare: NormalizedRecord | null = NormalizedRecord.blank()
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
@@ -235,19 +237,32 @@ export class Producer {
     this.checkOpen()
     this.txn?.checkProduce()
     const now = this.clock.now()
-    const r = normalizeRecord(record, now, this.maxRecordBytes)
-    const bytes = this.placement.size(r)
-    const partition = this.placement.partitionIfKnown(r, bytes)
-    if (!this.limits.tryAcquire(bytes)) {
-      this.limits.refused()
-      throw new KafkaError(
-        '_QUEUE_FULL',
-        `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
-          `awaiting delivery); wait for deliveries (flush) and retry, or use send() which waits up to max.block.ms`,
-        { retriable: true },
-      )
+    // One record object serves call after call: nothing keeps it past the call (the batch copies
+    // what it needs, a record waiting for metadata is copied by detached()), and not allocating
+    // it was ~30 % less garbage per record in W5 (issue 14). A produce() from inside this one (a
+    // custom partitioner or a record.accepted listener that produces) finds none and allocates.
+    const spare = this.spare
+    this.spare = null
+    try {
+      const r = normalizeRecord(record, now, this.maxRecordBytes, spare ?? undefined)
+      const bytes = this.placement.size(r)
+      const partition = this.placement.partitionIfKnown(r, bytes)
+      if (!this.limits.tryAcquire(bytes)) {
+        this.limits.refused()
+        throw new KafkaError(
+          '_QUEUE_FULL',
+          `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
+            `awaiting delivery); wait for deliveries (flush) and retry, or use send() which waits up to max.block.ms`,
+          { retriable: true },
+        )
+      }
+      this.accept(r, bytes, partition, callback, now)
+    } finally {
+      if (spare !== null) {
+        spare.clear()
+        this.spare = spare
+      }
     }
-    this.accept(r, bytes, partition, callback, now)
   }
 
   /**
@@ -595,11 +610,13 @@ export class Producer {
     r.deadline = acceptedAt + this.config.deliveryTimeoutMs
     // A new batch needs its linger timer armed; a full one may go now. Otherwise the sender is
     // already due to look at this partition, and waking it per record would only cost time.
-    const res = this.accumulator.append(r.topic, partition, r, bytes)
+    const batch = this.accumulator.append(r.topic, partition, r, bytes)
+    // Its first record: this one opened the batch.
+    const opened = batch.count === 1
     // A partition's first record of a transaction always starts a batch (commit and abort leave
     // none behind), so checking new batches is enough to add every partition.
-    if (res.newBatch && this.txn) this.txn.addPartition(r.topic, partition)
-    if (res.newBatch || res.full) this.sender.wakeup()
+    if (opened && this.txn) this.txn.addPartition(r.topic, partition)
+    if (opened || batch.closed) this.sender.wakeup()
   }
 
   /** Metadata changed: the sender re-checks leaders, records waiting for their topic go on. */

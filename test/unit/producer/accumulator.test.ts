@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Accumulator, type AccumulatorOptions } from '../../../src/producer/accumulator.js'
-import type { RecordEntry } from '../../../src/producer/batch.js'
+import type { ProducerBatch, RecordEntry } from '../../../src/producer/batch.js'
 import { RecordBatchBuilder, decodeRecordBatches } from '../../../src/protocol/index.js'
 import { getCodec } from '../../../src/compression/index.js'
 import { ManualClock } from '../../../src/util/clock.js'
@@ -28,6 +28,21 @@ function acc(opts: Partial<AccumulatorOptions> = {}): { a: Accumulator; clock: M
   }
 }
 
+/**
+ * append() and what it tells the producer, read at once (the batch changes with later appends): a
+ * count of 1 means the record opened the batch, `closed` that the batch is full.
+ */
+function appended(
+  a: Accumulator,
+  topic: string,
+  partition: number,
+  e: RecordEntry,
+  bound: number,
+): { batch: ProducerBatch; newBatch: boolean; full: boolean } {
+  const batch = a.append(topic, partition, e, bound)
+  return { batch, newBatch: batch.count === 1, full: batch.closed }
+}
+
 const build = (b: { builder: RecordBatchBuilder }): Buffer =>
   b.builder.build({
     producerId: -1n,
@@ -48,14 +63,14 @@ describe('Accumulator', () => {
     // record 4 does not (the bound is larger than a record's real size).
     const batchSize = afterOne + 2 * bound
     const { a } = acc({ batchSize })
-    const r1 = a.append('t', 0, first.e, first.bound)
+    const r1 = appended(a, 't', 0, first.e, first.bound)
     assert.deepEqual([r1.newBatch, r1.full], [true, false])
-    const r2 = a.append('t', 0, e, bound)
+    const r2 = appended(a, 't', 0, e, bound)
     assert.deepEqual([r2.newBatch, r2.batch === r1.batch], [false, true])
-    const r3 = a.append('t', 0, e, bound)
+    const r3 = appended(a, 't', 0, e, bound)
     assert.equal(r3.batch, r1.batch)
     const q = a.queue('t', 0)
-    const r4 = a.append('t', 0, e, bound)
+    const r4 = appended(a, 't', 0, e, bound)
     assert.equal(r4.newBatch, true)
     assert.notEqual(r4.batch, r1.batch)
     assert.equal(r1.batch.closed, true)
@@ -69,14 +84,14 @@ describe('Accumulator', () => {
     const { a } = acc({ batchSize: 1000 })
     const small = entry('s')
     const big = entry(Buffer.alloc(5000, 7))
-    const r1 = a.append('t', 0, small.e, small.bound)
-    const r2 = a.append('t', 0, big.e, big.bound)
+    const r1 = appended(a, 't', 0, small.e, small.bound)
+    const r2 = appended(a, 't', 0, big.e, big.bound)
     assert.equal(r2.newBatch, true)
     assert.equal(r2.full, true)
     assert.equal(r2.batch.count, 1)
     assert.equal(r1.batch.count, 1)
     assert.equal(r1.batch.closed, true)
-    const r3 = a.append('t', 0, small.e, small.bound)
+    const r3 = appended(a, 't', 0, small.e, small.bound)
     assert.equal(r3.newBatch, true)
     assert.deepEqual(
       a.queue('t', 0).batches.map((b) => b.count),
@@ -90,7 +105,7 @@ describe('Accumulator', () => {
   it('closes a batch at batch.num.messages', () => {
     const { a } = acc({ batchNumMessages: 3 })
     const { e, bound } = entry('v')
-    const results = Array.from({ length: 7 }, () => a.append('t', 0, e, bound))
+    const results = Array.from({ length: 7 }, () => appended(a, 't', 0, e, bound))
     assert.deepEqual(
       results.map((r) => [r.newBatch, r.full]),
       [
@@ -112,10 +127,10 @@ describe('Accumulator', () => {
   it('keeps one queue per partition, in creation order, and never appends to a batch in flight', () => {
     const { a, clock } = acc()
     const { e, bound } = entry('v')
-    const p0 = a.append('t', 0, e, bound)
+    const p0 = appended(a, 't', 0, e, bound)
     clock.advance(1)
-    const p1 = a.append('t', 1, e, bound)
-    const u0 = a.append('u', 0, e, bound)
+    const p1 = appended(a, 't', 1, e, bound)
+    const u0 = appended(a, 'u', 0, e, bound)
     assert.notEqual(p0.batch, p1.batch)
     assert.deepEqual(
       a.queues.map((q) => `${q.topic}/${q.partition}`),
@@ -127,7 +142,7 @@ describe('Accumulator', () => {
     assert.equal(p0.batch.deadline, T0 + 120_000)
     assert.equal(u0.batch.partition, 0)
     p0.batch.moveTo('inFlight')
-    const again = a.append('t', 0, e, bound)
+    const again = appended(a, 't', 0, e, bound)
     assert.equal(again.newBatch, true)
     assert.equal(a.pendingBatches, 4)
     a.remove(p0.batch)
@@ -140,8 +155,8 @@ describe('Accumulator', () => {
     const { a } = acc()
     const x = entry('abc', 'k')
     const y = entry('defgh')
-    const r = a.append('t', 0, x.e, x.bound)
-    a.append('t', 0, y.e, y.bound)
+    const r = appended(a, 't', 0, x.e, x.bound)
+    appended(a, 't', 0, y.e, y.bound)
     assert.equal(r.batch.reservedBytes, x.bound + y.bound)
     const [decoded] = decodeRecordBatches(build(r.batch))
     assert.deepEqual(
@@ -160,8 +175,8 @@ describe('compression ratio estimate (Java CompressionRatioEstimator)', () => {
     const { e, bound } = entry('x'.repeat(100))
     // Before any observation the estimate is 1: batch.size bounds the uncompressed bytes.
     const fill = (partition: number) => {
-      const batch = a.append('t', partition, e, bound).batch
-      for (let i = 0; i < 100_000 && a.append('t', partition, e, bound).batch === batch; i++);
+      const batch = appended(a, 't', partition, e, bound).batch
+      for (let i = 0; i < 100_000 && appended(a, 't', partition, e, bound).batch === batch; i++);
       return batch
     }
     const first = fill(0)

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { KafkaError } from '../../../src/errors/index.js'
 import type { FakeConnection } from '../../helpers/fake-broker.js'
+import type { Deliveries } from '../../helpers/deliveries.js'
 import { closeFakeProducers, eagerProducer, type FakeProducer } from '../../helpers/fake-producer.js'
 
 afterEach(closeFakeProducers)
@@ -117,6 +118,79 @@ describe('caller buffers: what was accepted is what is written', () => {
     const { err, report } = p.d.one('a')
     assert.equal(err?.code, 'TOPIC_AUTHORIZATION_FAILED')
     assert.equal(report.value!.toString(), 'accepted')
+  })
+})
+
+describe('produce() reuses one record object: no record leaks into another', () => {
+  /** A warm producer on topic `t` with two partitions (metadata known, so produce() appends at once). */
+  async function warm(config: Record<string, unknown> = {}): Promise<FakeProducer & { d: Deliveries }> {
+    const p = setup({ 'linger.ms': 5, ...config }, { topics: { t: { partitions: 2 } } })
+    p.producer.produce({ topic: 't', partition: 0, value: 'warm-up' }, p.d.cb('warm'))
+    for (let i = 0; i < 3; i++) await p.pump(5)
+    assert.equal(p.d.one('warm').err, null)
+    return p
+  }
+  const written = (p: FakeProducer, partition: number): string[] =>
+    p.cluster
+      .log('t', partition)
+      .map((r) => `${r.key?.toString() ?? 'null'}=${r.value?.toString() ?? 'null'}`)
+
+  it('a produce() from inside a partitioner writes both records as given', async () => {
+    let inner: (() => void) | null = null
+    const p = await warm({
+      partitioner: (key: Buffer | null) => {
+        if (key?.toString() === 'outer' && inner) {
+          const f = inner
+          inner = null
+          f()
+        }
+        return 0
+      },
+    })
+    inner = () =>
+      p.producer.produce({ topic: 't', key: 'inner', value: 'inner-value', partition: 1 }, p.d.cb('in'))
+    p.producer.produce({ topic: 't', key: 'outer', value: 'outer-value' }, p.d.cb('out'))
+    p.producer.produce({ topic: 't', key: 'after', value: 'after-value' }, p.d.cb('after'))
+    for (let i = 0; i < 3; i++) await p.pump(5)
+    for (const id of ['in', 'out', 'after']) assert.equal(p.d.one(id).err, null, id)
+    assert.deepEqual(written(p, 0).slice(1), ['outer=outer-value', 'after=after-value'])
+    assert.deepEqual(written(p, 1), ['inner=inner-value'])
+    assert.equal(p.d.one('out').report.value!.toString(), 'outer-value')
+    assert.equal(p.d.one('in').report.key!.toString(), 'inner')
+  })
+
+  it('a produce() that throws leaves nothing behind for the next record', async () => {
+    const p = await warm({ 'buffer.memory': 4096 })
+    const { producer, d } = p
+    const headers: [string, Buffer][] = [['h', Buffer.from('first')]]
+    assert.throws(
+      () => producer.produce({ topic: 't', key: 'k1', value: 'v1', headers, partition: 7 }),
+      (e: unknown) => e instanceof KafkaError && e.code === '_UNKNOWN_PARTITION',
+    )
+    producer.produce({ topic: 't', key: 'big', value: Buffer.alloc(3000, 0x62), partition: 1 }, d.cb('big'))
+    assert.throws(
+      () => producer.produce({ topic: 't', key: 'k2', value: Buffer.alloc(3000), headers, partition: 0 }),
+      (e: unknown) => e instanceof KafkaError && e.code === '_QUEUE_FULL',
+    )
+    producer.produce({ topic: 't', value: 'plain', partition: 0 }, d.cb('plain'))
+    for (let i = 0; i < 3; i++) await p.pump(5)
+    const { err, report } = d.one('plain')
+    assert.equal(err, null)
+    assert.equal(report.key, null)
+    assert.deepEqual(report.headers, [])
+    assert.deepEqual(written(p, 0).slice(1), ['null=plain'])
+    assert.deepEqual(p.cluster.log('t', 0)[1]!.headers, [])
+  })
+
+  it("once produce() returns it holds none of the caller's key, value, headers or callback", async () => {
+    const p = await warm()
+    p.producer.produce(
+      { topic: 't', key: Buffer.from('k'), value: Buffer.alloc(100_000), headers: { h: 'x' } },
+      () => {},
+    )
+    const spare = p.producer['spare']
+    assert.ok(spare, 'the record is back for the next call')
+    assert.deepEqual([spare.key, spare.value, spare.headers, spare.callback], [null, null, null, undefined])
   })
 })
 

@@ -61,7 +61,7 @@ function setup(
     r: undefined as unknown as Readiness,
     append: (topic, partition, value = 'v') => {
       const { e, bound } = entry(value)
-      return acc.append(topic, partition, e, bound).batch
+      return acc.append(topic, partition, e, bound)
     },
   }
   const codec = getCodec('none')
