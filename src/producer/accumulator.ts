@@ -7,6 +7,8 @@ export interface PartitionQueue {
   readonly partition: number
   /** Oldest first. Batches in flight stay at the head until their response arrives. */
   readonly batches: ProducerBatch[]
+  /** Records in the partition's last batch that took no more: the next batch makes room for as many. */
+  recentRecords: number
 }
 
 /** A topic's partition queues (by partition index; sparse until used) and its batch budget. */
@@ -108,7 +110,7 @@ export class Accumulator {
   private queueIn(t: TopicQueues, partition: number): PartitionQueue {
     let q = t.partitions[partition]
     if (q === undefined) {
-      q = { topic: t.topic, partition, batches: [] }
+      q = { topic: t.topic, partition, batches: [], recentRecords: 0 }
       t.partitions[partition] = q
       this.queues.push(q)
     }
@@ -133,12 +135,15 @@ export class Accumulator {
     if (last && last.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)) {
       return last
     }
+    // The batch that took no more tells how many records the next one will likely hold.
+    if (last) q.recentRecords = last.count
     const batch = new ProducerBatch(
       topic,
       partition,
       Math.min(Math.max(budget, sizeBound + 128), 1 << 30),
       this.opts.clock.now(),
       this.opts.deliveryTimeoutMs,
+      Math.min(q.recentRecords, this.opts.batchNumMessages),
     )
     batch.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)
     q.batches.push(batch)

@@ -124,6 +124,49 @@ describe('Accumulator', () => {
     )
   })
 
+  it("a new batch makes room for as many records as the partition's last one, and grows past it intact", () => {
+    const { a } = acc({ batchNumMessages: 20 })
+    const put = (i: number): ProducerBatch => {
+      const { e, bound } = recordEntry(`value-${i}`, {
+        key: `key-${i}`,
+        timestamp: T0 + i,
+        deadline: T0 + 120_000,
+      })
+      return a.append('t', 0, e, bound)
+    }
+    for (let i = 0; i < 20; i++) put(i) // the first batch closes at 20 records
+    const second = put(20)
+    assert.equal(second.count, 1)
+    assert.equal(second['timestamps'].length, 20, 'room for 20, as the first batch had')
+    const third = (() => {
+      for (let i = 21; i < 40; i++) put(i)
+      return put(40)
+    })()
+    assert.equal(third['timestamps'].length, 20)
+    // A batch that takes more records than it has room for (3 before: room for the minimum, 16; then 50)
+    // grows, and keeps every record whole.
+    const { a: b } = acc({ batchNumMessages: 1000 })
+    for (let i = 0; i < 3; i++) b.append('t', 0, entry(`small-${i}`).e, entry(`small-${i}`).bound)
+    b.queue('t', 0).batches[0]!.moveTo('sealed')
+    let grown: ProducerBatch | undefined
+    for (let i = 0; i < 50; i++) {
+      const { e, bound } = recordEntry(`v${i}`, { key: `k${i}`, timestamp: T0 + i, deadline: T0 + 120_000 })
+      grown = b.append('t', 0, e, bound)
+    }
+    assert.equal(grown!.count, 50)
+    assert.ok(grown!['timestamps'].length >= 50)
+    for (let i = 0; i < 50; i++) {
+      assert.equal(grown!.timestampAt(i), T0 + i)
+      assert.equal(grown!.keyAt(i)!.toString(), `k${i}`)
+      assert.equal(grown!.valueAt(i)!.toString(), `v${i}`)
+    }
+    const [decoded] = decodeRecordBatches(build(grown!))
+    assert.deepEqual(
+      decoded!.records.map((r) => r.value!.toString()),
+      Array.from({ length: 50 }, (_, i) => `v${i}`),
+    )
+  })
+
   it('keeps one queue per partition, in creation order, and never appends to a batch in flight', () => {
     const { a, clock } = acc()
     const { e, bound } = entry('v')
