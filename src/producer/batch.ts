@@ -50,6 +50,11 @@ export interface RecordEntry {
   readonly deadline: number
 }
 
+/** Room for at least this many records per batch from the start (the arrays' first size before). */
+const MIN_EXPECTED_RECORDS = 16
+/** And at most this many (192 KiB of arrays), however many records the previous batch had. */
+const MAX_EXPECTED_RECORDS = 8192
+
 /**
  * Records for one partition that travel in one RecordBatch. The records are encoded into the
  * builder as they are appended (so the bytes counted against buffer.memory are the bytes we
@@ -57,11 +62,6 @@ export interface RecordEntry {
  * per record: a record waiting for its acknowledgement costs the garbage collector a callback
  * reference and a few numbers, and its key and value are read back from the batch's own bytes.
  */
-/** Room for at least this many records per batch from the start (the arrays' first size before). */
-const MIN_EXPECTED_RECORDS = 16
-/** And at most this many (192 KiB of arrays), however many records the previous batch had. */
-const MAX_EXPECTED_RECORDS = 8192
-
 export class ProducerBatch {
   private n = 0
   private callbacks: (DeliveryCallback | undefined)[] | null = null
