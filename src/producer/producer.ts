@@ -18,12 +18,12 @@ import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
 import { BufferLimits } from './buffer-limits.js'
 import { OutstandingRecords } from './outstanding.js'
-import { waitForSpace, type SpaceWaitOptions } from './space-wait.js'
 import { ReadinessCalls, callTimeout } from './readiness-calls.js'
 import { DeliveryReporter } from './delivery-reports.js'
 import type { IdempotenceState } from './idempotence.js'
-import { MetadataWaitQueue, type WaitingRecord } from './metadata-wait.js'
-import { NormalizedRecord, normalizeRecord } from './normalize.js'
+import type { MetadataWaitQueue, WaitingRecord } from './metadata-wait.js'
+import { normalizeRecord } from './normalize.js'
+import { RecordIntake } from './intake.js'
 import type {
   CloseOptions,
   ConnectOptions,
@@ -110,11 +110,8 @@ export class Producer {
   private readonly outstanding: OutstandingRecords
   /** connect() and partitionsFor(). */
   private readonly readiness: ReadinessCalls
-  /** What send() needs when it waits for buffer space (space-wait.ts). */
-  private readonly spaceWait: SpaceWaitOptions
-  private readonly maxRecordBytes: number
-  /** produce()'s reusable record; null while a produce() call has it. */
-  private spare: NormalizedRecord | null = NormalizedRecord.blank()
+  /** Takes records in: validation, size, partition, admission, batch (intake.ts). */
+  private readonly intake: RecordIntake
 
   constructor(config: ProducerConfig, deps: ProducerDependencies = {}) {
     this.config = resolveProducerConfig(config)
@@ -122,7 +119,6 @@ export class Producer {
     warnNotImplemented(c)
     this.clock = deps.clock ?? systemClock
     this.random = deps.random ?? systemRandom
-    this.maxRecordBytes = c.messageMaxBytes
     this.outstanding = new OutstandingRecords(this.clock, () => this.txnCalls.active)
     this.limits = new BufferLimits(c.bufferMemory, c.queueBufferingMaxMessages, this.clock)
     const partitioner = createPartitioner(c.partitioner, { batchSize: c.batchSize, random: this.random })
@@ -141,7 +137,7 @@ export class Producer {
       onError: (err) => this.reportError(err),
       events,
     })
-    this.placement = new RecordPlacement(this.metadata, partitioner, this.maxRecordBytes)
+    this.placement = new RecordPlacement(this.metadata, partitioner, c.messageMaxBytes)
     this.lifecycle = new LifecycleEvents(events, c.clientId)
     this.accumulator = createAccumulator(c, this.clock)
     const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
@@ -166,22 +162,23 @@ export class Producer {
       },
       txn?.gate ?? null,
     )
-    this.waiting = new MetadataWaitQueue({
+    this.intake = new RecordIntake({
       clock: this.clock,
-      metadata: this.metadata,
+      maxRecordBytes: c.messageMaxBytes,
+      bufferMemory: c.bufferMemory,
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       topicMetadataPropagationMaxMs: c.topicMetadataPropagationMaxMs,
-      choosePartition: (w, info) => this.placement.partitionIn(w.record, w.bytes, info),
-      append: (w, partition) => {
-        this.observers.recordTime('metadataWait', this.clock.now() - w.acceptedAt)
-        this.append(w.record, w.bytes, partition, w.callback, w.acceptedAt)
-      },
-      fail: (w, err) => this.failWaiting(w, err),
-    })
-    this.spaceWait = {
-      limits: this.limits,
-      placement: this.placement,
       maxBlockMs: c.maxBlockMs,
+      metadata: this.metadata,
+      placement: this.placement,
+      limits: this.limits,
+      outstanding: this.outstanding,
+      accumulator: this.accumulator,
+      events,
+      txn: this.txn,
+      wakeSender: () => this.sender.wakeup(),
+      metadataWaited: (ms) => this.observers.recordTime('metadataWait', ms),
+      failWaiting: (w, err) => this.failWaiting(w, err),
       closedError: () => {
         if (this.state === 'open') return null
         // close() started while the call waited: the record was accepted by the call and is now given
@@ -193,9 +190,8 @@ export class Producer {
           })
         )
       },
-      // The transaction may have been committed or aborted while the call waited.
-      checkProduce: () => this.txn?.checkProduce(),
-    }
+    })
+    this.waiting = this.intake.waiting
     this.readiness = new ReadinessCalls({
       clock: this.clock,
       metadata: this.metadata,
@@ -236,33 +232,7 @@ export class Producer {
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     this.checkOpen()
     this.txn?.checkProduce()
-    const now = this.clock.now()
-    // One record object serves call after call: nothing keeps it past the call (the batch copies
-    // what it needs, a record waiting for metadata is copied by detached()), and not allocating
-    // it was ~30 % less garbage per record in W5 (issue 14). A produce() from inside this one (a
-    // custom partitioner or a record.accepted listener that produces) finds none and allocates.
-    const spare = this.spare
-    this.spare = null
-    try {
-      const r = normalizeRecord(record, now, this.maxRecordBytes, spare ?? undefined)
-      const bytes = this.placement.size(r)
-      const partition = this.placement.partitionIfKnown(r, bytes)
-      if (!this.limits.tryAcquire(bytes)) {
-        this.limits.refused()
-        throw new KafkaError(
-          '_QUEUE_FULL',
-          `producer queue is full (${this.limits.count} records, ${this.limits.bytes} of ${this.config.bufferMemory} bytes ` +
-            `awaiting delivery); wait for deliveries (flush) and retry, or use send() which waits up to max.block.ms`,
-          { retriable: true },
-        )
-      }
-      this.accept(r, bytes, partition, callback, now)
-    } finally {
-      if (spare !== null) {
-        spare.clear()
-        this.spare = spare
-      }
-    }
+    this.intake.produce(record, callback)
   }
 
   /**
@@ -276,17 +246,17 @@ export class Producer {
     if (signal?.aborted) throw abortError(signal, 'send() was given an AbortSignal that had aborted already')
     this.checkOpen()
     this.txn?.checkProduce()
-    let r = normalizeRecord(record, this.clock.now(), this.maxRecordBytes)
+    let r = normalizeRecord(record, this.clock.now(), this.config.messageMaxBytes)
     const bytes = this.placement.size(r)
     let partition = this.placement.partitionIfKnown(r, bytes)
     if (!this.limits.tryAcquire(bytes)) {
-      ;({ record: r, partition } = await waitForSpace(this.spaceWait, r, bytes, signal))
+      ;({ record: r, partition } = await this.intake.waitForSpace(r, bytes, signal))
     }
     return new Promise<DeliveryReport>((resolve, reject) => {
       const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(report))
       // Without metadata the record waits for it, and may still be taken back if the signal aborts.
       const cb = signal && partition < 0 ? this.waiting.abortable(r.topic, callback, signal) : callback
-      this.accept(r, bytes, partition, cb, this.clock.now())
+      this.intake.accept(r, bytes, partition, cb, this.clock.now())
     })
   }
 
@@ -577,46 +547,6 @@ export class Producer {
   /** The epoch of {@link producerId} (bumped after a broken sequence, KIP-360), or null when it is. */
   get producerEpoch(): number | null {
     return this.idempotence?.producerId?.epoch ?? null
-  }
-
-  private accept(
-    r: NormalizedRecord,
-    bytes: number,
-    partition: number,
-    callback: DeliveryCallback | undefined,
-    now: number,
-  ): void {
-    this.outstanding.accepted()
-    if (this.instrumentation.has('record.accepted')) {
-      this.instrumentation.emit('record.accepted', { topic: r.topic, partition, bytes })
-    }
-    if (partition < 0) {
-      // Encoded into a batch only once metadata arrives: hold our own copy of the caller's bytes.
-      this.waiting.add({ record: r.detached(), bytes, callback, acceptedAt: now })
-      return
-    }
-    this.append(r, bytes, partition, callback, now)
-  }
-
-  private append(
-    r: NormalizedRecord,
-    bytes: number,
-    partition: number,
-    callback: DeliveryCallback | undefined,
-    acceptedAt: number,
-  ): void {
-    r.callback = callback
-    r.bytes = bytes
-    r.deadline = acceptedAt + this.config.deliveryTimeoutMs
-    // A new batch needs its linger timer armed; a full one may go now. Otherwise the sender is
-    // already due to look at this partition, and waking it per record would only cost time.
-    const batch = this.accumulator.append(r.topic, partition, r, bytes)
-    // Its first record: this one opened the batch.
-    const opened = batch.count === 1
-    // A partition's first record of a transaction always starts a batch (commit and abort leave
-    // none behind), so checking new batches is enough to add every partition.
-    if (opened && this.txn) this.txn.addPartition(r.topic, partition)
-    if (opened || batch.closed) this.sender.wakeup()
   }
 
   /** Metadata changed: the sender re-checks leaders, records waiting for their topic go on. */

@@ -188,7 +188,7 @@ describe('produce() reuses one record object: no record leaks into another', () 
       { topic: 't', key: Buffer.from('k'), value: Buffer.alloc(100_000), headers: { h: 'x' } },
       () => {},
     )
-    const spare = p.producer['spare']
+    const spare = p.producer['intake']['spare']
     assert.ok(spare, 'the record is back for the next call')
     assert.deepEqual([spare.key, spare.value, spare.headers, spare.callback], [null, null, null, undefined])
   })
