@@ -490,8 +490,6 @@ async function main(): Promise<void> {
       )
     }
     let seq = 0
-    /** W6's one topic, warmed up before its runs (below); undefined with --no-broker-warmup. */
-    let w6Topic: string | undefined
     /**
      * One client × workload in its own child process, on a fresh topic (or the sink), or on
      * `sharedTopic` (created beforehand, kept afterwards: W6's, see below).
@@ -570,7 +568,14 @@ async function main(): Promise<void> {
           'broker warm-up (W4 transactions, not measured)',
         )
       }
-      // W6's clients share one topic, written to first, unmeasured. On a fresh topic of 1,000
+    }
+    for (const id of args.workloads) {
+      if (id === 'W1O' || id === 'W5O') {
+        if (args.clients.includes('ours')) rows.push(...(await observabilityPairs(id, runOne, args.quick)))
+        continue
+      }
+      // W6's clients share one topic, written to first, unmeasured, just before them (so that the
+      // workloads before W6 meet a broker without 1,000 more partitions). On a fresh topic of 1,000
       // partitions the broker spent most of a run faulting in the first page of each partition's
       // offset and time index (fresh sparse files of 10 MiB, mmap'd; jstack showed the request
       // handler in OffsetIndex.append and TimeIndex.maybeAppend): our client did 41,000 records/s on
@@ -578,9 +583,10 @@ async function main(): Promise<void> {
       // with index.interval.bytes too large for any index entry. That stall is the filesystem's, once
       // per partition (a production topic is past it); it fell on whoever met a fresh topic, with
       // different weight depending on how the client spread its first requests. docs/performance.md.
-      if (args.workloads.includes('W6')) {
-        const spec = workloadSpec('W6', args.quick)
+      let w6Topic: string | undefined
+      if (id === 'W6' && needsBroker && !args.noBrokerWarmup) {
         w6Topic = `bench-w6-shared-${Date.now()}`
+        const spec = workloadSpec('W6', args.quick)
         await admin!.createTopics([{ name: w6Topic, numPartitions: spec.partitions, replicationFactor: 1 }])
         await runOne(
           'W6',
@@ -589,12 +595,6 @@ async function main(): Promise<void> {
           'W6 topic warm-up (not measured)',
           w6Topic,
         )
-      }
-    }
-    for (const id of args.workloads) {
-      if (id === 'W1O' || id === 'W5O') {
-        if (args.clients.includes('ours')) rows.push(...(await observabilityPairs(id, runOne, args.quick)))
-        continue
       }
       for (const client of args.clients) {
         if (id === 'W5' && client !== 'ours') continue // the sink measures our client only
@@ -617,6 +617,8 @@ async function main(): Promise<void> {
             ),
           )
       }
+      // As every other topic is deleted after its run.
+      if (w6Topic !== undefined) await admin!.deleteTopics([w6Topic]).catch(() => {})
     }
   } finally {
     await cleanup()
