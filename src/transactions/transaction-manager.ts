@@ -1,15 +1,15 @@
 import type { ConnectionPool } from '../cluster/connection-pool.js'
 import type { Metadata } from '../cluster/metadata.js'
 import { ErrorCode, KafkaError } from '../errors/index.js'
-import { AddOffsetsToTxnApi, EndTxnApi, InitProducerIdApi, TxnOffsetCommitApi } from '../protocol/index.js'
+import { EndTxnApi, InitProducerIdApi } from '../protocol/index.js'
 import type { Clock } from '../util/clock.js'
 import type { RandomSource } from '../util/random.js'
-import { COORDINATOR_GROUP, COORDINATOR_TRANSACTION, Coordinators } from './coordinators.js'
+import { COORDINATOR_TRANSACTION, Coordinators } from './coordinators.js'
 import { MarkersPause } from './markers-pause.js'
 import { CLASSIC_MAX, generationOf, V2_MAX, type TransactionGeneration } from './generation.js'
-import { offsetTopics } from './offsets.js'
+import { addOffsetsToTransaction, offsetTopics } from './offsets.js'
 import { PartitionJoiner } from './partitions.js'
-import { Cancelled, CoordinatorRequests, firstError, waitBounded } from './requests.js'
+import { Cancelled, CoordinatorRequests, waitBounded } from './requests.js'
 import { assertTransition, type TransactionState } from './states.js'
 import type { ConsumerGroupMetadata, ProducerIdentity, TransactionOffset } from './types.js'
 
@@ -388,52 +388,20 @@ export class TransactionManager {
     // Not cancelled by this call's timeout: as in Java, the offsets keep being added, and a commit
     // waits for them, so a commit after a timed-out call never goes through without them.
     const cancelled = (): boolean => this.current !== 'inTransaction' && this.current !== 'committing'
-    const run = (async () => {
-      const txnId = this.deps.transactionalId
-      if (this.gen === 1) {
-        const id = this.identity()
-        this.started = true
-        await this.requests.run(
-          'AddOffsetsToTxn',
-          COORDINATOR_TRANSACTION,
-          txnId,
-          (conn) =>
-            conn.request(AddOffsetsToTxnApi, {
-              transactionalId: txnId,
-              producerId: id.producerId,
-              producerEpoch: id.epoch,
-              groupId: group.groupId,
-            }),
-          (res) => res.errorCode,
-          cancelled,
-        )
-      }
-      const id = this.identity()
-      this.started = true
-      const maxVersion = this.gen === 2 ? V2_MAX.txnOffsetCommit : CLASSIC_MAX.txnOffsetCommit
-      await this.requests.run(
-        'TxnOffsetCommit',
-        COORDINATOR_GROUP,
-        group.groupId,
-        (conn) =>
-          conn.request(
-            TxnOffsetCommitApi,
-            {
-              transactionalId: txnId,
-              groupId: group.groupId,
-              producerId: id.producerId,
-              producerEpoch: id.epoch,
-              generationIdOrMemberEpoch: group.generationId ?? -1,
-              memberId: group.memberId ?? '',
-              groupInstanceId: group.groupInstanceId ?? null,
-              topics,
-            },
-            { maxVersion },
-          ),
-        (res) => firstError(res.topics.flatMap((t) => t.partitions.map((p) => p.errorCode))),
+    const run = addOffsetsToTransaction(
+      {
+        requests: this.requests,
+        transactionalId: this.deps.transactionalId,
+        generation: () => this.gen,
+        identity: () => this.identity(),
+        onSending: () => {
+          this.started = true
+        },
         cancelled,
-      )
-    })()
+      },
+      group,
+      topics,
+    )
     const judged = run.catch((err: unknown) => {
       const e = KafkaError.wrap(err, '_TRANSPORT')
       if (e.fatal) this.toFatal(e)
