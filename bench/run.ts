@@ -507,18 +507,18 @@ async function main(): Promise<void> {
       if (usesSink(id)) {
         sink ??= await startSink({ partitions: spec.partitions })
         bootstrapServers = sink.bootstrapServers
-      } else if (sharedTopic !== undefined) {
-        bootstrapServers = cluster!.bootstrapServers
       } else {
         bootstrapServers = cluster!.bootstrapServers
-        await admin!.createTopics([
-          {
-            name: topic,
-            numPartitions: spec.partitions,
-            replicationFactor: 1,
-            ...(spec.topicConfigs ? { configs: spec.topicConfigs } : {}),
-          },
-        ])
+        if (sharedTopic === undefined) {
+          await admin!.createTopics([
+            {
+              name: topic,
+              numPartitions: spec.partitions,
+              replicationFactor: 1,
+              ...(spec.topicConfigs ? { configs: spec.topicConfigs } : {}),
+            },
+          ])
+        }
       }
       const { security: secured, ...plain } = spec
       let security: WorkloadSecurity | undefined
@@ -604,18 +604,10 @@ async function main(): Promise<void> {
           rows.push({ client, workload: id, status: 'unavailable', reason: problems.get('java')! })
           continue
         }
-        rows.push(await runOne(id, client, {}, undefined, id === 'W6' ? w6Topic : undefined))
+        rows.push(await runOne(id, client, {}, undefined, w6Topic))
         // Kafka's own tool as an extra row: unkeyed records, so not the same work (issue 14).
         if (client === 'java' && id !== 'W4')
-          rows.push(
-            await runOne(
-              id,
-              client,
-              { javaTool: 'ProducerPerformance' },
-              undefined,
-              id === 'W6' ? w6Topic : undefined,
-            ),
-          )
+          rows.push(await runOne(id, client, { javaTool: 'ProducerPerformance' }, undefined, w6Topic))
       }
       // As every other topic is deleted after its run.
       if (w6Topic !== undefined) await admin!.deleteTopics([w6Topic]).catch(() => {})
