@@ -153,8 +153,14 @@ export function pemPrivateKey(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     // OpenSSL 3 says BAD_DECRYPT for a wrong passphrase, and "interrupted or cancelled" when an
-    // encrypted key gets none (Node asks no prompt); older builds say ERR_MISSING_PASSPHRASE.
-    if (password !== undefined && code.endsWith('BAD_DECRYPT')) {
+    // encrypted key gets none (Node asks no prompt); older builds say ERR_MISSING_PASSPHRASE. A wrong
+    // passphrase also passes the CBC padding check about once in 256 tries, and the garbage then
+    // fails to decode (ERR_OSSL_UNSUPPORTED): still the password's fault for an encrypted key.
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(block.text)
+    if (
+      password !== undefined &&
+      (code.endsWith('BAD_DECRYPT') || (encrypted && code === 'ERR_OSSL_UNSUPPORTED'))
+    ) {
       throw new TlsConfigError(
         passwordKey,
         `${passwordKey} does not decrypt the private key of ${where}: wrong password`,

@@ -2,7 +2,7 @@
 // as a TlsConfigError naming the key and the file, and no secret in any message or printed form.
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { X509Certificate } from 'node:crypto'
+import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import tls from 'node:tls'
 import { inspect } from 'node:util'
@@ -180,6 +180,31 @@ describe('loadTlsMaterial', () => {
       settings,
       'ssl.key.password',
       /the private key of ssl\.key\.location \(.*\) is encrypted: set ssl\.key\.password/,
+    )
+  })
+
+  it('names the password when a wrong one passes the padding check and the key then fails to decode', () => {
+    // About one wrong password in 256 decrypts to garbage with valid CBC padding; OpenSSL then says
+    // DECODER unsupported instead of bad decrypt (a CI run met it with the generated key above).
+    const passphrase = 'right-password'
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    })
+    let unlucky: string | undefined
+    for (let i = 0; i < 20_000 && unlucky === undefined; i++) {
+      try {
+        createPrivateKey({ key: privateKey, format: 'pem', passphrase: `wrong-${i}` })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ERR_OSSL_UNSUPPORTED') unlucky = `wrong-${i}`
+      }
+    }
+    assert.ok(unlucky !== undefined, 'a wrong password that passes the padding check')
+    fails(
+      { keyPem: privateKey, certificateLocation: certs.path('client.pem'), keyPassword: unlucky },
+      'ssl.key.password',
+      /^ssl\.key\.password does not decrypt the private key of ssl\.key\.pem: wrong password$/,
     )
   })
 
