@@ -22,6 +22,11 @@ export interface DeliveryReport {
    * Object.keys and deepEqual do not see (JSON.stringify does). They are views of the batch's
    * bytes, not the Buffers you passed: equal content, and copy them (Buffer.from) if you keep many
    * reports around, so that the batch's memory can be freed.
+   *
+   * Records of about half a MiB and more (a batch of 512 KiB or more): after a successful delivery
+   * the batch's memory is reused once its callbacks return, unless a callback read a key or value
+   * of it. Read them in the callback (what you read stays valid); read later, they throw
+   * `_STATE`. send()'s report and a failed record's report always keep them.
    */
   key: Buffer | null
   value: Buffer | null

@@ -102,4 +102,9 @@ export interface RequestOptions {
   timeoutMs?: number
   /** Overrides the bound on the answer's size (see {@link maxResponseBytes}). */
   maxResponseBytes?: number
+  /**
+   * Called once the whole request was handed to the kernel (the socket's write callback), before
+   * or after its answer: until then the socket may still read the request's buffers.
+   */
+  onWritten?: () => void
 }

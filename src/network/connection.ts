@@ -339,7 +339,10 @@ export class Connection {
     if (opts.noResponse) {
       return new Promise<null>((resolve, reject) => {
         writeChunks(socket, frame, (err) => {
-          if (!err) return resolve(null)
+          if (!err) {
+            opts.onWritten?.()
+            return resolve(null)
+          }
           const e = this.socketError(err)
           if (events?.has('request.failed')) {
             events.emit('request.failed', {
@@ -387,7 +390,10 @@ export class Connection {
       if (this.pending.size === 1) this.holdProcess(true)
       writeChunks(socket, frame, (err) => {
         if (err) this.close(this.socketError(err))
-        else p.written = true
+        else {
+          p.written = true
+          opts.onWritten?.()
+        }
       })
     })
   }

@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.js'
-import { RecordBatchBuilder } from '../protocol/index.js'
+import { type BatchBufferPool, RecordBatchBuilder } from '../protocol/index.js'
 import { ProducerBatch, type RecordEntry } from './batch.js'
 
 export interface PartitionQueue {
@@ -29,6 +29,8 @@ export interface AccumulatorOptions {
   compressed?: boolean
   /** No batch may grow beyond this many uncompressed bytes (message.max.bytes). */
   maxBatchBytes?: number
+  /** Large batch buffers for reuse after delivery (see BatchBufferPool); none: always new. */
+  bufferPool?: BatchBufferPool
 }
 
 /**
@@ -62,6 +64,11 @@ export class Accumulator {
   private readonly ratios = new Map<string, number>()
 
   constructor(private readonly opts: AccumulatorOptions) {}
+
+  /** Empties the pool of large batch buffers (the producer closed). */
+  dropIdleBuffers(): void {
+    this.opts.bufferPool?.clear()
+  }
 
   /** Uncompressed bytes a batch of `topic` may hold so that it compresses to about batch.size. */
   private budget(topic: string): number {
@@ -144,6 +151,7 @@ export class Accumulator {
       this.opts.clock.now(),
       this.opts.deliveryTimeoutMs,
       Math.min(q.recentRecords, this.opts.batchNumMessages),
+      this.opts.bufferPool ?? null,
     )
     batch.tryAppend(entry, sizeBound, budget, this.opts.batchNumMessages)
     q.batches.push(batch)

@@ -63,6 +63,11 @@ export class BatchReport implements DeliveryReport {
     this.#headers = v
   }
 
+  /** See {@link keepPayload}. */
+  static keep(report: BatchReport): void {
+    report.#batch.payloadKept = true
+  }
+
   /** A plain copy with all seven fields: what JSON.stringify of a plain report gave. */
   toJSON(): DeliveryReport {
     return {
@@ -80,4 +85,13 @@ export class BatchReport implements DeliveryReport {
   [Symbol.for('nodejs.util.inspect.custom')](): DeliveryReport {
     return this.toJSON()
   }
+}
+
+/**
+ * For a report handed on beyond its callback (send() resolves with it): its key and value stay
+ * readable, so its batch's buffer is not reused (ProducerBatch.recycle). Returns the report.
+ */
+export function keepPayload(report: DeliveryReport): DeliveryReport {
+  if (report instanceof BatchReport) BatchReport.keep(report)
+  return report
 }

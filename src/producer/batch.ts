@@ -1,5 +1,11 @@
-import type { KafkaError } from '../errors/index.js'
-import { RecordBatchBuilder, type RecordBytes, type RecordHeader } from '../protocol/index.js'
+import { KafkaError } from '../errors/index.js'
+import {
+  type BatchBufferPool,
+  POOLED_BUFFER_MIN_BYTES,
+  RecordBatchBuilder,
+  type RecordBytes,
+  type RecordHeader,
+} from '../protocol/index.js'
 import type { DeliveryCallback } from './record.js'
 
 /**
@@ -103,6 +109,18 @@ export class ProducerBatch {
   maxRecordBytes = 0
   /** The bytes sent, built on first drain and reused by retries so a retry is the same batch. */
   wire: Buffer | null = null
+  /**
+   * The Produce request that carries the batch now was handed to the kernel whole (the socket's
+   * write callback ran). A broker answers only what it has read, but a hostile one may answer
+   * earlier: the buffer is reused only once our write of it is over.
+   */
+  requestWritten = false
+  /** Identifies the request that carries the batch now (set by the sender; see requestWritten). */
+  lastRequest: unknown = null
+  /** A report read a key or value (views of the buffer), or keeps them for later (send()). */
+  payloadKept = false
+  /** The buffer went back to the pool: keys and values can no longer be read. */
+  private recycled = false
   /** Idempotence stamp (KIP-98): -1 until an idempotent producer drains the batch. */
   producerId = -1n
   producerEpoch = -1
@@ -120,8 +138,10 @@ export class ProducerBatch {
      * ~300 records the doubling was a fifth of the bytes the producer allocated per record.
      */
     expectedRecords = MIN_EXPECTED_RECORDS,
+    /** Where a large batch takes its buffer from, and gives it back to after delivery ({@link recycle}). */
+    private readonly pool: BatchBufferPool | null = null,
   ) {
-    this.builder = new RecordBatchBuilder(capacity)
+    this.builder = new RecordBatchBuilder(capacity, pool)
     this.deadline = createdAt + deliveryTimeoutMs
     const room = Math.min(Math.max(expectedRecords, MIN_EXPECTED_RECORDS), MAX_EXPECTED_RECORDS)
     this.timestamps = new Float64Array(room)
@@ -189,12 +209,43 @@ export class ProducerBatch {
     return this.timestamps[i]!
   }
 
+  /** A view of record i's key in the batch's bytes. Throws `_STATE` once the batch was recycled. */
   keyAt(i: number): Buffer | null {
+    if (this.recycled) throw this.recycledError('key')
+    this.payloadKept = true
     return this.builder.bytesAt(this.positions[4 * i]!, this.positions[4 * i + 1]!)
   }
 
+  /** A view of record i's value in the batch's bytes. Throws `_STATE` once the batch was recycled. */
   valueAt(i: number): Buffer | null {
+    if (this.recycled) throw this.recycledError('value')
+    this.payloadKept = true
     return this.builder.bytesAt(this.positions[4 * i + 2]!, this.positions[4 * i + 3]!)
+  }
+
+  /**
+   * After a successful delivery, once every delivery callback of the batch has returned: gives a
+   * large buffer back to the producer's pool, unless something may still read it: a report whose
+   * key or value was read (the callback may keep those views) or kept (send() resolves with its
+   * report), or a request write that had not finished. Returns whether the buffer was given back.
+   */
+  recycle(): boolean {
+    const pool = this.pool
+    if (pool === null || this.payloadKept || !this.requestWritten || this.current !== 'done') return false
+    if (this.builder.capacity < POOLED_BUFFER_MIN_BYTES) return false
+    this.recycled = true
+    this.wire = null
+    this.builder.release(pool)
+    return true
+  }
+
+  private recycledError(what: string): KafkaError {
+    return new KafkaError(
+      '_STATE',
+      `the ${what} of a delivered record in a batch of ${POOLED_BUFFER_MIN_BYTES / 1024} KiB or more can be ` +
+        'read only while its delivery callback runs: the batch memory is reused once the callbacks return. ' +
+        `Read report.${what} in the callback (the view then stays valid), or use send(), whose report keeps it.`,
+    )
   }
 
   headersAt(i: number): RecordHeader[] | null {

@@ -23,8 +23,18 @@ export class DeliveryReporter {
     private readonly events: Instrumentation,
   ) {}
 
-  /** Reports every record of `batch`; returns how many records that was. */
+  /**
+   * Reports every record of `batch`; returns how many records that was. After a delivery, once the
+   * callbacks have returned, a large batch's buffer goes back to the pool unless a report's key or
+   * value was read or kept (ProducerBatch.recycle): reports are valid for that during the callback.
+   */
   batch(batch: ProducerBatch, outcome: BatchOutcome): number {
+    const count = this.reportBatch(batch, outcome)
+    if (outcome.ok) batch.recycle()
+    return count
+  }
+
+  private reportBatch(batch: ProducerBatch, outcome: BatchOutcome): number {
     const err = outcome.ok ? null : outcome.error
     const base = outcome.ok ? outcome.baseOffset : -1
     const appendTime = outcome.ok && outcome.logAppendTime >= 0 ? outcome.logAppendTime : -1

@@ -2,6 +2,7 @@ import { parseHostPort } from '../cluster/address.js'
 import { ConnectionPool, type BrokerAddress, type ConnectionFactory } from '../cluster/connection-pool.js'
 import { Metadata } from '../cluster/metadata.js'
 import { getCodec } from '../compression/index.js'
+import { BatchBufferPool } from '../protocol/index.js'
 import { connectionSecurity, type ResolvedProducerConfig } from '../config/index.js'
 import type { KafkaError } from '../errors/index.js'
 import type { Instrumentation } from '../observability/events.js'
@@ -121,6 +122,9 @@ export function createAccumulator(c: ResolvedProducerConfig, clock: Clock): Accu
     clock,
     compressed: c.compressionType !== 'none',
     maxBatchBytes: c.messageMaxBytes,
+    // A quarter of buffer.memory at most, and 16 MiB: enough for the batches one answer delivers at
+    // once (W7: up to four of 1 MiB) to be taken again by the next ones.
+    bufferPool: new BatchBufferPool(Math.min(Math.floor(c.bufferMemory / 4), 16 * 1024 * 1024)),
   })
 }
 

@@ -16,6 +16,7 @@ import { systemRandom, type RandomSource } from '../util/random.js'
 import { abortError, checkSignal } from './abort.js'
 import type { Accumulator } from './accumulator.js'
 import type { ProducerBatch } from './batch.js'
+import { keepPayload } from './batch-report.js'
 import { BufferLimits } from './buffer-limits.js'
 import { OutstandingRecords } from './outstanding.js'
 import { ReadinessCalls, callTimeout } from './readiness-calls.js'
@@ -253,7 +254,7 @@ export class Producer {
       ;({ record: r, partition } = await this.intake.waitForSpace(r, bytes, signal))
     }
     return new Promise<DeliveryReport>((resolve, reject) => {
-      const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(report))
+      const callback: DeliveryCallback = (err, report) => (err ? reject(err) : resolve(keepPayload(report)))
       // Without metadata the record waits for it, and may still be taken back if the signal aborts.
       const cb = signal && partition < 0 ? this.waiting.abortable(r.topic, callback, signal) : callback
       this.intake.accept(r, bytes, partition, cb, this.clock.now())

@@ -200,6 +200,8 @@ export class Sender {
     this.closed = true
     if (this.timer) this.opts.clock.clearTimeout(this.timer)
     this.timer = null
+    // Nothing more will be sent: the idle large buffers need not outlive the producer object.
+    this.accumulator.dropIdleBuffers()
   }
 
   /** One pass. Public for deterministic tests; production code calls {@link wakeup}. */
@@ -340,6 +342,16 @@ export class Sender {
       if (!parts) byTopic.set(b.topic, (parts = []))
       parts.push({ index: b.partition, records: b.wire! })
     }
+    // A delivered batch's buffer is reused only once the request that delivered it was written
+    // (ProducerBatch.recycle). The function is also the request's mark on its batches: an earlier
+    // request's write that ends late (answered early, the batch resent since) sets nothing.
+    const onWritten = (): void => {
+      for (const b of batches) if (b.lastRequest === onWritten) b.requestWritten = true
+    }
+    for (const b of batches) {
+      b.lastRequest = onWritten
+      b.requestWritten = false
+    }
     const req: ProduceRequest = {
       transactionalId: this.txn ? this.txn.transactionalId : null,
       acks: this.opts.acks,
@@ -353,7 +365,7 @@ export class Sender {
     if (this.opts.acks === 0) {
       // acks=0: the broker never answers; a record counts as delivered once written to the
       // socket, with offset -1 (at-most-once: what is lost after that is never reported).
-      conn.request(ProduceApi, req, { noResponse: true, maxVersion: PRODUCE_MAX_VERSION }).then(
+      conn.request(ProduceApi, req, { noResponse: true, maxVersion: PRODUCE_MAX_VERSION, onWritten }).then(
         () => {
           this.outstandingRequests--
           for (const b of batches) this.outcomes.complete(b, -1, -1)
@@ -366,7 +378,7 @@ export class Sender {
       )
       return
     }
-    conn.request(ProduceApi, req, { maxVersion }).then(
+    conn.request(ProduceApi, req, { maxVersion, onWritten }).then(
       (res) => {
         this.outstandingRequests--
         this.outcomes.onResponse(batches, res, conn.nodeId)

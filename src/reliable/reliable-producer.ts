@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ProducerConfig } from '../config/index.js'
 import { KafkaError } from '../errors/index.js'
+import { keepPayload } from '../producer/batch-report.js'
 import { Producer, type ProducerDependencies } from '../producer/producer.js'
 import type { DeliveryCallback, ProducerRecord, RecordData } from '../producer/record.js'
 import type { ProducerWriteStream, WriteStreamChunk, WriteStreamOptions } from '../producer/write-stream.js'
@@ -147,7 +148,8 @@ export class ReliableProducer {
       return await new Promise<ReliableSendResult>((resolve, reject) => {
         const callback: DeliveryCallback = (err, report) => {
           this.admission.wakeup()
-          if (!err) return resolve(report)
+          // Resolved with the report: its key and value stay readable after the callback.
+          if (!err) return resolve(keepPayload(report))
           const failed: FailedRecord = {
             topic: report.topic,
             partition: report.partition,
