@@ -48,7 +48,10 @@ export class RecordBatchBuilder {
   private baseTimestamp = 0
   private maxTimestamp = 0
   private compressed: { codec: CompressionType; data: Buffer } | undefined
+  /** The last build returned a view of this.buf (the next must copy unless it was never used). */
   private builtInPlace = false
+  /** build() was called: no more appends. */
+  private builtOnce = false
   /** The buffer went back to a pool ({@link release}). */
   private released = false
   /** Where the last appended record's key and value bytes start in the batch (see {@link bytesAt}). */
@@ -59,6 +62,15 @@ export class RecordBatchBuilder {
   constructor(capacityHint: number, pool: BatchBufferPool | null = null) {
     const size = Math.max(BATCH_HEADER_SIZE + 64, capacityHint)
     this.buf = pool === null ? Buffer.allocUnsafe(size) : pool.take(size)
+  }
+
+  /**
+   * Forgets that the last build was made in place, when its result was never handed on (the batch
+   * did not fit its request and waits for the next): the next build stamps the header in place
+   * again instead of copying the batch. Only for a result no one holds.
+   */
+  discardUnsentBuild(): void {
+    this.builtInPlace = false
   }
 
   /**
@@ -137,7 +149,7 @@ export class RecordBatchBuilder {
     valueLen: number,
     headers: readonly RecordHeader[] | null,
   ): void {
-    if (this.builtInPlace || this.compressed !== undefined) {
+    if (this.builtOnce || this.compressed !== undefined) {
       throw new KafkaError('_STATE', 'Cannot append to a record batch after build()')
     }
     if (this.n === 0) {
@@ -220,6 +232,7 @@ export class RecordBatchBuilder {
   build(opts: BuildOptions): Buffer {
     if (this.n === 0) throw new KafkaError('_STATE', 'Cannot build an empty record batch')
     if (this.released) throw new KafkaError('_STATE', 'Cannot build a record batch whose buffer was released')
+    this.builtOnce = true
     let out: Buffer
     if (opts.codec.attribute === 0) {
       if (!this.builtInPlace) {

@@ -99,6 +99,23 @@ describe('RecordBatch v2', () => {
     assert.equal(d?.records.length, 2)
   })
 
+  it('builds in place again, without a copy, after a build that was never handed on', () => {
+    const b = twoRecordBatch()
+    const first = b.build({ ...producer, codec: getCodec('none') })
+    b.discardUnsentBuild()
+    const second = b.build({ ...producer, producerEpoch: 6, codec: getCodec('none') })
+    // The same memory: the header was stamped again in the builder's own buffer.
+    assert.equal(second.buffer, first.buffer)
+    assert.equal(second.byteOffset, first.byteOffset)
+    assert.equal(decodeRecordBatches(second)[0]?.producerEpoch, 6)
+    // Without the discard the next build copies, as for a result that went out.
+    const third = b.build({ ...producer, producerEpoch: 7, codec: getCodec('none') })
+    assert.ok(third.buffer !== second.buffer || third.byteOffset !== second.byteOffset, 'a copy')
+    assert.equal(decodeRecordBatches(second)[0]?.producerEpoch, 6)
+    // Still no appends after a build.
+    assert.throws(() => b.append(T0, null, Buffer.from('late'), null), /after build/)
+  })
+
   it('gzip batches round-trip and compress once', () => {
     const b = new RecordBatchBuilder(64)
     for (let i = 0; i < 100; i++)
