@@ -111,8 +111,8 @@ export class ProducerBatch {
   wire: Buffer | null = null
   /**
    * The Produce request that carries the batch now was handed to the kernel whole (the socket's
-   * write callback ran). A broker answers only what it has read, but a hostile one may answer
-   * earlier: the buffer is reused only once our write of it is over.
+   * write callback ran, see {@link written}). A broker answers only what it has read, but a hostile
+   * one may answer earlier: the buffer is reused only once our write of it is over.
    */
   requestWritten = false
   /** Identifies the request that carries the batch now (set by the sender; see requestWritten). */
@@ -121,6 +121,8 @@ export class ProducerBatch {
   payloadKept = false
   /** The buffer went back to the pool: keys and values can no longer be read. */
   private recycled = false
+  /** Delivered and ready to recycle but for the request's write, which had not finished. */
+  private recycleWhenWritten = false
   /** Idempotence stamp (KIP-98): -1 until an idempotent producer drains the batch. */
   producerId = -1n
   producerEpoch = -1
@@ -227,16 +229,33 @@ export class ProducerBatch {
    * After a successful delivery, once every delivery callback of the batch has returned: gives a
    * large buffer back to the producer's pool, unless something may still read it: a report whose
    * key or value was read (the callback may keep those views) or kept (send() resolves with its
-   * report), or a request write that had not finished. Returns whether the buffer was given back.
+   * report). While the request's write has not finished, it waits for that ({@link written}).
+   * Returns whether the buffer was given back now.
    */
   recycle(): boolean {
     const pool = this.pool
-    if (pool === null || this.payloadKept || !this.requestWritten || this.current !== 'done') return false
+    if (pool === null || this.payloadKept || this.current !== 'done') return false
     if (this.builder.capacity < POOLED_BUFFER_MIN_BYTES) return false
+    if (!this.requestWritten) {
+      // The answer came before Node reported the write done. That is legitimate: Node reports the
+      // requests it wrote in one writev together, and the broker may answer the first of them
+      // while the last is still being written. The buffer goes back once the write is over.
+      this.recycleWhenWritten = true
+      return false
+    }
     this.recycled = true
     this.wire = null
     this.builder.release(pool)
     return true
+  }
+
+  /** The request carrying the batch was written whole: a {@link recycle} that waited for it happens now. */
+  written(): void {
+    this.requestWritten = true
+    if (this.recycleWhenWritten) {
+      this.recycleWhenWritten = false
+      this.recycle()
+    }
   }
 
   private recycledError(what: string): KafkaError {

@@ -113,7 +113,12 @@ export function createMetadata(
   )
 }
 
-export function createAccumulator(c: ResolvedProducerConfig, clock: Clock): Accumulator {
+/** `buffered`: the bytes the producer holds for records now (BufferLimits), for the buffer pool's bound. */
+export function createAccumulator(
+  c: ResolvedProducerConfig,
+  clock: Clock,
+  buffered: () => number,
+): Accumulator {
   return new Accumulator({
     batchSize: c.batchSize,
     batchNumMessages: c.batchNumMessages,
@@ -122,9 +127,11 @@ export function createAccumulator(c: ResolvedProducerConfig, clock: Clock): Accu
     clock,
     compressed: c.compressionType !== 'none',
     maxBatchBytes: c.messageMaxBytes,
-    // A quarter of buffer.memory at most, and 16 MiB: enough for the batches one answer delivers at
-    // once (W7: up to four of 1 MiB) to be taken again by the next ones.
-    bufferPool: new BatchBufferPool(Math.min(Math.floor(c.bufferMemory / 4), 16 * 1024 * 1024)),
+    // Idle large buffers and the records buffered share buffer.memory, as in Java. A new pooled buffer
+    // is up to 64 KiB larger than its batch needs (an eighth of the smallest pooled size), which
+    // buffer.memory does not count: without that eighth, a full buffer dropped a delivered batch's
+    // buffer, and the next batch missed the pool, for one batch in ten in W7.
+    bufferPool: new BatchBufferPool(Math.floor(c.bufferMemory * 1.125), buffered),
   })
 }
 

@@ -140,7 +140,7 @@ export class Producer {
     })
     this.placement = new RecordPlacement(this.metadata, partitioner, c.messageMaxBytes)
     this.lifecycle = new LifecycleEvents(events, c.clientId)
-    this.accumulator = createAccumulator(c, this.clock)
+    this.accumulator = createAccumulator(c, this.clock, () => this.limits.bytes)
     const parts = { accumulator: this.accumulator, metadata: this.metadata, pool: this.pool }
     const txn = createTransactions(c, this.clock, this.random, parts, this.idempotence, {
       wakeup: () => this.sender.wakeup(),

@@ -346,7 +346,7 @@ export class Sender {
     // (ProducerBatch.recycle). The function is also the request's mark on its batches: an earlier
     // request's write that ends late (answered early, the batch resent since) sets nothing.
     const onWritten = (): void => {
-      for (const b of batches) if (b.lastRequest === onWritten) b.requestWritten = true
+      for (const b of batches) if (b.lastRequest === onWritten) b.written()
     }
     for (const b of batches) {
       b.lastRequest = onWritten

@@ -16,7 +16,18 @@ export const POOLED_BUFFER_MIN_BYTES = 512 * 1024
 const MAX_SLACK = 1.25
 
 /**
- * Idle buffers kept for the next large batch, at most `maxBytes` of them. The caller gives back only
+ * New large buffers are rounded up to a multiple of this: records of nearly the same size (keys of
+ * different lengths) then ask for the same size, and a buffer kept from one fits the next. Exact
+ * sizes missed the pool for 9 in 10 of W7's batches (1,048,745 given back, 1,048,746 asked for).
+ */
+const SIZE_STEP = 64 * 1024
+
+/**
+ * Idle buffers kept for the next large batch. As in Java's BufferPool, idle and used memory share one
+ * bound: a buffer is kept only while the idle ones plus `inUse()` (the producer's buffered bytes)
+ * stay within `maxBytes` (buffer.memory). A smaller fixed bound measured no gain: an application
+ * that waits for half its records before producing again (the bench's loop) gets many batches
+ * delivered at once, and every buffer the pool could not keep was garbage again. The caller gives back only
  * a buffer nothing else can read any more (see ProducerBatch.recycle): the pool hands it out again as
  * it is, without clearing it (allocUnsafe's contract: the batch overwrites what it uses).
  */
@@ -24,7 +35,10 @@ export class BatchBufferPool {
   private readonly idle: Buffer[] = []
   private bytes = 0
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    private readonly inUse: () => number = () => 0,
+  ) {}
 
   /** Bytes held idle now. */
   get idleBytes(): number {
@@ -32,8 +46,9 @@ export class BatchBufferPool {
   }
 
   /**
-   * A buffer of at least `size` bytes (and at most a quarter more), taken out of the pool; a new one
-   * when none fits. `size` below {@link POOLED_BUFFER_MIN_BYTES} is always a new buffer.
+   * A buffer of at least `size` bytes (and at most a quarter more), taken out of the pool; a new one,
+   * rounded up to 64 KiB, when none fits. `size` below {@link POOLED_BUFFER_MIN_BYTES} is always a
+   * new buffer of exactly `size`.
    */
   take(size: number): Buffer {
     if (size >= POOLED_BUFFER_MIN_BYTES) {
@@ -49,13 +64,15 @@ export class BatchBufferPool {
         this.bytes -= buf.length
         return buf
       }
+      return Buffer.allocUnsafe(Math.ceil(size / SIZE_STEP) * SIZE_STEP)
     }
     return Buffer.allocUnsafe(size)
   }
 
   /**
    * Keeps `buf` for a later take() when it is large, owns its whole ArrayBuffer (not a slice of
-   * Node's shared pool) and fits under maxBytes; otherwise drops it to the garbage collector.
+   * Node's shared pool) and fits under maxBytes with what is in use; else drops it to the garbage
+   * collector.
    */
   give(buf: Buffer): void {
     if (
@@ -65,7 +82,7 @@ export class BatchBufferPool {
     ) {
       return
     }
-    if (this.bytes + buf.length > this.maxBytes) return
+    if (this.bytes + buf.length + this.inUse() > this.maxBytes) return
     this.idle.push(buf)
     this.bytes += buf.length
   }

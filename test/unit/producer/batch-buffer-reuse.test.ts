@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { KafkaError } from '../../../src/errors/index.js'
 import { BatchBufferPool, POOLED_BUFFER_MIN_BYTES } from '../../../src/protocol/index.js'
+import { ProducerBatch } from '../../../src/producer/batch.js'
 import type { DeliveryReport } from '../../../src/producer/record.js'
 import { closeFakeProducers, eagerProducer, type FakeProducer } from '../../helpers/fake-producer.js'
 
@@ -46,7 +47,7 @@ describe('BatchBufferPool', () => {
     // b is more than a quarter larger than asked: a new buffer, b stays.
     const c = pool.take(MIN + 1)
     assert.notEqual(c, b)
-    assert.equal(c.length, MIN + 1)
+    assert.equal(c.length, MIN + 64 * 1024, 'a new large buffer is rounded up to 64 KiB')
     assert.equal(pool.take(MIN + MIN / 4 + 1), b)
     assert.equal(pool.idleBytes, 0)
   })
@@ -63,6 +64,72 @@ describe('BatchBufferPool', () => {
     pool.give(Buffer.allocUnsafe(MIN))
     assert.equal(pool.idleBytes, 2 * MIN)
     pool.clear()
+    assert.equal(pool.idleBytes, 0)
+  })
+
+  it('shares its bound with the bytes in use, as buffer.memory does in Java', () => {
+    let inUse = 3 * MIN
+    const pool = new BatchBufferPool(4 * MIN, () => inUse)
+    pool.give(Buffer.allocUnsafe(MIN))
+    pool.give(Buffer.allocUnsafe(MIN))
+    assert.equal(pool.idleBytes, MIN)
+    inUse = 0
+    pool.give(Buffer.allocUnsafe(MIN))
+    assert.equal(pool.idleBytes, 2 * MIN)
+  })
+})
+
+describe('ProducerBatch.recycle', () => {
+  function deliveredBatch(pool: BatchBufferPool): ProducerBatch {
+    const b = new ProducerBatch('t', 0, BIG + 1024, 0, 120_000, 1, pool)
+    const value = valueOf(0)
+    assert.ok(
+      b.tryAppend(
+        {
+          key: null,
+          keyLength: -1,
+          value,
+          valueLength: value.length,
+          headers: null,
+          timestamp: 0,
+          callback: undefined,
+          bytes: BIG,
+          deadline: 120_000,
+        },
+        BIG + 100,
+        16384,
+        1000,
+      ),
+    )
+    b.moveTo('done')
+    return b
+  }
+
+  it('waits for the request write when the answer came first, then gives the buffer back', () => {
+    const pool = new BatchBufferPool(64 * 1024 * 1024)
+    const b = deliveredBatch(pool)
+    assert.equal(b.recycle(), false)
+    assert.equal(pool.idleBytes, 0)
+    assert.ok(b.valueAt(0)?.equals(valueOf(0)), 'readable until the write is over')
+    // Reading the value kept it: the write's end no longer recycles it.
+    b.written()
+    assert.equal(pool.idleBytes, 0)
+
+    const c = deliveredBatch(pool)
+    assert.equal(c.recycle(), false)
+    c.written()
+    assert.ok(pool.idleBytes > BIG)
+    assert.throws(
+      () => c.valueAt(0),
+      (e: unknown) => e instanceof KafkaError && e.code === '_STATE',
+    )
+  })
+
+  it('never gives back a batch that is not done', () => {
+    const pool = new BatchBufferPool(64 * 1024 * 1024)
+    const b = new ProducerBatch('t', 0, BIG + 1024, 0, 120_000, 1, pool)
+    b.written()
+    assert.equal(b.recycle(), false)
     assert.equal(pool.idleBytes, 0)
   })
 })
