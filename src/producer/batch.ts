@@ -116,7 +116,7 @@ export class ProducerBatch {
    */
   requestWritten = false
   /** Identifies the request that carries the batch now (set by the sender; see requestWritten). */
-  lastRequest: unknown = null
+  lastRequest: object | null = null
   /** A report read a key or value (views of the buffer), or keeps them for later (send()). */
   payloadKept = false
   /** The buffer went back to the pool: keys and values can no longer be read. */

@@ -343,13 +343,15 @@ export class Sender {
       parts.push({ index: b.partition, records: b.wire! })
     }
     // A delivered batch's buffer is reused only once the request that delivered it was written
-    // (ProducerBatch.recycle). The function is also the request's mark on its batches: an earlier
-    // request's write that ends late (answered early, the batch resent since) sets nothing.
+    // (ProducerBatch.recycle). `mark` tells this request apart on its batches: an earlier request's
+    // write that ends late (answered early, the batch resent since) sets nothing. An empty object
+    // rather than the callback, so that a kept report does not keep the request's other batches.
+    const mark = {}
     const onWritten = (): void => {
-      for (const b of batches) if (b.lastRequest === onWritten) b.written()
+      for (const b of batches) if (b.lastRequest === mark) b.written()
     }
     for (const b of batches) {
-      b.lastRequest = onWritten
+      b.lastRequest = mark
       b.requestWritten = false
     }
     const req: ProduceRequest = {
