@@ -8,10 +8,11 @@
 // bench/peers/package.json into ~/.cache/reliable-kafka/bench-peers on first use, never into the repo.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { installDebianPackages, missingDebianPackages } from '../scripts/debian.js'
 import { startKafka, type KafkaCluster } from '../scripts/kafka/cluster.js'
 import { javaClientProperties, type KafkaSecurity } from '../scripts/kafka/security.js'
 import { DEFAULT_KAFKA_VERSION, cacheRoot, ensureKafkaJars } from '../scripts/kafka/jars.js'
@@ -193,6 +194,16 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, 
   return spawnSync(cmd, args, { env, cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
 }
 
+/** Debian's names for the -dev libraries @confluentinc/kafka-javascript's librdkafka links to. */
+const CONFLUENT_BUILD_PACKAGES = [
+  'libssl-dev',
+  'zlib1g-dev',
+  'libzstd-dev',
+  'libsasl2-dev',
+  'liblz4-dev',
+  'libcurl4-openssl-dev',
+]
+
 /** Installs bench/peers/package.json into the cache when it changed; returns why a peer is unusable. */
 function ensurePeers(wanted: ClientId[]): Map<ClientId, string> {
   const problems = new Map<ClientId, string>()
@@ -201,10 +212,22 @@ function ensurePeers(wanted: ClientId[]): Map<ClientId, string> {
   const src = join(repoRoot, 'bench/peers/package.json')
   const hash = createHash('sha256').update(readFileSync(src)).digest('hex')
   const stamp = join(peersCache, '.installed')
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash) {
+  // librdkafka, bundled in @confluentinc/kafka-javascript, is built against these (CKJS_LINKING=
+  // dynamic); without libzstd-dev it builds without zstd and W2 fails for it. A build made before
+  // they were there is made again.
+  let rebuild = false
+  if (npmPeers.includes('confluent')) {
+    const before = missingDebianPackages(CONFLUENT_BUILD_PACKAGES)
+    const missing = installDebianPackages(CONFLUENT_BUILD_PACKAGES, statusDone)
+    if (missing.length > 0)
+      statusDone(`@confluentinc/kafka-javascript may lack codecs: install ${missing.join(' ')}`)
+    rebuild = before.length > missing.length
+  }
+  if (rebuild || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash) {
     mkdirSync(peersCache, { recursive: true })
     copyFileSync(src, join(peersCache, 'package.json'))
     statusDone(`installing peers into ${peersCache} (librdkafka builds from source: a few minutes)...`)
+    if (rebuild) rmSync(join(peersCache, 'node_modules/@confluentinc'), { recursive: true, force: true })
     const r = run(
       'npm',
       ['install', '--no-audit', '--no-fund', '--foreground-scripts'],

@@ -3,6 +3,7 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
+import { installDebianPackages } from '../debian.js'
 import { TOOL_JVM_FLAGS } from './cluster.js'
 import { DEFAULT_KAFKA_VERSION, ensureKafkaJars, jvmCommonFlags, toolLog4jConfig } from './jars.js'
 import { spawnTracked } from './processes.js'
@@ -476,17 +477,10 @@ export function ensureKcat(): void {
  */
 export function installKcatIfMissing(log: (line: string) => void = console.log): boolean {
   if (kcatMissing() === false) return true
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
-  const hasApt = spawnSync('apt-get', ['--version'], { encoding: 'utf8' }).status === 0
-  if (isRoot && hasApt) {
-    log('kcat not found: installing it with apt-get (Debian package kcat)…')
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
-    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'kcat'], { stdio: 'inherit', env })
-    if (update.status !== 0 || install.status !== 0) log('apt-get could not install kcat')
-    kcatChecked = null
-    if (kcatMissing() === false) return true
-  }
+  log('kcat not found')
+  installDebianPackages(['kcat'], log)
+  kcatChecked = null
+  if (kcatMissing() === false) return true
   log(
     'kcat not found: the integration tests that read records back with kcat will be skipped. ' +
       `Install it to run them: ${KCAT_INSTALL}.`,
