@@ -477,7 +477,6 @@ export function ensureKcat(): void {
  */
 export function installKcatIfMissing(log: (line: string) => void = console.log): boolean {
   if (kcatMissing() === false) return true
-  log('kcat not found')
   installDebianPackages(['kcat'], log)
   kcatChecked = null
   if (kcatMissing() === false) return true
