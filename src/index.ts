@@ -68,6 +68,7 @@ export {
   type ConnectionClosedEvent,
   type ConnectionFailedEvent,
   type ConnectionOpenedEvent,
+  type EventGate,
   type InstrumentationOptions,
   type MetadataBroker,
   type MetadataTopic,

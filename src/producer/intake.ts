@@ -1,6 +1,6 @@
 import type { Metadata } from '../cluster/metadata.js'
 import { KafkaError } from '../errors/index.js'
-import type { Instrumentation } from '../observability/events.js'
+import type { EventGate, Instrumentation } from '../observability/events.js'
 import type { TransactionManager } from '../transactions/index.js'
 import type { Clock } from '../util/clock.js'
 import type { Accumulator } from './accumulator.js'
@@ -54,6 +54,8 @@ export class RecordIntake {
   private readonly outstanding: OutstandingRecords
   private readonly accumulator: Accumulator
   private readonly events: Instrumentation
+  /** record.accepted's listeners: checked once per record, so a gate rather than events.has(). */
+  private readonly acceptedGate: EventGate
   private readonly txn: TransactionManager | null
   private readonly deliveryTimeoutMs: number
   private readonly bufferMemory: number
@@ -73,6 +75,7 @@ export class RecordIntake {
     this.outstanding = o.outstanding
     this.accumulator = o.accumulator
     this.events = o.events
+    this.acceptedGate = o.events.gate('record.accepted')
     this.txn = o.txn
     this.deliveryTimeoutMs = o.deliveryTimeoutMs
     this.bufferMemory = o.bufferMemory
@@ -151,7 +154,7 @@ export class RecordIntake {
     now: number,
   ): void {
     this.outstanding.accepted()
-    if (this.events.has('record.accepted')) {
+    if (this.acceptedGate.open) {
       this.events.emit('record.accepted', { topic: r.topic, partition, bytes })
     }
     if (partition < 0) {

@@ -80,6 +80,29 @@ describe('Instrumentation', () => {
     assert.deepEqual(heard, [])
   })
 
+  it("a gate follows its event's listeners, whenever it was taken", () => {
+    const hub = new Instrumentation()
+    const gate = hub.gate('record.accepted')
+    assert.equal(gate.open, false)
+    assert.equal(hub.gate('record.accepted'), gate, 'one gate per event')
+    const a = (): void => undefined
+    const b = (): void => undefined
+    hub.on('record.accepted', a).on('record.accepted', b)
+    assert.equal(gate.open, true)
+    hub.off('record.accepted', a)
+    assert.equal(gate.open, true, 'b still listens')
+    hub.off('record.accepted', b)
+    assert.equal(gate.open, false)
+    assert.equal(hub.gate('request.sent').open, false, "another event's gate stays closed")
+    hub.on('request.sent', a)
+    // Taken while listened to: open from the start, and it agrees with has() from then on.
+    const late = hub.gate('request.sent')
+    assert.equal(late.open, true)
+    hub.off('request.sent', a)
+    assert.equal(late.open, hub.has('request.sent'))
+    assert.equal(gate.open, false)
+  })
+
   it('listeners added or removed during an emit take effect from the next one', () => {
     const hub = new Instrumentation()
     const heard: string[] = []
@@ -143,6 +166,7 @@ describe('Instrumentation', () => {
       message: /unknown instrumentation event 'request\.answerd'/,
     })
     assert.throws(() => hub.on('request.sent', 'nope' as unknown as () => void), { code: '_INVALID_ARG' })
+    assert.throws(() => hub.gate('request.answerd' as ProducerEventName), { code: '_INVALID_ARG' })
     assert.equal(hub.has('request.answerd' as ProducerEventName), false)
   })
 })

@@ -117,4 +117,22 @@ describe('Producer instrumentation', () => {
     assert.equal(d.total, 21)
     assert.deepEqual(hub.unguarded, [])
   })
+  it('record.accepted is heard from the listener added after the producer was made, until it is removed', async () => {
+    // produce() checks a gate taken when the producer was made (one read per record), so a listener
+    // added or removed later must move that gate.
+    const { producer, pump } = fakeProducer({ 'linger.ms': 0 })
+    const heard: string[] = []
+    const listener = (e: { topic: string }): void => void heard.push(e.topic)
+    const d = new Deliveries()
+    producer.produce({ topic: 't', value: 'before' }, d.cb('before'))
+    producer.instrumentation.on('record.accepted', listener)
+    producer.produce({ topic: 't', value: 'during' }, d.cb('during'))
+    producer.produce({ topic: 't', value: 'during' }, d.cb('during2'))
+    producer.instrumentation.off('record.accepted', listener)
+    producer.produce({ topic: 't', value: 'after' }, d.cb('after'))
+    for (let i = 0; i < 4; i++) await pump(5)
+    d.assertAllOnce()
+    assert.equal(d.total, 4)
+    assert.deepEqual(heard, ['t', 't'])
+  })
 })
