@@ -1,3 +1,6 @@
+// Buffer from its module: the global is a getter on Node 20 (see producer/normalize.ts).
+import { Buffer } from 'node:buffer'
+
 /**
  * A record's key or value as the producer holds it between produce() and its batch: the caller's
  * Buffer, or the caller's string, which is encoded as UTF-8 only where it is written (into the
