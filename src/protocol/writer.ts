@@ -292,10 +292,18 @@ export class Writer {
   }
 }
 
-/** Size in bytes of an unsigned varint. */
+/**
+ * Size in bytes of an unsigned varint. Comparisons for what a record's lengths and deltas take
+ * (up to 4 bytes), a division loop only beyond: this runs several times per record (issue 14).
+ */
 export function sizeOfUvarint(v: number): number {
-  let n = 1
-  while (v >= 0x80) {
+  if (v < 0x80) return 1
+  if (v < 0x4000) return 2
+  if (v < 0x200000) return 3
+  if (v < 0x10000000) return 4
+  let n = 5
+  v = Math.floor(v / 0x800000000)
+  while (v >= 1) {
     v = Math.floor(v / 128)
     n++
   }
@@ -309,11 +317,5 @@ export function sizeOfVarint(v: number): number {
 
 /** Size in bytes of a zigzag varlong for a safe-integer number. */
 export function sizeOfVarlong(v: number): number {
-  let z = v >= 0 ? v * 2 : -v * 2 - 1
-  let n = 1
-  while (z >= 0x80) {
-    z = Math.floor(z / 128)
-    n++
-  }
-  return n
+  return sizeOfUvarint(v >= 0 ? v * 2 : -v * 2 - 1)
 }

@@ -106,6 +106,24 @@ describe('Writer/Reader primitives', () => {
     }
   })
 
+  it('sizeOf* agree with the bytes written on both sides of every power of two', () => {
+    for (let j = 0; j <= 52; j++) {
+      for (const v of [2 ** j - 1, 2 ** j, -(2 ** j), 1 - 2 ** j]) {
+        assert.equal(sizeOfVarlong(v), new Writer().varlong(v).finish().length, `varlong ${v}`)
+      }
+    }
+    for (let j = 0; j <= 31; j++) {
+      for (const v of [2 ** j - 1, 2 ** j, -(2 ** j), 1 - 2 ** j]) {
+        if (v < -(2 ** 31) || v > 2 ** 31 - 1) continue
+        assert.equal(sizeOfVarint(v), new Writer().varint(v).finish().length, `varint ${v}`)
+      }
+      for (const v of [2 ** j - 1, 2 ** j, 2 ** (j + 1) - 1]) {
+        if (v > 2 ** 32 - 1) continue
+        assert.equal(sizeOfUvarint(v), new Writer().uvarint(v).finish().length, `uvarint ${v}`)
+      }
+    }
+  })
+
   it('unsigned varints up to 2^32-1', () => {
     for (const v of [0, 127, 128, 16383, 16384, 2 ** 31, 2 ** 32 - 1]) {
       const buf = new Writer().uvarint(v).finish()
